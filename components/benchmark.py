@@ -1,0 +1,226 @@
+"""ADBench's semi-supervised protocol on a folder of parquet tables (`wsad bench`).
+
+Per (dataset, seed): an optional stratified subsample (`max_rows`; ADBench uses 10,000), a
+stratified 70/30 train/test split, a share of the *training* anomalies labelled (at least
+one; the rest stay hidden in the unlabelled set), min-max scaling fitted on train. Every
+method of a (dataset, label ratio, seed) sees the identical split. Metrics on the test set:
+AUC-ROC and AUC-PR (average precision). Unlike ADBench we do not duplicate tables smaller
+than 1,000 rows. Import rule: torch/numpy/pandas/sklearn/typer/rich only, so this runs as
+`python3 -m components.benchmark` on a bare GPU box.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler
+
+from components.detectors import make
+from components.detectors.base import parameter_names, resolve_device
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Split:
+    """One protocol split: scaled train/test features, weak train labels, true test labels."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray  # 1 = labelled anomaly, 0 = unlabelled (hidden anomalies included)
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_labelled: int
+
+
+def load_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Features = every column but `label`; label 1 = anomaly."""
+    df = pd.read_parquet(path)
+    if "label" not in df.columns:
+        raise ValueError(f"{path} has no 'label' column; benchmark tables need one (1 = anomaly)")
+    return df.drop(columns="label").to_numpy(np.float64), df["label"].to_numpy(np.int64)
+
+
+def make_split(
+    X: np.ndarray, y: np.ndarray, label_ratio: float, seed: int, max_rows: int | None = None
+) -> Split:
+    """The ADBench semi-supervised split for one seed and share of labelled anomalies."""
+    if max_rows is not None and len(X) > max_rows:
+        X, _, y, _ = train_test_split(X, y, train_size=max_rows, stratify=y, random_state=seed)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=seed, shuffle=True
+    )
+    anomalies = np.flatnonzero(y_tr == 1)
+    n_lab = max(1, math.ceil(label_ratio * len(anomalies)))
+    rng = np.random.default_rng(seed)
+    weak = np.zeros_like(y_tr)
+    weak[rng.choice(anomalies, size=n_lab, replace=False)] = 1
+    scaler = MinMaxScaler().fit(X_tr)
+    return Split(
+        X_train=scaler.transform(X_tr).astype(np.float32),
+        y_train=weak,
+        X_test=np.clip(scaler.transform(X_te), -1e6, 1e6).astype(np.float32),
+        y_test=y_te,
+        n_labelled=n_lab,
+    )
+
+
+def evaluate(method: str, split: Split, params: dict[str, Any]) -> dict[str, Any]:
+    """Fit one method on a split and score the test set; times are wall-clock seconds."""
+    det = make(method, **params)
+    start = time.perf_counter()
+    det.fit(split.X_train, split.y_train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    scores = det.decision_function(split.X_test)
+    score_seconds = time.perf_counter() - start
+    return {
+        "auc_roc": roc_auc_score(split.y_test, scores),
+        "auc_pr": average_precision_score(split.y_test, scores),
+        "fit_seconds": fit_seconds,
+        "score_seconds": score_seconds,
+    }
+
+
+def run(
+    tables: list[Path],
+    methods: list[str],
+    label_ratios: list[float],
+    seeds: list[int],
+    device: str = "auto",
+    max_rows: int | None = None,
+    params: dict[str, Any] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Yield one result row per (dataset, method, label ratio, seed)."""
+    device_name = str(resolve_device(device))
+    for path in tables:
+        X, y = load_table(path)
+        for ratio in label_ratios:
+            for seed in seeds:
+                split = make_split(X, y, ratio, seed, max_rows)
+                for method in methods:
+                    chosen = applicable(method, device, params)
+                    fitted = evaluate(method, split, {"random_state": seed, **chosen})
+                    yield {
+                        "dataset": path.stem,
+                        "method": method,
+                        "label_ratio": ratio,
+                        "seed": seed,
+                        **fitted,
+                        "n_train": len(split.X_train),
+                        "n_labelled": split.n_labelled,
+                        "device": device_name if "device" in chosen else "cpu",
+                    }
+
+
+def applicable(method: str, device: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Device and overrides apply only to the parameters a method has (iforest has no epochs)."""
+    names = parameter_names(method)
+    wanted = {"device": device, **(params or {})}
+    return {k: v for k, v in wanted.items() if k in names}
+
+
+def summary(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std of AUC-PR/AUC-ROC and mean fit time per dataset, method and label ratio."""
+    grouped = results.groupby(["dataset", "method", "label_ratio"])
+    return grouped.agg(
+        auc_pr=("auc_pr", "mean"),
+        auc_pr_std=("auc_pr", "std"),
+        auc_roc=("auc_roc", "mean"),
+        fit_seconds=("fit_seconds", "mean"),
+    ).reset_index()
+
+
+def _csv_list(text: str, cast: type) -> list[Any]:
+    return [cast(part.strip()) for part in text.split(",") if part.strip()]
+
+
+def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` pairs; values are read as Python literals where they parse as one."""
+    import ast
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--set expects key=value, got {pair!r}")
+        try:
+            out[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value
+    return out
+
+
+DEFAULT_METHODS = "devnet,prenet,deepsad,iforest,supervised"
+SET_HELP = "hyperparameter override key=value, applied to every method that has it"
+
+
+def bench(
+    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables with a 'label' column")],
+    datasets: Annotated[str, typer.Option(help="comma-separated table names; default all")] = "",
+    methods: Annotated[str, typer.Option(help="comma-separated method names")] = DEFAULT_METHODS,
+    label_ratios: Annotated[
+        str, typer.Option(help="shares of train anomalies labelled")
+    ] = "0.05,0.1",
+    seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    max_rows: Annotated[int | None, typer.Option(help="stratified subsample per table")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
+    out: Annotated[Path, typer.Option(help="CSV, one row per fit")] = Path("results.csv"),
+) -> None:
+    """Run the ADBench semi-supervised protocol and write one CSV row per fit."""
+    console = Console(stderr=True)
+    if not data_dir.is_dir():
+        raise typer.BadParameter(f"{data_dir} is not a folder of parquet tables")
+    names = _csv_list(datasets, str)
+    tables = sorted(data_dir.glob("*.parquet"))
+    if names:
+        missing = sorted(set(names) - {t.stem for t in tables})
+        if missing:
+            raise typer.BadParameter(f"no table {', '.join(missing)}.parquet in {data_dir}")
+        tables = [t for t in tables if t.stem in names]
+    if not tables:
+        raise typer.BadParameter(f"{data_dir} holds no .parquet table")
+    method_list = _csv_list(methods, str)
+    for m in method_list:
+        make(m)  # unknown names fail before any training
+    ratios, seed_list = _csv_list(label_ratios, float), _csv_list(seeds, int)
+    overrides = _parse_overrides(set_ or [])
+    total = len(tables) * len(method_list) * len(ratios) * len(seed_list)
+    rows = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("benchmark", total=total)
+        for row in run(tables, method_list, ratios, seed_list, device, max_rows, overrides):
+            rows.append(row)
+            pd.DataFrame(rows).to_csv(out, index=False)
+            progress.update(task, advance=1, description=f"{row['dataset']} {row['method']}")
+    table = Table(title=f"AUC-PR / AUC-ROC (mean over seeds), written to {out}")
+    for col in ("dataset", "method", "label ratio", "AUC-PR", "AUC-ROC", "fit s"):
+        table.add_column(col)
+    for r in summary(pd.DataFrame(rows)).itertuples():
+        table.add_row(
+            r.dataset,
+            r.method,
+            f"{r.label_ratio:g}",
+            f"{r.auc_pr:.3f} ± {0 if pd.isna(r.auc_pr_std) else r.auc_pr_std:.3f}",
+            f"{r.auc_roc:.3f}",
+            f"{r.fit_seconds:.2f}",
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    typer.run(bench)

@@ -1,0 +1,404 @@
+"""The detector contract and the one training loop every deep method shares.
+
+Why one module: every method differs only in its network, its loss and its score. Input
+checks, device handling, seeding, balanced sampling on the device, the optimiser, the
+best-loss checkpoint, progress and persistence live here once, so a method file stays a
+page long and a fix here fixes every method.
+
+Import rule: numpy, pandas, scikit-learn, torch and tqdm only (runs on a bare GPU box).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import logging
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Self, TypeVar
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
+
+Batch = tuple[Tensor, ...]
+SCORE_CHUNK_ROWS = 65_536
+_REGISTRY: dict[str, type[Detector]] = {}
+
+
+T = TypeVar("T", bound="type[Detector]")
+
+
+def register(name: str) -> Callable[[T], T]:
+    """Class decorator: make a detector buildable by name through `make`."""
+
+    def wrap(cls: T) -> T:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return wrap
+
+
+def available() -> list[str]:
+    """Names accepted by `make`, sorted."""
+    return sorted(_REGISTRY)
+
+
+def parameter_names(name: str) -> set[str]:
+    """Hyperparameters the method `name` accepts."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown method {name!r}; available: {', '.join(available())}")
+    return {f.name for f in dataclasses.fields(_REGISTRY[name])}
+
+
+def make(name: str, **params: Any) -> Detector:
+    """Build a detector by its registered name; unknown names and parameters fail clearly."""
+    known = parameter_names(name)
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(
+            f"{name} has no parameter {', '.join(unknown)}; "
+            f"its parameters: {', '.join(sorted(known))}"
+        )
+    return _REGISTRY[name](**params)
+
+
+def resolve_device(device: str) -> torch.device:
+    """`auto` picks CUDA when present, else CPU; anything else is passed to torch."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def check_X(X: Any, n_features: int | None = None) -> np.ndarray:
+    """Validate a feature matrix and return it as float32; every error names what to fix."""
+    if isinstance(X, pd.DataFrame):
+        bad = [str(c) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+        if bad:
+            raise ValueError(
+                f"column(s) {', '.join(bad)} are not numeric; encode or drop them before use"
+            )
+        X = X.to_numpy(dtype=np.float64)
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"X must be numeric; could not convert it to floats ({err})") from err
+    if arr.ndim == 1:
+        raise ValueError(
+            f"X is 1-D with shape {arr.shape}; pass a 2-D array (n_samples, n_features), "
+            "e.g. X.reshape(-1, 1) for a single feature"
+        )
+    if arr.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"X is empty (shape {arr.shape}); it needs rows and feature columns")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        raise ValueError(
+            f"X has {int((~finite).sum())} NaN/inf value(s), first at row {row}, column {col}; "
+            "impute or drop them"
+        )
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(
+            f"X has {arr.shape[1]} features but the detector was fitted on {n_features}; "
+            "score with the same columns as in training"
+        )
+    return arr.astype(np.float32)
+
+
+def check_y(y: Any, n_rows: int) -> np.ndarray:
+    """Validate weak labels: 1 = confirmed anomaly, 0 = unlabelled, one per row of X."""
+    arr = np.asarray(y).ravel()
+    if arr.shape[0] != n_rows:
+        raise ValueError(f"y has {arr.shape[0]} labels but X has {n_rows} rows")
+    values = set(np.unique(arr).tolist())
+    if not values <= {0, 1}:
+        raise ValueError(f"y must hold 0 (unlabelled) and 1 (labelled anomaly) only, got {values}")
+    return arr.astype(np.int64)
+
+
+def mlp(
+    n_in: int,
+    hidden_dims: Sequence[int],
+    n_out: int | None,
+    activation: Callable[[], nn.Module] = nn.ReLU,
+    bias: bool = True,
+) -> nn.Sequential:
+    """Linear+activation per hidden size, then an optional linear output layer."""
+    layers: list[nn.Module] = []
+    for width in hidden_dims:
+        layers += [nn.Linear(n_in, width, bias=bias), activation()]
+        n_in = width
+    if n_out is not None:
+        layers.append(nn.Linear(n_in, n_out, bias=bias))
+    return nn.Sequential(*layers)
+
+
+def deviation_loss(score: Tensor, y: Tensor, mu: Tensor, sigma: Tensor, margin: float) -> Tensor:
+    """DevNet's loss: unlabelled scores pulled to the N(0,1) reference, anomalies pushed past
+    `margin` standard deviations. Shapes are asserted: DeepOD's (B,1)-vs-(B,) broadcast bug."""
+    assert score.ndim == 1, score.shape
+    assert score.shape == y.shape, (score.shape, y.shape)
+    dev = (score - mu) / sigma
+    return torch.where(y == 1, torch.relu(margin - dev), dev.abs()).mean()
+
+
+def balanced_sampler(X: Tensor, y: Tensor, batch_size: int, gen: torch.Generator):
+    """DevNet's batches: half unlabelled, half labelled anomalies, drawn with replacement on
+    the device (no host round trip per batch)."""
+    idx_u, idx_a = torch.nonzero(y == 0).squeeze(1), torch.nonzero(y == 1).squeeze(1)
+    n_u = batch_size // 2
+    n_a = batch_size - n_u
+
+    def sample() -> Batch:
+        pick_u = idx_u[torch.randint(len(idx_u), (n_u,), generator=gen, device=X.device)]
+        pick_a = idx_a[torch.randint(len(idx_a), (n_a,), generator=gen, device=X.device)]
+        idx = torch.cat([pick_u, pick_a])
+        return X[idx], y[idx]
+
+    return sample
+
+
+def shuffled_sampler(X: Tensor, y: Tensor, batch_size: int, gen: torch.Generator):
+    """Plain shuffled mini-batches over all rows, a new permutation each pass (Deep SAD's
+    DataLoader(shuffle=True)); the permutation lives on the device."""
+    state: dict[str, Any] = {"perm": torch.empty(0, dtype=torch.long, device=X.device), "pos": 0}
+
+    def sample() -> Batch:
+        if state["pos"] >= len(state["perm"]):
+            state["perm"] = torch.randperm(len(X), generator=gen, device=X.device)
+            state["pos"] = 0
+        idx = state["perm"][state["pos"] : state["pos"] + batch_size]
+        state["pos"] += batch_size
+        return X[idx], y[idx]
+
+    return sample
+
+
+def _optimizer(net: nn.Module, kind: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Weight decay on weight matrices only (Keras' kernel_regularizer), never on biases/BN."""
+    decay = [p for p in net.parameters() if p.requires_grad and p.ndim >= 2]
+    rest = [p for p in net.parameters() if p.requires_grad and p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0}]
+    if kind == "rmsprop":  # Keras' RMSprop defaults (rho 0.9, epsilon 1e-7)
+        return torch.optim.RMSprop(groups, lr=lr, alpha=0.9, eps=1e-7)
+    if kind == "adam":
+        return torch.optim.Adam(groups, lr=lr)
+    raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {kind!r}")
+
+
+@dataclasses.dataclass(eq=False)
+class Detector(abc.ABC):
+    """sklearn-style contract: hyperparameters in the constructor, fitted state ends in `_`,
+    `decision_function` follows PyOD (higher = more anomalous)."""
+
+    name: ClassVar[str] = ""
+    min_labelled: ClassVar[int] = 1  # labelled anomalies the method cannot train without
+
+    random_state: int = 0
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters by name, as MLflow logs them."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def fit(self, X: Any, y: Any) -> Self:
+        """Learn from features X and weak labels y (1 = labelled anomaly, 0 = unlabelled)."""
+        X_arr, y_arr = self._check_fit_input(X, y)
+        self.n_features_in_ = X_arr.shape[1]
+        self._fit(X_arr, y_arr)
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly score per row (higher = more anomalous), shape (n,)."""
+        if not hasattr(self, "n_features_in_"):
+            raise ValueError(f"this {self.name} detector is not fitted yet; call fit(X, y) first")
+        return self._score(check_X(X, self.n_features_in_)).astype(np.float64)
+
+    def save(self, path: str | Path) -> None:
+        """Write hyperparameters, feature count and fitted state to one file."""
+        payload = {
+            "method": self.name,
+            "params": self.get_params(),
+            "n_features_in_": self.n_features_in_,
+            "state": self._get_state(),
+        }
+        torch.save(payload, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Detector:
+        """Read a file written by `save`; the method and parameters are checked against ours."""
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+        method = payload.get("method")
+        if method not in _REGISTRY:
+            raise ValueError(f"{path}: not a wsad detector file (method {method!r})")
+        if cls is not Detector and method != cls.name:
+            raise ValueError(f"{path} holds a {method} detector, not {cls.name}")
+        det = make(method, **payload["params"])
+        det.n_features_in_ = int(payload["n_features_in_"])
+        det._set_state(payload["state"])
+        return det
+
+    def _check_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        X_arr = check_X(X)
+        y_arr = check_y(y, len(X_arr))
+        n_lab = int(y_arr.sum())
+        if n_lab < self.min_labelled:
+            without = [n for n, c in sorted(_REGISTRY.items()) if c.min_labelled <= n_lab]
+            raise ValueError(
+                f"{self.name} needs at least {self.min_labelled} labelled anomalies, got {n_lab}; "
+                f"methods that can run with {n_lab}: {', '.join(without) or 'none'}"
+            )
+        if n_lab == len(y_arr):
+            raise ValueError(
+                f"every row is labelled anomalous; {self.name} needs unlabelled rows too"
+            )
+        return X_arr, y_arr
+
+    # What each method supplies -------------------------------------------------------------
+    @abc.abstractmethod
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Supplied by each method."""
+
+    @abc.abstractmethod
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        """Supplied by each method."""
+
+    @abc.abstractmethod
+    def _get_state(self) -> dict[str, Any]:
+        """Supplied by each method."""
+
+    @abc.abstractmethod
+    def _set_state(self, state: dict[str, Any]) -> None:
+        """Supplied by each method."""
+
+
+@dataclasses.dataclass(eq=False)
+class DeepDetector(Detector):
+    """A torch detector trained by the shared loop. Subclasses supply `_build` (network from
+    the feature count), optionally `_prepare` (data-dependent set-up such as pretraining),
+    `_sampler`, `_loss` (a batch to a scalar) and `_forward_score` (rows to scores)."""
+
+    epochs: int = 50
+    batches_per_epoch: int | None = 20  # None: one full pass over the rows per epoch
+    batch_size: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    hidden_dims: tuple[int, ...] = (20,)
+    optimizer: str = "rmsprop"
+    clip_norm: float | None = 1.0  # per-tensor, as Keras' clipnorm
+    keep_best: bool = True  # restore the weights of the lowest-loss epoch (Keras ModelCheckpoint)
+    device: str = "auto"
+    verbose: bool | None = None  # progress bar; None = only on a terminal
+
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        device = resolve_device(self.device)
+        X_t = torch.as_tensor(X, device=device)
+        y_t = torch.as_tensor(y, device=device)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self.random_state)  # weight init only; the global RNG is restored
+            net = self._build(X.shape[1]).to(device)
+        gen = torch.Generator(device=device).manual_seed(self.random_state)
+        self._prepare(net, X_t, y_t, gen)
+        self.loss_history_ = self._train(
+            net,
+            params=list(net.parameters()),
+            loss=lambda batch: self._loss(net, batch),
+            sample=self._sampler(X_t, y_t, gen),
+            epochs=self.epochs,
+            steps=self._steps(len(X)),
+            lr=self.lr,
+            keep_best=self.keep_best,
+            desc=self.name,
+        )
+        self.net_ = net.eval()
+        self.device_ = str(device)
+
+    def _steps(self, n_rows: int) -> int:
+        return self.batches_per_epoch or math.ceil(n_rows / self.batch_size)
+
+    def _train(
+        self,
+        net: nn.Module,
+        params: list[nn.Parameter],
+        loss: Callable[[Batch], Tensor],
+        sample: Callable[[], Batch],
+        epochs: int,
+        steps: int,
+        lr: float,
+        keep_best: bool,
+        desc: str,
+    ) -> list[float]:
+        """The loop: sample on the device, forward, loss, backward, clip, step. One host sync
+        per epoch (the epoch loss, for the checkpoint and the progress bar)."""
+        holder = nn.ParameterList(params)
+        opt = _optimizer(holder, self.optimizer, lr, self.weight_decay)
+        best, best_state, history = math.inf, None, []
+        show = sys.stderr.isatty() if self.verbose is None else self.verbose
+        net.train()
+        for _ in tqdm(range(epochs), desc=desc, disable=not show, leave=False):
+            total = torch.zeros((), device=params[0].device)
+            for _ in range(steps):
+                value = loss(sample())
+                opt.zero_grad(set_to_none=True)
+                value.backward()
+                if self.clip_norm is not None:
+                    for p in params:
+                        if p.grad is not None:
+                            torch.nn.utils.clip_grad_norm_(p, self.clip_norm)
+                opt.step()
+                total += value.detach()
+            epoch_loss = total.item() / steps
+            history.append(epoch_loss)
+            if keep_best and epoch_loss < best:
+                best = epoch_loss
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        return history
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        net = self.net_
+        device = next(net.buffers(), next(net.parameters())).device
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(X), SCORE_CHUNK_ROWS):
+                chunk = torch.as_tensor(X[start : start + SCORE_CHUNK_ROWS], device=device)
+                out.append(self._forward_score(net, chunk).float().cpu())
+        return torch.cat(out).numpy()
+
+    def _get_state(self) -> dict[str, Any]:
+        return {k: v.detach().cpu() for k, v in self.net_.state_dict().items()}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        device = resolve_device(self.device)
+        net = self._build(self.n_features_in_)
+        net.load_state_dict(state)
+        self.net_ = net.to(device).eval()
+        self.device_ = str(device)
+
+    # What each deep method supplies --------------------------------------------------------
+    @abc.abstractmethod
+    def _build(self, n_features: int) -> nn.Module:
+        """Supplied by each method."""
+
+    def _prepare(self, net: Any, X: Tensor, y: Tensor, gen: torch.Generator) -> None:
+        """Data-dependent set-up before the main loop (reference draws, pretraining)."""
+
+    def _sampler(self, X: Tensor, y: Tensor, gen: torch.Generator) -> Callable[[], Batch]:
+        return balanced_sampler(X, y, self.batch_size, gen)
+
+    @abc.abstractmethod
+    def _loss(self, net: Any, batch: Batch) -> Tensor:
+        """Supplied by each method."""
+
+    @abc.abstractmethod
+    def _forward_score(self, net: Any, X: Tensor) -> Tensor:
+        """Supplied by each method."""

@@ -1,0 +1,45 @@
+"""Method-specific behaviour the papers define."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from components.detectors import make
+from components.detectors.base import deviation_loss
+
+
+def test_deviation_loss_is_per_sample():
+    score = torch.tensor([0.0, 6.0, 1.0])
+    y = torch.tensor([0, 1, 1])
+    loss = deviation_loss(score, y, torch.tensor(0.0), torch.tensor(1.0), margin=5.0)
+    assert loss.item() == pytest.approx(4.0 / 3)
+
+
+def test_devnet_keeps_lowest_loss_epoch(task):
+    X, y, _ = task
+    det = make("devnet", epochs=10).fit(X, y)
+    assert len(det.loss_history_) == 10
+    assert det.loss_history_[-1] >= min(det.loss_history_)
+
+
+def test_prenet_scores_between_pair_targets(task):
+    X, y, truth = task
+    scores = make("prenet", epochs=15).fit(X, y).decision_function(X)
+    assert np.median(scores[truth == 1]) > 4 > np.median(scores[truth == 0])
+
+
+def test_deepsad_centre_has_no_near_zero_coordinate(task):
+    X, y, _ = task
+    det = make("deepsad", epochs=2, pretrain_epochs=2).fit(X, y)
+    assert (det.net_.centre.abs() >= 0.1).all()
+
+
+def test_training_leaves_global_rng_untouched(task):
+    X, y, _ = task
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    make("devnet", epochs=1).fit(X, y)
+    assert torch.equal(torch.rand(1), expected)

@@ -1,0 +1,33 @@
+"""Shared fixtures: small synthetic weakly supervised tasks and the shared datasets folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+torch.set_num_threads(1)
+
+
+def synthetic_task(
+    seed: int = 0, n: int = 1500, d: int = 8, n_anomalies: int = 60, n_labelled: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gaussian normals; anomalies shifted on the first three features. Returns X, weak y
+    (first `n_labelled` anomalies labelled), true labels."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    truth = np.zeros(n, dtype=np.int64)
+    truth[:n_anomalies] = 1
+    X[:n_anomalies, :3] += 3.0
+    y = np.zeros(n, dtype=np.int64)
+    y[:n_labelled] = 1
+    return X, y, truth
+
+
+@pytest.fixture
+def task() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return synthetic_task()
