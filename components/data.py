@@ -11,10 +11,18 @@ Import rule: numpy, pandas and pyarrow only.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
+import os
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+log = logging.getLogger(__name__)
 
 
 class DataError(ValueError):
@@ -92,3 +100,251 @@ class Scaler:
         if len(low) != len(high) or any(math.isnan(v) for v in low + high):
             raise DataError("scaler.json is malformed: low/high differ in length or hold NaN")
         return cls(low, high)
+
+
+LABEL_COLUMNS = ("id", "who", "when", "note")
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+_MAX_LISTED = 5
+
+
+def _listed(values: list[str]) -> str:
+    """Up to five values for a one-line message, with the count of the rest."""
+    shown = ", ".join(repr(v) for v in values[:_MAX_LISTED])
+    more = len(values) - _MAX_LISTED
+    return f"{shown} (+{more} more)" if more > 0 else shown
+
+
+def _first_undecodable_line(path: Path) -> int:
+    """1-based line number of the first line that is not UTF-8 (error path only)."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
+
+
+def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
+    """pandas' CSV reader with its failures turned into one-line DataErrors."""
+    try:
+        return pd.read_csv(path, encoding="utf-8", **kwargs)
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{path}: line {_first_undecodable_line(path)} is not valid UTF-8; "
+            "re-save the file as UTF-8"
+        ) from err
+    except pd.errors.EmptyDataError as err:
+        raise DataError(f"{path}: file is empty; it needs a header row and data rows") from err
+    except pd.errors.ParserError as err:
+        first = str(err).strip().splitlines()[0]
+        raise DataError(f"{path}: not a well-formed CSV ({first}); fix or re-export it") from err
+
+
+def _ensure_file(path: Path) -> None:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found; check the path (or run `dvc pull`)")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: file is empty (0 bytes); re-export or `dvc pull` it")
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read the records table (CSV or parquet) as-is; the schema is checked later."""
+    path = Path(path)
+    _ensure_file(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        table = _read_csv(path)
+    elif suffix in (".parquet", ".pq"):
+        try:
+            table = pd.read_parquet(path)
+        except (pa.ArrowException, OSError) as err:
+            raise DataError(
+                f"{path}: not a readable parquet file ({type(err).__name__}); "
+                "re-export it or restore it with `dvc checkout`"
+            ) from err
+    else:
+        raise DataError(
+            f"{path}: unknown file type {suffix or '(none)'!r}; use one of "
+            f"{', '.join(TABLE_SUFFIXES)}"
+        )
+    if table.empty:
+        raise DataError(f"{path}: table has no rows; it needs at least one record")
+    log.info("read %d rows x %d columns from %s", len(table), table.shape[1], path)
+    return table
+
+
+def read_labels(path: Path) -> pd.DataFrame:
+    """Read the confirmed-anomaly CSV (id, who, when, note); a header alone means no labels."""
+    path = Path(path)
+    _ensure_file(path)
+    labels = _read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in LABEL_COLUMNS if c not in labels.columns]
+    if missing:
+        raise DataError(
+            f"{path}: missing column(s) {_listed(missing)}; the header must be "
+            f"{','.join(LABEL_COLUMNS)}"
+        )
+    labels = labels.loc[:, list(LABEL_COLUMNS)]
+    for column in ("id", "who"):
+        blank = np.flatnonzero(labels[column].str.strip() == "")
+        if len(blank):
+            raise DataError(f"{path}: column {column!r} is empty in row {blank[0]}; fill it in")
+    duplicated = labels["id"][labels["id"].duplicated()].unique().tolist()
+    if duplicated:
+        raise DataError(f"{path}: duplicate label id(s) {_listed(duplicated)}; keep one row each")
+    when = pd.to_datetime(labels["when"], errors="coerce", utc=True, format="ISO8601")
+    if when.isna().any():
+        row = int(np.flatnonzero(when.isna())[0])
+        raise DataError(
+            f"{path}: column 'when' row {row} is {labels['when'].iloc[row]!r}, not an ISO-8601 "
+            "time; use e.g. 2026-01-31T12:00:00+00:00"
+        )
+    return labels.reset_index(drop=True)
+
+
+def append_labels(
+    path: Path,
+    ids: list[str],
+    who: str,
+    note: str = "",
+    when: str | None = None,
+    known_ids: set[str] | None = None,
+) -> int:
+    """Add confirmed anomalies to the label file (`wsad label add`); returns the rows added.
+
+    Ids already in the file are kept as they are (the first confirmation stands). The file is
+    rewritten through a temporary file and `os.replace`, so a crash never leaves half a file.
+    """
+    path = Path(path)
+    if not who.strip():
+        raise DataError("who is empty; say who confirmed these anomalies")
+    ids = list(dict.fromkeys(str(i) for i in ids))
+    if not ids:
+        raise DataError("no ids given; pass at least one record id to label")
+    if known_ids is not None:
+        unknown = [i for i in ids if i not in known_ids]
+        if unknown:
+            raise DataError(f"id(s) {_listed(unknown)} are not in the records table; check the ids")
+    stamp = when or datetime.now(UTC).isoformat(timespec="seconds")
+    if pd.isna(pd.to_datetime(stamp, errors="coerce", format="ISO8601")):
+        raise DataError(f"when={stamp!r} is not an ISO-8601 time; use e.g. 2026-01-31T12:00:00Z")
+    existing = read_labels(path) if path.exists() else pd.DataFrame(columns=list(LABEL_COLUMNS))
+    new = [i for i in ids if i not in set(existing["id"])]
+    if len(new) < len(ids):
+        log.info("%d id(s) already labelled in %s; left unchanged", len(ids) - len(new), path)
+    rows = pd.DataFrame({"id": new, "who": who, "when": stamp, "note": note})
+    combined = pd.concat([existing, rows], ignore_index=True) if new else existing
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    combined.to_csv(tmp, index=False, encoding="utf-8")
+    os.replace(tmp, path)
+    return len(new)
+
+
+def _check_ids(records: pd.DataFrame, id_column: str) -> pd.Series:
+    """Record ids as strings; missing or duplicate ids make labels ambiguous."""
+    ids = records[id_column]
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna())[0])
+        raise DataError(f"id column {id_column!r} is empty in row {row}; every record needs an id")
+    ids = ids.astype(str)
+    duplicated = ids[ids.duplicated()].unique().tolist()
+    if duplicated:
+        raise DataError(
+            f"id column {id_column!r} has duplicate id(s) {_listed(duplicated)}; ids must be unique"
+        )
+    return ids
+
+
+def infer_schema(records: pd.DataFrame, id_column: str | None = "id") -> Schema:
+    """Learn the schema at training time: every column but the id is a numeric feature.
+
+    The id column is optional: when `id_column` is not in the table, the schema has none.
+    """
+    if records.empty:
+        raise DataError("table has no rows; cannot infer a schema from it")
+    if id_column is not None and id_column not in records.columns:
+        log.info("no id column %r in the table; rows have no ids", id_column)
+        id_column = None
+    if id_column is not None:
+        _check_ids(records, id_column)
+    features = tuple(str(c) for c in records.columns if c != id_column)
+    if not features:
+        raise DataError("table has no feature columns; it needs at least one numeric column")
+    bad = [c for c in features if not pd.api.types.is_numeric_dtype(records[c])]
+    if bad:
+        raise DataError(
+            f"column(s) {_listed(bad)} are not numeric; encode or drop them before training"
+        )
+    feature_matrix(records, Schema(id_column, features, {}, {}, len(records)))  # NaN/inf
+    values = {c: _numeric_column(records, c) for c in features}
+    return Schema(
+        id_column=id_column,
+        features=features,
+        dtypes={c: str(records[c].dtype) for c in features},
+        ranges={c: (float(v.min()), float(v.max())) for c, v in values.items()},
+        n_rows=len(records),
+    )
+
+
+def _numeric_column(records: pd.DataFrame, column: str) -> np.ndarray:
+    values = records[column]
+    if pd.api.types.is_numeric_dtype(values):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = parsed.isna() & values.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"column {column!r} row {row} holds {values.iloc[row]!r}, not a number; "
+            "fix the value or drop the row"
+        )
+    return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def feature_matrix(records: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """The float32 (n, d) features in schema order; the schema is enforced, never guessed."""
+    present = {str(c) for c in records.columns}
+    missing = [c for c in schema.features if c not in present]
+    extra = sorted(present - set(schema.features) - {schema.id_column})
+    if missing or extra:
+        parts = [f"missing column(s) {_listed(missing)}"] if missing else []
+        parts += [f"unexpected column(s) {_listed(extra)}"] if extra else []
+        hint = " (renamed?)" if missing and extra else ""
+        raise DataError(
+            f"{'; '.join(parts)}{hint}; the model expects exactly {_listed(list(schema.features))}"
+        )
+    if records.empty:
+        raise DataError("table has no rows; pass at least one record")
+    columns = []
+    for column in schema.features:
+        values = _numeric_column(records, column)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"column {column!r} has {int(bad.sum())} NaN/inf value(s), first in row {row}; "
+                "impute or drop those rows"
+            )
+        columns.append(values)
+    return np.column_stack(columns).astype(np.float32)
+
+
+def weak_labels(records: pd.DataFrame, labels: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """1 for rows whose id is a confirmed anomaly, else 0. No labels at all is not an error
+    here: whether a method can train without them is the detector's call."""
+    if schema.id_column is None or schema.id_column not in records.columns:
+        raise DataError(
+            f"the table has no id column ({schema.id_column or 'none in the schema'}); "
+            "labels are matched by id, add an 'id' column"
+        )
+    ids = _check_ids(records, schema.id_column)
+    label_ids = labels["id"].astype(str)
+    absent = sorted(set(label_ids) - set(ids))
+    if absent:
+        raise DataError(
+            f"label id(s) {_listed(absent)} are not in the table's {schema.id_column!r} column; "
+            "fix the label file or the table"
+        )
+    return ids.isin(set(label_ids)).to_numpy().astype(np.int64)
