@@ -30,7 +30,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
 from components.detectors import make
-from components.detectors.base import parameter_names, resolve_device
+from components.detectors.base import applicable_params, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def run(
             for seed in seeds:
                 split = make_split(X, y, ratio, seed, max_rows)
                 for method in methods:
-                    chosen = applicable(method, device, params)
+                    chosen = applicable_params(method, {"device": device, **(params or {})})
                     fitted = evaluate(method, split, {"random_state": seed, **chosen})
                     yield {
                         "dataset": path.stem,
@@ -124,13 +124,6 @@ def run(
                         "n_labelled": split.n_labelled,
                         "device": device_name if "device" in chosen else "cpu",
                     }
-
-
-def applicable(method: str, device: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Device and overrides apply only to the parameters a method has (iforest has no epochs)."""
-    names = parameter_names(method)
-    wanted = {"device": device, **(params or {})}
-    return {k: v for k, v in wanted.items() if k in names}
 
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:

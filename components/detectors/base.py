@@ -58,6 +58,13 @@ def parameter_names(name: str) -> set[str]:
     return {f.name for f in dataclasses.fields(_REGISTRY[name])}
 
 
+def applicable_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The subset of `params` that method `name` has (shared settings such as `device` or
+    `epochs` apply only where they mean something; iforest has no epochs)."""
+    known = parameter_names(name)
+    return {k: v for k, v in params.items() if k in known}
+
+
 def make(name: str, **params: Any) -> Detector:
     """Build a detector by its registered name; unknown names and parameters fail clearly."""
     known = parameter_names(name)
