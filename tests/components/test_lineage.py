@@ -1,0 +1,113 @@
+"""Lineage facts from a real git repository and a real DVC project in a temp dir."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from components.lineage import (
+    LineageError,
+    commit_data,
+    data_version,
+    dvc_add,
+    dvc_push,
+    git_commit,
+)
+
+
+@pytest.fixture
+def no_git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine where git has no user configured (fresh CI box)."""
+    empty = tmp_path / "gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+
+
+def _sh(repo: Path, *cmd: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+    }
+    env["GIT_COMMITTER_EMAIL"] = "t@t"
+    return subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """git + `dvc init` + a data/ folder tracked by `dvc add`, committed (built once: DVC
+    takes seconds per call)."""
+    root = tmp_path_factory.mktemp("lineage") / "repo"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "records.csv").write_text("id,x\na,1.0\nb,2.0\n")
+    _sh(root, "git", "init", "-q")
+    _sh(root, sys.executable, "-m", "dvc", "init", "-q")
+    _sh(root, sys.executable, "-m", "dvc", "add", "-q", "data")
+    _sh(root, "git", "add", "-A")
+    _sh(root, "git", "commit", "-qm", "init")
+    return root
+
+
+@pytest.fixture
+def repo(template_repo: Path, tmp_path: Path, no_git_identity: None) -> Path:
+    """A private copy of the template repository."""
+    return Path(shutil.copytree(template_repo, tmp_path / "repo", symlinks=True))
+
+
+def test_git_commit_is_unknown_outside_a_repository(tmp_path: Path) -> None:
+    assert git_commit(tmp_path) == "unknown"
+
+
+def test_git_commit_reports_head_and_dirty_tree(repo: Path) -> None:
+    head = _sh(repo, "git", "rev-parse", "HEAD").strip()
+    assert git_commit(repo) == head
+    (repo / "notes.txt").write_text("uncommitted")
+    assert git_commit(repo) == f"{head}+dirty"
+
+
+def test_data_version_is_the_md5_dvc_recorded(repo: Path) -> None:
+    version = data_version(repo / "data.dvc")
+    assert version.endswith(".dir")
+    assert version in (repo / "data.dvc").read_text()
+
+
+def test_data_version_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(LineageError, match=r"missing\.dvc not found"):
+        data_version(tmp_path / "missing.dvc")
+    bad = tmp_path / "bad.dvc"
+    bad.write_text("outs: []\n")
+    with pytest.raises(LineageError, match=r"bad\.dvc needs exactly one `outs`"):
+        data_version(bad)
+
+
+def test_dvc_add_then_commit_data_records_a_new_version(repo: Path) -> None:
+    before = data_version(repo / "data.dvc")
+    assert commit_data(repo, "no change") == _sh(repo, "git", "rev-parse", "HEAD").strip()
+    (repo / "data" / "labels.csv").write_text("id,who,when,note\na,alice,2026-01-01,\n")
+    after = dvc_add(repo)
+    assert after != before
+    commit = commit_data(repo, "label a")
+    assert not commit.endswith("+dirty")
+    assert _sh(repo, "git", "log", "-1", "--format=%an %s").strip() == "wsad label a"
+    assert after in _sh(repo, "git", "show", "HEAD:data.dvc")
+
+
+def test_dvc_push_needs_a_remote_and_then_uploads(repo: Path, tmp_path: Path) -> None:
+    with pytest.raises(LineageError, match="`dvc push` failed in .*remote") as err:
+        dvc_push(repo)
+    assert "\n" not in str(err.value)
+    store = tmp_path / "store"
+    with (repo / ".dvc" / "config").open("a") as config:  # what `dvc remote add -d` writes
+        config.write(f"[core]\n    remote = local\n['remote \"local\"']\n    url = {store}\n")
+    dvc_push(repo)
+    assert sum(1 for p in store.rglob("*") if p.is_file()) >= 2  # the .dir manifest + a file
