@@ -1,0 +1,52 @@
+"""The two plots a reviewer looks at before approving a model, saved as PNG run artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (backend first)
+import numpy as np  # noqa: E402
+from sklearn.metrics import average_precision_score, precision_recall_curve  # noqa: E402
+
+
+def plot_score_distribution(
+    unlabelled: np.ndarray, anomalies: np.ndarray, threshold: float, path: Path
+) -> Path:
+    """Scores of unlabelled rows vs labelled anomalies, with the threshold marked."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bins = np.histogram_bin_edges(np.concatenate([unlabelled, anomalies]), bins=40)
+    ax.hist(unlabelled, bins=bins, alpha=0.6, density=True, label=f"unlabelled ({len(unlabelled)})")
+    ax.hist(
+        anomalies,
+        bins=bins,
+        alpha=0.6,
+        density=True,
+        label=f"labelled anomalies ({len(anomalies)})",
+    )
+    ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3g}")
+    ax.set(xlabel="anomaly score", ylabel="density", title="Score distribution")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_pr_curve(scores: np.ndarray, y: np.ndarray, path: Path) -> Path:
+    """Cross-validated precision-recall of held-out labelled anomalies vs unlabelled rows."""
+    precision, recall, _ = precision_recall_curve(y, scores)
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.step(recall, precision, where="post")
+    ax.set(
+        xlabel="recall (held-out labelled anomalies)",
+        ylabel="precision vs unlabelled",
+        title=f"Cross-validated PR, AP={average_precision_score(y, scores):.3f}",
+        ylim=(0, 1.02),
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
