@@ -3,7 +3,14 @@
 Importing this package registers every method module below.
 """
 
-from components.detectors import baselines, deepsad, devnet, prenet  # noqa: F401 (registers)
+from components.detectors import (  # noqa: F401 (registers)
+    baselines,
+    deepsad,
+    devnet,
+    feawad,
+    prenet,
+    rosas,
+)
 from components.detectors.base import Detector, available, make
 
 __all__ = ["Detector", "available", "make"]
