@@ -1,0 +1,445 @@
+"""Release through the MLflow model registry: candidates, gated promotion, rollback.
+
+Why: a model reaches production only by the `champion` alias of a registered version, and
+that alias moves only when every gate passes (`decide_promotion`, pure) and the move is
+written to the hash-chained audit log. A version is a pyfunc bundling the schema, the
+scaler, the detector and the threshold, so `models:/<name>@champion` scores a raw table
+exactly as training saw it. Every version carries its lineage (data version, git commit,
+validation, contamination interval, method, metrics) as tags.
+
+The only module besides flows/ that imports mlflow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.pyfunc import PythonModel
+from mlflow.tracking import MlflowClient
+
+import components
+from components.audit import AuditLog
+from components.calibration import Threshold
+from components.data import Scaler, Schema, feature_matrix
+from components.detectors.base import SCORE_CHUNK_ROWS, Detector
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
+EXPERIMENT = "wsad"
+PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn")
+GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")
+
+
+class RegistryError(ValueError):
+    """A model, version or alias is not in the registry, or a release step is refused."""
+
+
+@dataclasses.dataclass
+class PromotionPolicy:
+    """Limits a candidate must meet to become champion."""
+
+    metric_floor: float = 0.1
+    margin: float = 0.0
+    require_validation: bool = True
+
+
+@dataclasses.dataclass
+class Decision:
+    """Every gate's value, limit and outcome; `promote` only when all passed."""
+
+    promote: bool
+    gates: dict[str, dict[str, Any]]
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRef:
+    """A registered version and the run that produced it."""
+
+    name: str
+    version: str
+    run_id: str
+
+
+def _number(values: dict[str, Any] | None, key: str) -> float | None:
+    """A finite float from `values[key]`, else None (missing, malformed or NaN)."""
+    try:
+        value = float((values or {})[key])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def decide_promotion(
+    candidate: dict[str, Any], champion: dict[str, Any] | None, policy: PromotionPolicy
+) -> Decision:
+    """Pure gate table. `candidate`: auc_pr, validation_passed, contamination (of the current
+    data); `champion`: auc_pr (on the same folds), contamination_low/high (its stored
+    interval), or None when there is no champion yet. A missing or NaN number fails its gate."""
+    auc = _number(candidate, "auc_pr")
+    validated = candidate.get("validation_passed") is True
+    gates: dict[str, dict[str, Any]] = {
+        "validation": {
+            "value": validated,
+            "limit": policy.require_validation,
+            "passed": validated or not policy.require_validation,
+        },
+        "metric_floor": {
+            "value": auc,
+            "limit": policy.metric_floor,
+            "passed": auc is not None and auc >= policy.metric_floor,
+        },
+    }
+    if champion is None:
+        gates["beats_champion"] = {"value": auc, "limit": None, "passed": True}
+        gates["contamination_in_interval"] = {
+            "value": _number(candidate, "contamination"),
+            "limit": None,
+            "passed": True,
+        }
+    else:
+        champ_auc = _number(champion, "auc_pr")
+        bar = None if champ_auc is None else champ_auc + policy.margin
+        gates["beats_champion"] = {
+            "value": auc,
+            "limit": bar,
+            "passed": auc is not None and bar is not None and auc > bar,
+        }
+        rate = _number(candidate, "contamination")
+        low, high = _number(champion, "contamination_low"), _number(champion, "contamination_high")
+        inside = rate is not None and low is not None and high is not None and low <= rate <= high
+        gates["contamination_in_interval"] = {"value": rate, "limit": [low, high], "passed": inside}
+    failed = [name for name in GATES if not gates[name]["passed"]]
+    if not failed:
+        return Decision(True, gates, "all gates passed")
+    detail = "; ".join(
+        f"{name} (value {gates[name]['value']}, limit {gates[name]['limit']})" for name in failed
+    )
+    return Decision(False, gates, f"failed: {detail}")
+
+
+# MLflow set-up ---------------------------------------------------------------------------------
+def _client() -> MlflowClient:
+    return MlflowClient()
+
+
+def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> None:
+    """Point MLflow at the store (default: sqlite under ./mlruns, artifacts in
+    mlruns/artifacts next to the database) and create the experiment with an explicit
+    artifact location, so artifacts never land in the CWD by accident."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    uri = tracking_uri or DEFAULT_TRACKING_URI
+    artifact_location = None
+    if uri.startswith("sqlite:///"):
+        db = Path(uri.removeprefix("sqlite:///"))
+        db.parent.mkdir(parents=True, exist_ok=True)
+        artifact_location = (db.parent / "artifacts").resolve().as_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    if mlflow.get_experiment_by_name(experiment) is None:
+        try:
+            mlflow.create_experiment(experiment, artifact_location=artifact_location)
+        except MlflowException:  # created by a concurrent process meanwhile
+            if mlflow.get_experiment_by_name(experiment) is None:
+                raise
+    mlflow.set_experiment(experiment)
+
+
+# The model bundle ------------------------------------------------------------------------------
+def write_bundle(
+    bundle_dir: Path, detector: Detector, schema: Schema, scaler: Scaler, threshold: Threshold
+) -> Path:
+    """Write what the pyfunc needs to score a raw table: schema, scaler, threshold, detector."""
+    bundle_dir = Path(bundle_dir)
+    bundle_dir.mkdir(parents=True, exist_ok=True)
+    for name, obj in (("schema", schema), ("scaler", scaler), ("threshold", threshold)):
+        (bundle_dir / f"{name}.json").write_text(json.dumps(obj.to_dict(), indent=2))
+    detector.save(bundle_dir / "detector.pt")
+    return bundle_dir
+
+
+class WsadModel(PythonModel):
+    """Raw table in, `score` and `is_anomaly` out: the schema is enforced (`feature_matrix`),
+    features scaled as in training, rows scored in chunks to bound memory."""
+
+    def load_context(self, context: Any) -> None:
+        self._load(Path(context.artifacts["bundle"]))
+
+    def _load(self, bundle: Path) -> None:
+        self.schema = Schema.from_dict(json.loads((bundle / "schema.json").read_text()))
+        self.scaler = Scaler.from_dict(json.loads((bundle / "scaler.json").read_text()))
+        self.threshold = Threshold.from_dict(json.loads((bundle / "threshold.json").read_text()))
+        self.detector = Detector.load(bundle / "detector.pt")
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        X = feature_matrix(model_input, self.schema)
+        scores = np.concatenate(
+            [
+                self.detector.decision_function(self.scaler.transform(X[i : i + SCORE_CHUNK_ROWS]))
+                for i in range(0, len(X), SCORE_CHUNK_ROWS)
+            ]
+        )
+        return pd.DataFrame(
+            {"score": scores.astype(np.float64), "is_anomaly": self.threshold.flag(scores)},
+            index=model_input.index,
+        )
+
+    @classmethod
+    def from_bundle(cls, bundle: Path) -> WsadModel:
+        """A loaded model straight from a bundle folder (for the signature's output example)."""
+        model = cls()
+        model._load(Path(bundle))
+        return model
+
+
+def _pinned_requirements() -> list[str]:
+    """Exact installed versions, so serving never resolves packages over the network."""
+    return [f"{name}=={metadata.version(name).split('+')[0]}" for name in PINNED]
+
+
+# Registration ----------------------------------------------------------------------------------
+def log_candidate(
+    model_name: str,
+    bundle_dir: Path,
+    metrics: dict[str, float],
+    params: dict[str, Any],
+    tags: dict[str, str],
+    artifacts: list[Path],
+    input_example: pd.DataFrame,
+) -> ModelRef:
+    """One run (params, metrics, tags, report artifacts) whose pyfunc becomes a new
+    registered version with the run's tags and the alias `challenger`."""
+    output_example = WsadModel.from_bundle(bundle_dir).predict(None, input_example)
+    summary = json.dumps({k: round(float(v), 6) for k, v in metrics.items()}, sort_keys=True)
+    version_tags = {**{k: str(v) for k, v in tags.items()}, "metrics": summary}
+    with mlflow.start_run(run_name=f"{model_name}-{tags.get('method', 'candidate')}") as run:
+        mlflow.log_params({k: str(v) for k, v in params.items()})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        mlflow.set_tags(version_tags)
+        for path in artifacts:
+            mlflow.log_artifact(str(path), artifact_path="reports")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=WsadModel(),
+            artifacts={"bundle": str(bundle_dir)},
+            code_paths=[str(Path(components.__file__).parent)],
+            signature=infer_signature(input_example, output_example),
+            input_example=input_example,
+            registered_model_name=model_name,
+            pip_requirements=_pinned_requirements(),
+        )
+    version = str(info.registered_model_version)
+    client = _client()
+    for key, value in version_tags.items():
+        client.set_model_version_tag(model_name, version, key, value)
+    set_alias(model_name, "challenger", version)
+    log.info("registered %s v%s (run %s) as challenger", model_name, version, run.info.run_id)
+    return ModelRef(model_name, version, run.info.run_id)
+
+
+def set_alias(model_name: str, alias: str, version: str) -> None:
+    """Point `alias` at `version` (it moves away from any other version)."""
+    try:
+        _client().set_registered_model_alias(model_name, alias, str(version))
+    except MlflowException as err:
+        raise RegistryError(
+            f"cannot set alias {alias!r} on {model_name} v{version}: {err.message.splitlines()[0]}"
+        ) from err
+
+
+def get_alias_version(model_name: str, alias: str) -> str | None:
+    """The version holding `alias`, or None when no version (or no such model) has it."""
+    try:
+        return str(_client().get_model_version_by_alias(model_name, alias).version)
+    except MlflowException:
+        return None
+
+
+def version_info(model_name: str, version: str) -> dict[str, Any]:
+    """Tags, aliases, run id and the run's metrics of one registered version."""
+    client = _client()
+    try:
+        mv = client.get_model_version(model_name, str(version))
+    except MlflowException as err:
+        raise RegistryError(
+            f"{model_name} v{version} is not in the registry; list versions with `wsad models`"
+        ) from err
+    metrics = client.get_run(mv.run_id).data.metrics if mv.run_id else {}
+    return {
+        "name": model_name,
+        "version": str(mv.version),
+        "run_id": mv.run_id,
+        "tags": dict(mv.tags),
+        "metrics": dict(metrics),
+        "aliases": list(mv.aliases),
+    }
+
+
+def list_versions(model_name: str) -> list[dict[str, Any]]:
+    """Every registered version of `model_name`, oldest first, as `version_info` dicts."""
+    found = _client().search_model_versions(f"name = '{model_name}'")
+    if not found:
+        raise RegistryError(
+            f"no registered model named {model_name!r}; train one with `wsad train`"
+        )
+    return [version_info(model_name, v) for v in sorted((mv.version for mv in found), key=int)]
+
+
+def load_model(model_name: str, alias: str = "champion") -> Any:
+    """The pyfunc behind `models:/<name>@<alias>`."""
+    if get_alias_version(model_name, alias) is None:
+        raise RegistryError(
+            f"no version of {model_name!r} has alias {alias!r}; "
+            "train and promote one first (`wsad train`, `wsad promote`)"
+        )
+    return mlflow.pyfunc.load_model(f"models:/{model_name}@{alias}")
+
+
+# Release: promote, reject, roll back ------------------------------------------------------------
+def _record(
+    audit: AuditLog, info: dict[str, Any], who: str, decision: str, **event: Any
+) -> dict[str, Any]:
+    """Append the audit entry, then copy it to the version's run and tag the version with its
+    hash (an anchor outside the log file)."""
+    tags = info["tags"]
+    entry = audit.append(
+        {
+            "model_name": info["name"],
+            "version": info["version"],
+            "who": who,
+            "data_version": tags.get("data_version", "unknown"),
+            "git_commit": tags.get("git_commit", "unknown"),
+            "decision": decision,
+            **event,
+        }
+    )
+    client = _client()
+    if info["run_id"]:
+        client.log_dict(info["run_id"], entry, f"audit/{entry['seq']:06d}-{entry['action']}.json")
+    client.set_model_version_tag(info["name"], info["version"], "audit_hash", entry["hash"])
+    return entry
+
+
+def promote(
+    model_name: str, version: str, decision: Decision, audit: AuditLog, who: str
+) -> dict[str, Any]:
+    """Apply a decision: move `champion` (then audit 'promote') or tag the rejection (then
+    audit 'reject'). Returns the audit entry."""
+    info = version_info(model_name, version)
+    previous = get_alias_version(model_name, "champion")
+    client = _client()
+    client.set_model_version_tag(model_name, info["version"], "gates", json.dumps(decision.gates))
+    if decision.promote:
+        set_alias(model_name, "champion", info["version"])
+        client.set_model_version_tag(model_name, info["version"], "decision", "promoted")
+        action, outcome = "promote", "promoted"
+    else:
+        client.set_model_version_tag(
+            model_name, info["version"], "rejected_reason", decision.reason
+        )
+        client.set_model_version_tag(model_name, info["version"], "decision", "rejected")
+        action, outcome = "reject", "rejected"
+    log.info("%s v%s %s: %s", model_name, info["version"], outcome, decision.reason)
+    return _record(
+        audit,
+        info,
+        who,
+        outcome,
+        action=action,
+        gates=decision.gates,
+        reason=decision.reason,
+        previous_champion=previous,
+    )
+
+
+def promote_version(
+    model_name: str, version: str, policy: PromotionPolicy, audit: AuditLog, who: str
+) -> Decision:
+    """Gate a registered version on what the registry recorded for it and for the current
+    champion (their cross-validated metrics may come from different folds), then `promote`."""
+    info = version_info(model_name, version)
+    current = get_alias_version(model_name, "champion")
+    if current == info["version"]:
+        raise RegistryError(f"{model_name} v{version} is already champion; nothing to promote")
+    candidate = {
+        "auc_pr": info["metrics"].get("auc_pr"),
+        "validation_passed": info["tags"].get("validation") == "passed",
+        "contamination": info["tags"].get("contamination"),
+    }
+    champion = None
+    if current is not None:
+        champ = version_info(model_name, current)
+        champion = {"auc_pr": champ["metrics"].get("auc_pr"), **champ["tags"]}
+    decision = decide_promotion(candidate, champion, policy)
+    promote(model_name, info["version"], decision, audit, who)
+    return decision
+
+
+def _champion_history(audit: AuditLog, model_name: str) -> list[str]:
+    """Replay promotions and rollbacks: the stack of champions, current last."""
+    stack: list[str] = []
+    for entry in audit.entries():
+        if entry.get("model_name") != model_name:
+            continue
+        if entry.get("action") == "promote":
+            stack.append(str(entry["version"]))
+        elif entry.get("action") == "rollback" and stack:
+            stack.pop()
+    return stack
+
+
+def rollback(model_name: str, audit: AuditLog, who: str) -> str:
+    """Move `champion` back to the champion before the current one, as the (verified) audit
+    log records it; audited as 'rollback'. Returns the restored version."""
+    check = audit.verify()
+    if not check.ok:
+        raise RegistryError(
+            f"audit log {audit.path} fails verification ({check.reason}); fix first"
+        )
+    current = get_alias_version(model_name, "champion")
+    if current is None:
+        raise RegistryError(f"{model_name} has no champion to roll back")
+    stack = _champion_history(audit, model_name)
+    if current not in stack:
+        raise RegistryError(
+            f"{model_name} champion v{current} was not promoted through wsad (not in {audit.path})"
+        )
+    earlier = stack[: len(stack) - stack[::-1].index(current) - 1]
+    if not earlier:
+        raise RegistryError(
+            f"{model_name} v{current} is the first recorded champion; no earlier one"
+        )
+    target = earlier[-1]
+    info = version_info(model_name, target)
+    set_alias(model_name, "champion", target)
+    client = _client()
+    client.set_model_version_tag(model_name, current, "decision", "rolled back")
+    client.set_model_version_tag(model_name, target, "decision", "promoted")
+    log.info("%s champion rolled back from v%s to v%s", model_name, current, target)
+    _record(
+        audit,
+        info,
+        who,
+        "rolled back",
+        action="rollback",
+        gates={},
+        reason=f"rolled back from v{current}",
+        previous_champion=current,
+    )
+    return target
