@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXPERIMENT = "wsad"
 PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn")
+BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
 GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")
 
 
@@ -180,6 +181,11 @@ class WsadModel(PythonModel):
         self._load(Path(context.artifacts["bundle"]))
 
     def _load(self, bundle: Path) -> None:
+        missing = [f for f in BUNDLE_FILES if not (bundle / f).is_file()]
+        if missing:
+            raise RegistryError(
+                f"model bundle {bundle} lacks {', '.join(missing)}; use write_bundle"
+            )
         self.schema = Schema.from_dict(json.loads((bundle / "schema.json").read_text()))
         self.scaler = Scaler.from_dict(json.loads((bundle / "scaler.json").read_text()))
         self.threshold = Threshold.from_dict(json.loads((bundle / "threshold.json").read_text()))
@@ -222,9 +228,12 @@ def log_candidate(
     tags: dict[str, str],
     artifacts: list[Path],
     input_example: pd.DataFrame,
+    audit: AuditLog | None = None,
+    who: str = "wsad",
 ) -> ModelRef:
     """One run (params, metrics, tags, report artifacts) whose pyfunc becomes a new
-    registered version with the run's tags and the alias `challenger`."""
+    registered version with the run's tags and the alias `challenger` (audited as
+    'register' when an audit log is given)."""
     output_example = WsadModel.from_bundle(bundle_dir).predict(None, input_example)
     summary = json.dumps({k: round(float(v), 6) for k, v in metrics.items()}, sort_keys=True)
     version_tags = {**{k: str(v) for k, v in tags.items()}, "metrics": summary}
@@ -250,6 +259,16 @@ def log_candidate(
         client.set_model_version_tag(model_name, version, key, value)
     set_alias(model_name, "challenger", version)
     log.info("registered %s v%s (run %s) as challenger", model_name, version, run.info.run_id)
+    if audit is not None:
+        _record(
+            audit,
+            version_info(model_name, version),
+            who,
+            "registered",
+            action="register",
+            gates={},
+            reason="challenger",
+        )
     return ModelRef(model_name, version, run.info.run_id)
 
 
@@ -348,6 +367,8 @@ def promote(
     if decision.promote:
         set_alias(model_name, "champion", info["version"])
         client.set_model_version_tag(model_name, info["version"], "decision", "promoted")
+        if "rejected_reason" in info["tags"]:  # an earlier rejection no longer describes it
+            client.delete_model_version_tag(model_name, info["version"], "rejected_reason")
         action, outcome = "promote", "promoted"
     else:
         client.set_model_version_tag(

@@ -134,6 +134,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         report = root / "validation.json"
         report.write_text(json.dumps({"success": True}))
         refs, detectors = [], []
+        registrations = AuditLog(root / "registrations.jsonl")
         for method, params in (
             ("iforest", {"n_estimators": 20}),
             ("devnet", {"epochs": 2, "batches_per_epoch": 5, "batch_size": 64, "device": "cpu"}),
@@ -158,10 +159,19 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                     },
                     artifacts=[report],
                     input_example=table[list(schema.features)].head(5),
+                    audit=registrations,
+                    who="trainer",
                 )
             )
             detectors.append((det, threshold))
-        yield {"root": root, "refs": refs, "detectors": detectors, "table": table, "X": X}
+        yield {
+            "refs": refs,
+            "detectors": detectors,
+            "table": table,
+            "X": X,
+            "registrations": registrations,
+            "bundle": (schema, scaler, root),
+        }
 
 
 @pytest.fixture
@@ -194,6 +204,21 @@ def test_candidates_are_versions_with_lineage_tags_and_challenger(store: dict[st
         Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/2")) / "requirements.txt"
     )
     assert "torch==2.13.0" in requirements.read_text().splitlines()
+    entries = store["registrations"].entries()
+    assert [(e["action"], e["version"], e["who"]) for e in entries] == [
+        ("register", "1", "trainer"),
+        ("register", "2", "trainer"),
+    ]
+
+
+def test_incomplete_bundle_is_refused_before_anything_is_logged(store: dict[str, Any]) -> None:
+    schema, scaler, root = store["bundle"]
+    detector, threshold = store["detectors"][0]
+    bundle = registry.write_bundle(root / "broken", detector, schema, scaler, threshold)
+    (bundle / "detector.pt").unlink()
+    with pytest.raises(RegistryError, match="lacks detector.pt"):
+        registry.log_candidate(NAME, bundle, {}, {}, {}, [], store["table"].head(2))
+    assert [v["version"] for v in registry.list_versions(NAME)] == ["1", "2"]
 
 
 def test_promote_moves_champion_only_when_all_gates_pass(fresh: dict[str, Any]) -> None:
@@ -214,7 +239,11 @@ def test_promote_moves_champion_only_when_all_gates_pass(fresh: dict[str, Any]) 
     assert "beats_champion" in tags["rejected_reason"]
     assert json.loads(tags["gates"])["beats_champion"]["passed"] is False
 
-    assert [e["action"] for e in audit.entries()] == ["promote", "reject"]
+    registry.promote(NAME, "2", _passing(), audit, "bob")  # a later, passing decision
+    assert registry.get_alias_version(NAME, "champion") == "2"
+    assert "rejected_reason" not in registry.version_info(NAME, "2")["tags"]
+
+    assert [e["action"] for e in audit.entries()] == ["promote", "reject", "promote"]
     assert audit.verify().ok
     run_id = fresh["refs"][0].run_id
     logged = mlflow.artifacts.load_dict(f"runs:/{run_id}/audit/000000-promote.json")
