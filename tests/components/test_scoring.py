@@ -69,3 +69,10 @@ def test_unreadable_inputs_fail_clearly(tmp_path):
     (tmp_path / "t.txt").write_text("x")
     with pytest.raises(DataError, match="unknown table format"):
         list(iter_chunks(tmp_path / "t.txt", 10))
+
+
+def test_columns_other_than_features_and_id_are_rejected(table, predict, tmp_path):
+    src = tmp_path / "t.csv"
+    table.assign(extra=1.0).drop(columns="d").to_csv(src, index=False)
+    with pytest.raises(DataError, match="missing column\\(s\\) d; unexpected column\\(s\\) extra"):
+        score_table(predict, src, tmp_path / "o.csv", "id", expected_columns=list("abcd"))
