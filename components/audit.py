@@ -87,6 +87,7 @@ class AuditLog:
             entry["ts"] = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
             entry["prev_hash"] = GENESIS if last is None else str(last["hash"])
             try:
+                json.dumps(entry, allow_nan=False)
                 entry["hash"] = _digest(entry)
             except (TypeError, ValueError) as err:
                 raise AuditError(

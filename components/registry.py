@@ -91,7 +91,8 @@ def decide_promotion(
     data); `champion`: auc_pr (on the same folds), contamination_low/high (its stored
     interval), or None when there is no champion yet. A missing or NaN number fails its gate."""
     auc = _number(candidate, "auc_pr")
-    validated = candidate.get("validation_passed") is True
+    flag = candidate.get("validation_passed")
+    validated = isinstance(flag, bool | np.bool_) and bool(flag)
     gates: dict[str, dict[str, Any]] = {
         "validation": {
             "value": validated,

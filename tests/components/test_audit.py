@@ -161,6 +161,8 @@ def test_reserved_and_unserialisable_fields_are_refused(tmp_path: Path) -> None:
         audit.append({"action": "promote", "hash": "0"})
     with pytest.raises(AuditError, match="JSON"):
         audit.append({"action": "promote", "when": object()})
+    with pytest.raises(AuditError, match="JSON"):
+        audit.append({"action": "promote", "auc_pr": float("nan")})
     assert audit.entries() == []
 
 

@@ -39,6 +39,8 @@ CHAMPION = {"auc_pr": 0.5, "contamination_low": 0.03, "contamination_high": 0.07
     ("candidate", "champion", "policy", "failed"),
     [
         (PASSING, None, PromotionPolicy(), []),
+        ({**PASSING, "validation_passed": np.bool_(True)}, None, PromotionPolicy(), []),
+        ({**PASSING, "validation_passed": "false"}, None, PromotionPolicy(), ["validation"]),
         (PASSING, CHAMPION, PromotionPolicy(), []),
         ({**PASSING, "validation_passed": False}, None, PromotionPolicy(), ["validation"]),
         (
