@@ -7,7 +7,9 @@ from components.detectors import (  # noqa: F401 (registers)
     baselines,
     deepsad,
     devnet,
+    esad,
     feawad,
+    mnpwad,
     prenet,
     rosas,
 )
