@@ -176,11 +176,12 @@ def balanced_sampler(X: Tensor, y: Tensor, batch_size: int, gen: torch.Generator
 
 def shuffled_sampler(X: Tensor, y: Tensor, batch_size: int, gen: torch.Generator):
     """Plain shuffled mini-batches over all rows, a new permutation each pass (Deep SAD's
-    DataLoader(shuffle=True)); the permutation lives on the device."""
+    DataLoader(shuffle=True, drop_last=True): a partial last batch, possibly one row that
+    BatchNorm cannot train on, is dropped); the permutation lives on the device."""
     state: dict[str, Any] = {"perm": torch.empty(0, dtype=torch.long, device=X.device), "pos": 0}
 
     def sample() -> Batch:
-        if state["pos"] >= len(state["perm"]):
+        if state["pos"] + batch_size > len(state["perm"]):
             state["perm"] = torch.randperm(len(X), generator=gen, device=X.device)
             state["pos"] = 0
         idx = state["perm"][state["pos"] : state["pos"] + batch_size]
@@ -190,15 +191,25 @@ def shuffled_sampler(X: Tensor, y: Tensor, batch_size: int, gen: torch.Generator
     return sample
 
 
+def _clip_per_tensor(params: list[nn.Parameter], max_norm: float) -> None:
+    """Keras' clipnorm: each gradient tensor scaled to norm <= max_norm on its own (the same
+    arithmetic as clip_grad_norm_ per tensor, in two batched calls instead of one per tensor)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    norms = torch.stack(torch._foreach_norm(grads))
+    torch._foreach_mul_(grads, (max_norm / (norms + 1e-6)).clamp(max=1.0).unbind())
+
+
 def _optimizer(net: nn.Module, kind: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     """Weight decay on weight matrices only (Keras' kernel_regularizer), never on biases/BN."""
     decay = [p for p in net.parameters() if p.requires_grad and p.ndim >= 2]
     rest = [p for p in net.parameters() if p.requires_grad and p.ndim < 2]
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0}]
     if kind == "rmsprop":  # Keras' RMSprop defaults (rho 0.9, epsilon 1e-7)
-        return torch.optim.RMSprop(groups, lr=lr, alpha=0.9, eps=1e-7)
+        return torch.optim.RMSprop(groups, lr=lr, alpha=0.9, eps=1e-7, foreach=True)
     if kind == "adam":
-        return torch.optim.Adam(groups, lr=lr)
+        return torch.optim.Adam(groups, lr=lr, foreach=True)
     raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {kind!r}")
 
 
@@ -357,9 +368,7 @@ class DeepDetector(Detector):
                 opt.zero_grad(set_to_none=True)
                 value.backward()
                 if self.clip_norm is not None:
-                    for p in params:
-                        if p.grad is not None:
-                            torch.nn.utils.clip_grad_norm_(p, self.clip_norm)
+                    _clip_per_tensor(params, self.clip_norm)
                 opt.step()
                 total += value.detach()
             epoch_loss = total.item() / steps
