@@ -10,19 +10,21 @@ trained in one stage, without Deep SAD's autoencoder pretraining.
 What is inferred, and why: neither the paper's full text nor the authors' code was
 reachable (METHODS.md section 6 marks the objective [I]); the one public implementation we
 found, OutlierDetectionNetworks.jl (ESADDetector, a Flux reading "as described in the
-paper"), agrees with the reading below. Per row: reconstruction ||x - x_hat||^2 for the
-mutual information (maximising I(X;Z) under a Gaussian decoder is minimising it), on
-unlabelled rows only, since labelled anomalies are not to be modelled; the entropy term is
-Deep SAD's, ||z2 - c||^2 for unlabelled rows and eta / (||z2 - c||^2 + eps) for labelled
-anomalies; consistency ||z1 - z2||^2 on every row; loss = rec + lambda_entropy * entropy +
-lambda_consistency * consistency. Score = ||z2 - c||^2 + the mean squared reconstruction
-error per feature (the Julia reading's score; both parts grow for anomalies).
-Where we differ from that reading: two encoders with their own weights, as the abstract
-describes (the Julia code reuses one encoder object twice); squared distances as in Deep SAD
-(the Julia code uses the plain norm); c is the origin as there, which is harmless with
-biased layers because E2 can place its code anywhere. Defaults follow Deep SAD's ADBench
-setting that ESAD builds on: MLP 100-20 -> 10, Adam 1e-3, weight decay 1e-6, shuffled
-batches of 128, 50 epochs.
+paper"), has the same three terms and score as the reading below. Per row: reconstruction
+||x - x_hat||^2 for the mutual information (maximising I(X;Z) under a Gaussian decoder is
+minimising it); the entropy term is Deep SAD's, ||z2 - c||^2 for unlabelled rows and
+eta / (||z2 - c||^2 + eps) for labelled anomalies; consistency ||z1 - z2||^2 on every row;
+loss = rec + lambda_entropy * entropy + lambda_consistency * consistency, averaged over the
+batch. Score = ||z2 - c||^2 + the mean squared reconstruction error per feature (both grow
+for anomalies).
+Where we differ from the Julia reading, and why: two encoders with their own weights, as the
+abstract describes (the Julia code reuses one encoder object twice); reconstruction on
+unlabelled rows only, since labelled anomalies are not to be modelled (the Julia code
+reconstructs them too, towards an optionally noised copy that defaults to none); squared
+distances as in Deep SAD, which ESAD's v2 abstract says it builds on (the Julia code uses the
+plain norm); c is the origin as there, harmless with biased layers because E2 can place its
+code anywhere. Defaults follow the Deep SAD ADBench setting: MLP 100-20 -> 10, Adam 1e-3,
+weight decay 1e-6, shuffled batches of 128, 50 epochs, no pretraining (end to end).
 """
 
 from __future__ import annotations

@@ -243,15 +243,9 @@ class MNPWAD(DeepDetector):
 
     def _loss(self, net: Any, batch: Batch) -> Tensor:
         x_u, x_a = batch
-        rec, score, sim = net(torch.cat([x_u, x_a]))
-        n = len(x_u)
-        rec_u, score_u, sim_u, rec_a, score_a, sim_a = (
-            rec[:n],
-            score[:n],
-            sim[:n],
-            rec[n:],
-            score[n:],
-            sim[n:],
+        sizes = [len(x_u), len(x_a)]
+        (rec_u, rec_a), (score_u, score_a), (sim_u, sim_a) = (
+            out.split(sizes) for out in net(torch.cat([x_u, x_a]))
         )
         w = normal_weights(sim_u, self.beta)
         assert w.shape == rec_u.shape == score_u.shape, (w.shape, rec_u.shape, score_u.shape)
