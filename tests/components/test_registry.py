@@ -124,6 +124,7 @@ def _table(n: int = 400, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """One sqlite store with two registered candidates: v1 iforest, v2 devnet."""
     root = tmp_path_factory.mktemp("registry")
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     with pytest.MonkeyPatch.context() as mp:
         for key, value in ENV.items():
             mp.setenv(key, value)
@@ -174,6 +175,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "registrations": registrations,
             "bundle": (schema, scaler, root),
         }
+    mlflow.set_tracking_uri(previous[0])  # later modules must not write into this store
+    mlflow.set_registry_uri(previous[1])
 
 
 @pytest.fixture
