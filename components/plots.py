@@ -17,7 +17,7 @@ def plot_score_distribution(
 ) -> Path:
     """Scores of unlabelled rows vs labelled anomalies, with the threshold marked."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    bins = np.histogram_bin_edges(np.concatenate([unlabelled, anomalies]), bins=40)
+    bins = np.histogram_bin_edges(np.concatenate([unlabelled, anomalies]), bins=40).tolist()
     ax.hist(unlabelled, bins=bins, alpha=0.6, density=True, label=f"unlabelled ({len(unlabelled)})")
     ax.hist(
         anomalies,

@@ -1,30 +1,264 @@
-"""The `wsad` command line: thin wrappers that call components and flows."""
+"""The `wsad` command line: thin wrappers that call components and flows.
+
+Every known failure (bad data, failed validation, unknown model, broken audit chain) ends in
+one readable line on stderr and a non-zero exit code; `WSAD_DEBUG=1` shows the traceback.
+Heavy imports (Prefect, MLflow) happen inside the commands that need them.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from components.benchmark import bench
+from flows.config import Settings
+from flows.explain_cli import explain
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
+label_app = typer.Typer(no_args_is_help=True, help="Confirmed anomaly labels (versioned by DVC).")
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log of releases.")
+app.add_typer(label_app, name="label")
+app.add_typer(audit_app, name="audit")
 app.command("bench")(bench)
+app.command("explain")(explain)
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+out = Console()
+err = Console(stderr=True)
+ModelName = Annotated[str | None, typer.Option(help="registered model name (WSAD_MODEL_NAME)")]
+Who = Annotated[str | None, typer.Option(help="who is acting, for the audit log")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Turn the components' exceptions into one line and exit code 2."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except (ValueError, OSError, MlflowException) as exc:
+        if os.environ.get("WSAD_DEBUG"):
+            raise
+        text = str(exc).strip().splitlines()
+        fail(text[0] if text else type(exc).__name__)
+
+
+def settings_with(**overrides: Any) -> Settings:
+    """Settings from the environment, with the command line's non-empty options on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v not in (None, "", [])})
+
+
+def _print_outcome(result: dict[str, Any]) -> None:
+    table = Table(title=f"{result['model_name']} v{result['version']} ({result['method']})")
+    table.add_column("gate")
+    table.add_column("value")
+    table.add_column("limit")
+    table.add_column("passed")
+    for name, gate in result["gates"].items():
+        table.add_row(name, str(gate.get("value")), str(gate.get("limit")), str(gate["passed"]))
+    out.print(table)
+    cv = ", ".join(f"{m} {v:.3f}" for m, v in result["cv"].items())
+    out.print(f"cross-validated AUC-PR on held-out labels: {cv}")
+    verdict = "[green]promoted to champion[/]" if result["promoted"] else "[yellow]not promoted[/]"
+    out.print(f"v{result['version']} {verdict}: {result['reason']}")
+    out.print(f"champion is now v{result['champion']}" if result["champion"] else "no champion")
 
 
 @app.command()
 def demo() -> None:
-    """Run the demo job: a quick benchmark of every method on one shared dataset."""
-    bench(
-        data_dir=SHARED_DATA,
-        datasets="cardio",
-        label_ratios="0.1",
-        seeds="0",
-        set_=["epochs=10"],
-        out=Path("results-demo.csv"),
+    """Build the demo data, version it with DVC and run the training flow end to end."""
+    from components import lineage
+    from components.demo import build_demo_data
+    from flows.training import training_flow
+
+    settings = Settings()
+    with one_line_errors():
+        if not settings.records.exists():
+            build_demo_data(settings.records.parent)
+        version = lineage.dvc_add(Path.cwd(), str(settings.records.parent))
+        lineage.dvc_push(Path.cwd())
+        out.print(f"demo data {settings.records.parent}/ at DVC version {version}")
+        result = training_flow(settings)
+    _print_outcome(result)
+    out.print(
+        f"MLflow UI: mlflow ui --backend-store-uri {settings.tracking_uri} "
+        "(then open http://127.0.0.1:5000)"
     )
+
+
+@app.command()
+def train(
+    records: Annotated[Path | None, typer.Option(help="table of records (CSV/parquet)")] = None,
+    labels: Annotated[Path | None, typer.Option(help="CSV of confirmed anomaly ids")] = None,
+    model_name: ModelName = None,
+    methods: Annotated[str, typer.Option(help="comma-separated methods to compare")] = "",
+    threshold_method: Annotated[str | None, typer.Option(help="quantile, fpr or zscore")] = None,
+    who: Who = None,
+) -> None:
+    """Validate, estimate contamination, train and compare methods, register, gate, promote."""
+    from flows.training import training_flow
+
+    settings = settings_with(
+        records=records,
+        labels=labels,
+        model_name=model_name,
+        methods=[m.strip() for m in methods.split(",") if m.strip()],
+        threshold_method=threshold_method,
+        who=who,
+    )
+    with one_line_errors():
+        result = training_flow(settings)
+    _print_outcome(result)
+
+
+@app.command()
+def score(
+    records: Annotated[Path, typer.Option(help="table to score (CSV/parquet)")],
+    out_path: Annotated[Path, typer.Option("--out", help="output .csv or .parquet")],
+    alias: Annotated[str, typer.Option(help="registry alias to score with")] = "champion",
+    chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 100_000,
+    model_name: ModelName = None,
+) -> None:
+    """Score a table with the registered champion: id, score and is_anomaly per row."""
+    from flows.scoring import scoring_flow
+
+    settings = settings_with(model_name=model_name)
+    with one_line_errors():
+        result = scoring_flow(records, out_path, alias, chunk_rows, settings)
+    out.print(
+        f"scored {result['rows']} rows with {result['model']}: {result['flagged']} flagged, "
+        f"written to {result['out']} in {result['seconds']:.1f}s"
+    )
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="registered version to promote")],
+    model_name: ModelName = None,
+    who: Who = None,
+) -> None:
+    """Promote a registered version to champion if its recorded gates pass (audited)."""
+    from components import registry
+    from components.audit import AuditLog
+
+    settings = settings_with(model_name=model_name, who=who)
+    with one_line_errors():
+        registry.configure(settings.tracking_uri)
+        decision = registry.promote_version(
+            settings.model_name,
+            version,
+            registry.PromotionPolicy(settings.metric_floor, settings.margin),
+            AuditLog(settings.audit_log, settings.audit_key_bytes()),
+            settings.who,
+        )
+    state = "promoted to champion" if decision.promote else "rejected"
+    out.print(f"{settings.model_name} v{version} {state}: {decision.reason}")
+    if not decision.promote:
+        raise typer.Exit(1)
+
+
+@app.command()
+def rollback(model_name: ModelName = None, who: Who = None) -> None:
+    """Move champion back to the previous champion (audited)."""
+    from components import registry
+    from components.audit import AuditLog
+
+    settings = settings_with(model_name=model_name, who=who)
+    with one_line_errors():
+        registry.configure(settings.tracking_uri)
+        version = registry.rollback(
+            settings.model_name,
+            AuditLog(settings.audit_log, settings.audit_key_bytes()),
+            settings.who,
+        )
+    out.print(f"{settings.model_name}: champion rolled back to v{version}")
+
+
+@app.command()
+def models(model_name: ModelName = None) -> None:
+    """List registered versions with their aliases, metrics and gate results."""
+    from components import registry
+
+    settings = settings_with(model_name=model_name)
+    with one_line_errors():
+        registry.configure(settings.tracking_uri)
+        versions = registry.list_versions(settings.model_name)
+    table = Table(title=settings.model_name)
+    for col in ("version", "aliases", "method", "auc_pr", "data version", "validation", "status"):
+        table.add_column(col)
+    for v in versions:
+        tags, metrics = v.get("tags", {}), v.get("metrics", {})
+        auc = metrics.get("auc_pr")
+        table.add_row(
+            str(v["version"]),
+            ",".join(v.get("aliases", [])),
+            tags.get("method", ""),
+            f"{auc:.3f}" if auc is not None else "",
+            tags.get("data_version", "")[:12],
+            tags.get("validation", ""),
+            tags.get("rejected_reason", "") or tags.get("decision", ""),
+        )
+    out.print(table)
+
+
+@app.command("config")
+def show_config() -> None:
+    """Print the effective settings (env prefix WSAD_, secrets masked)."""
+    values = Settings().model_dump(mode="json")
+    table = Table(title="wsad settings (override with WSAD_<NAME>)")
+    table.add_column("name")
+    table.add_column("value")
+    for key, value in values.items():
+        table.add_row(key, json.dumps(value) if not isinstance(value, str) else value)
+    out.print(table)
+
+
+@label_app.command("add")
+def label_add(
+    ids: Annotated[list[str], typer.Argument(help="ids of the confirmed anomalies")],
+    who: Annotated[str, typer.Option(help="who confirmed them")],
+    note: Annotated[str, typer.Option(help="why they are anomalies")] = "",
+) -> None:
+    """Append confirmed anomalies to the label file and version it with `dvc add`."""
+    from components import data, lineage
+
+    settings = Settings()
+    with one_line_errors():
+        table = data.read_table(settings.records)
+        known = set(table[settings.id_column].astype(str)) if settings.id_column in table else None
+        if known is None:
+            fail(f"{settings.records} has no id column {settings.id_column!r}; labels need ids")
+        added = data.append_labels(settings.labels, ids, who, note, known_ids=known)
+        version = lineage.dvc_add(Path.cwd(), str(settings.labels.parent))
+    out.print(
+        f"added {added} label(s) to {settings.labels}; data version {version}. "
+        "Commit data.dvc (git add data.dvc && git commit) and `dvc push` to publish it."
+    )
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain (and HMAC when WSAD_AUDIT_KEY is set)."""
+    from components.audit import AuditLog
+
+    settings = Settings()
+    with one_line_errors():
+        result = AuditLog(settings.audit_log, settings.audit_key_bytes()).verify()
+    if not result.ok:
+        fail(f"{settings.audit_log}: entry {result.first_bad} is bad: {result.reason}", code=1)
+    out.print(f"{settings.audit_log}: {result.n_entries} entries, chain intact")
 
 
 if __name__ == "__main__":

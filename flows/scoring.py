@@ -1,0 +1,47 @@
+"""The scoring flow: load the champion from the registry, stream the table through it,
+write scores and flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NONE
+
+from components import registry
+from components.scoring import ScoringSummary, score_table
+from flows.config import Settings
+
+
+@task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
+def load_model(model_name: str, alias: str) -> Any:
+    return registry.load_model(model_name, alias)
+
+
+@task(cache_policy=NONE)
+def score(model: Any, records: Path, out: Path, id_column: str, chunk_rows: int) -> ScoringSummary:
+    expected = model.metadata.get_input_schema().input_names()
+    return score_table(model.predict, records, out, id_column, chunk_rows, expected)
+
+
+@flow(name="wsad-scoring")
+def scoring_flow(
+    records: Path,
+    out: Path,
+    alias: str = "champion",
+    chunk_rows: int = 100_000,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Score a table with the model under `alias` (schema enforced chunk by chunk)."""
+    settings = settings or Settings()
+    registry.configure(settings.tracking_uri)
+    model = load_model(settings.model_name, alias)
+    summary = score(model, records, out, settings.id_column, chunk_rows)
+    return {
+        "rows": summary.rows,
+        "flagged": summary.flagged,
+        "seconds": summary.seconds,
+        "out": str(summary.out),
+        "model": f"models:/{settings.model_name}@{alias}",
+    }

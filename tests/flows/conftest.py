@@ -1,0 +1,58 @@
+"""A real project in a temp dir: git + DVC repo with the demo data, MLflow sqlite store,
+audit log, and Prefect's ephemeral API with its home in a temp dir."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="wsad-prefect-")
+os.environ.pop("PREFECT_API_URL", None)
+
+from components.demo import build_demo_data  # noqa: E402
+from flows.config import Settings  # noqa: E402
+
+DVC = [sys.executable, "-m", "dvc"]
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@wsad.local",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@wsad.local",
+    "DVC_NO_ANALYTICS": "1",
+}
+
+
+def run(cmd: list[str], cwd: Path) -> None:
+    subprocess.run(cmd, cwd=cwd, env=GIT_ENV, check=True, capture_output=True)
+
+
+def make_project(root: Path) -> Settings:
+    """What a fresh clone holds after `make demo` built and versioned its data."""
+    run(["git", "init", "-q"], root)
+    run([*DVC, "init", "-q"], root)
+    build_demo_data(root / "data")
+    run([*DVC, "add", "-q", "data"], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-qm", "data"], root)
+    return Settings(
+        records=root / "data" / "records.csv",
+        labels=root / "data" / "labels.csv",
+        data_dvc=root / "data.dvc",
+        tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db",
+        audit_log=root / "mlruns" / "audit.jsonl",
+        methods=["devnet"],
+        params={"devnet": {"epochs": 15}},
+        who="tester",
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.chdir(tmp_path)
+    return make_project(tmp_path)

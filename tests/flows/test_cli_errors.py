@@ -1,0 +1,176 @@
+"""Bad input to `wsad train` and `wsad score`: one error line, non-zero exit, and the
+registry, the audit log and data/ byte-for-byte unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.training import training_flow
+from tests.flows.conftest import make_project
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory):
+    """A project with a champion, shared by every case (none of them may change it)."""
+    root = tmp_path_factory.mktemp("trained")
+    settings = make_project(root)
+    training_flow(settings)
+    env = {
+        "WSAD_RECORDS": str(settings.records),
+        "WSAD_LABELS": str(settings.labels),
+        "WSAD_DATA_DVC": str(settings.data_dvc),
+        "WSAD_TRACKING_URI": settings.tracking_uri,
+        "WSAD_AUDIT_LOG": str(settings.audit_log),
+        "WSAD_METHODS": json.dumps(settings.methods),
+        "WSAD_PARAMS": json.dumps(settings.params),
+    }
+    return root, settings, env
+
+
+def fingerprint(root: Path) -> dict[str, str]:
+    """Hash of every file of the registry, the audit log and data/."""
+    files = [*sorted((root / "mlruns").rglob("*")), *sorted((root / "data").rglob("*"))]
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+
+
+def records(root: Path) -> pd.DataFrame:
+    return pd.read_csv(root / "data" / "records.csv")
+
+
+def labels(root: Path) -> pd.DataFrame:
+    return pd.read_csv(root / "data" / "labels.csv")
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+def with_nan(root: Path) -> pd.DataFrame:
+    frame = records(root)
+    frame.loc[7, "mean_area"] = np.nan
+    return frame
+
+
+def with_text(root: Path) -> pd.DataFrame:
+    frame = records(root).astype({"mean_area": object})
+    frame.loc[7, "mean_area"] = "large"
+    return frame
+
+
+TableCase = Callable[[Path], pd.DataFrame]
+TABLE_CASES: dict[str, tuple[TableCase, str]] = {
+    "missing_column": (lambda r: records(r).drop(columns="mean_area"), "mean_area"),
+    "extra_column": (lambda r: records(r).assign(surprise=1.0), "surprise"),
+    "renamed_column": (lambda r: records(r).rename(columns={"mean_area": "area"}), "area"),
+    "strings_in_numeric": (with_text, "mean_area"),
+    "nan": (with_nan, "mean_area"),
+    "empty_table": (lambda r: records(r).iloc[0:0], "empty|no rows"),
+}
+
+
+def invoke(env: dict[str, str], root: Path, args: list[str], monkeypatch) -> tuple[int, str]:
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(app, args, env=env)
+    return result.exit_code, result.stderr
+
+
+def assert_one_error_line(code: int, stderr: str, pattern: str) -> None:
+    ours = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert code != 0
+    assert len(ours) == 1, stderr
+    assert re.search(pattern, ours[0]), ours[0]
+
+
+@pytest.mark.parametrize("case", sorted(TABLE_CASES))
+def test_score_rejects_bad_table(case, trained, tmp_path, monkeypatch):
+    root, _, env = trained
+    build, pattern = TABLE_CASES[case]
+    bad = write_csv(build(root), tmp_path / "bad.csv")
+    before = fingerprint(root)
+    code, stderr = invoke(
+        env, root, ["score", "--records", str(bad), "--out", str(tmp_path / "s.csv")], monkeypatch
+    )
+    assert_one_error_line(code, stderr, pattern)
+    assert fingerprint(root) == before
+    assert not (tmp_path / "s.csv").exists()
+
+
+TRAIN_TABLE_CASES = {
+    k: v
+    for k, v in TABLE_CASES.items()
+    if k not in {"extra_column", "renamed_column", "missing_column"}
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRAIN_TABLE_CASES))
+def test_train_rejects_bad_table(case, trained, tmp_path, monkeypatch):
+    root, _, env = trained
+    build, pattern = TRAIN_TABLE_CASES[case]
+    bad = write_csv(build(root), tmp_path / "bad.csv")
+    before = fingerprint(root)
+    code, stderr = invoke(env, root, ["train", "--records", str(bad)], monkeypatch)
+    assert_one_error_line(code, stderr, pattern)
+    assert fingerprint(root) == before
+
+
+LABEL_CASES: dict[str, tuple[Callable[[Path], pd.DataFrame], str]] = {
+    "unknown_label_ids": (
+        lambda r: pd.concat([labels(r), labels(r).head(1).assign(id="nope-1")]),
+        "nope-1",
+    ),
+    "zero_labelled_anomalies": (lambda r: labels(r).iloc[0:0], "at least|labelled"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LABEL_CASES))
+def test_train_rejects_bad_labels(case, trained, tmp_path, monkeypatch):
+    root, _, env = trained
+    build, pattern = LABEL_CASES[case]
+    bad = write_csv(build(root), tmp_path / "labels.csv")
+    before = fingerprint(root)
+    code, stderr = invoke(env, root, ["train", "--labels", str(bad)], monkeypatch)
+    assert_one_error_line(code, stderr, pattern)
+    assert fingerprint(root) == before
+
+
+@pytest.mark.parametrize("command", ["train", "score"])
+def test_missing_file(command, trained, tmp_path, monkeypatch):
+    root, _, env = trained
+    missing = str(tmp_path / "nowhere.csv")
+    args = (
+        ["train", "--records", missing]
+        if command == "train"
+        else ["score", "--records", missing, "--out", str(tmp_path / "s.csv")]
+    )
+    before = fingerprint(root)
+    code, stderr = invoke(env, root, args, monkeypatch)
+    assert_one_error_line(code, stderr, "nowhere.csv")
+    assert fingerprint(root) == before
+
+
+def test_score_with_unknown_model_name(trained, tmp_path, monkeypatch):
+    root, settings, env = trained
+    before = fingerprint(root)
+    args = [
+        "score",
+        "--records",
+        str(settings.records),
+        "--out",
+        str(tmp_path / "s.csv"),
+        "--model-name",
+        "nope",
+    ]
+    code, stderr = invoke(env, root, args, monkeypatch)
+    assert_one_error_line(code, stderr, "nope")
+    assert fingerprint(root) == before

@@ -1,0 +1,73 @@
+"""The release lifecycle through real flows: promote, refuse a worse model, stop on invalid
+data, roll back, and an audit trail that detects tampering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components import registry
+from components.audit import AuditLog
+from components.validation import DataValidationError
+from flows.scoring import scoring_flow
+from flows.training import training_flow
+
+
+def test_release_lifecycle(project, tmp_path):
+    weak = project.model_copy(update={"params": {"devnet": {"epochs": 1, "lr": 1e-7}}})
+    first = training_flow(weak)
+    assert first["promoted"], first["reason"]
+    assert first["champion"] == first["version"] == "1"
+
+    strong = training_flow(project)
+    assert strong["promoted"], strong["reason"]
+    assert strong["champion"] == "2"
+    assert strong["metrics"]["auc_pr"] > first["metrics"]["auc_pr"]
+
+    worse = training_flow(weak)
+    assert not worse["promoted"]
+    assert worse["gates"]["beats_champion"]["passed"] is False
+    assert registry.get_alias_version(project.model_name, "champion") == "2"
+    tags = registry.version_info(project.model_name, worse["version"])["tags"]
+    assert tags["rejected_reason"]
+    assert tags["data_version"] == strong_data_version(project)
+
+    audit = AuditLog(project.audit_log)
+    assert registry.rollback(project.model_name, audit, "tester") == "1"
+    assert registry.get_alias_version(project.model_name, "champion") == "1"
+    actions = [e["action"] for e in audit.entries()]
+    assert actions[-4:] == ["promote", "promote", "reject", "rollback"]
+    assert audit.verify().ok
+
+    lines = project.audit_log.read_text().splitlines()
+    lines[1] = lines[1].replace('"promote"', '"reject"')
+    project.audit_log.write_text("\n".join(lines) + "\n")
+    assert not AuditLog(project.audit_log).verify().ok
+
+
+def strong_data_version(project) -> str:
+    from components.lineage import data_version
+
+    return data_version(project.data_dvc)
+
+
+def test_invalid_data_fails_validation_and_promotes_nothing(project):
+    table = pd.read_csv(project.records)
+    table.loc[3, "mean_radius"] = np.nan
+    table.to_csv(project.records, index=False)
+    with pytest.raises(DataValidationError, match="mean_radius"):
+        training_flow(project)
+    registry.configure(project.tracking_uri)
+    assert registry.get_alias_version(project.model_name, "champion") is None
+    assert not project.audit_log.exists() or AuditLog(project.audit_log).entries() == []
+
+
+def test_scoring_flow_writes_scores_and_flags(project, tmp_path):
+    training_flow(project)
+    out = tmp_path / "scores.parquet"
+    result = scoring_flow(project.records, out, settings=project)
+    scores = pd.read_parquet(out)
+    assert result["rows"] == len(scores) == len(pd.read_csv(project.records))
+    assert list(scores.columns) == ["id", "score", "is_anomaly"]
+    assert 0 < scores["is_anomaly"].sum() < len(scores) // 2
