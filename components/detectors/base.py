@@ -209,7 +209,7 @@ def _optimizer(net: nn.Module, kind: str, lr: float, weight_decay: float) -> tor
     if kind == "rmsprop":  # Keras' RMSprop defaults (rho 0.9, epsilon 1e-7)
         return torch.optim.RMSprop(groups, lr=lr, alpha=0.9, eps=1e-7, foreach=True)
     if kind == "adam":
-        return torch.optim.Adam(groups, lr=lr, foreach=True)
+        return torch.optim.Adam(groups, lr=lr, fused=True)
     raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {kind!r}")
 
 
