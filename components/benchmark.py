@@ -44,6 +44,7 @@ class Split:
     X_test: np.ndarray
     y_test: np.ndarray
     n_labelled: int
+    y_train_true: np.ndarray  # hidden truth of the train rows, for label-noise studies only
 
 
 def load_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -75,6 +76,7 @@ def make_split(
         X_test=np.clip(scaler.transform(X_te), -1e6, 1e6).astype(np.float32),
         y_test=y_te,
         n_labelled=n_lab,
+        y_train_true=y_tr,
     )
 
 

@@ -4,9 +4,11 @@ Importing this package registers every method module below.
 """
 
 from components.detectors import (  # noqa: F401 (registers)
+    anoonly,
     baselines,
     deepsad,
     devnet,
+    devnet_topk,
     esad,
     feawad,
     mnpwad,

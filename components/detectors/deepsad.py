@@ -84,7 +84,8 @@ class DeepSAD(DeepDetector):
                 autoencoder,
                 params=list(autoencoder.parameters()),
                 loss=reconstruction,
-                sample=self._sampler(X, y, gen),
+                # plain shuffled rows, whatever sampler the main stage uses
+                sample=shuffled_sampler(X, y, self.batch_size, gen),
                 epochs=self.pretrain_epochs,
                 steps=self._steps(len(X)),
                 lr=self.lr,

@@ -1,0 +1,85 @@
+"""Which instance definition should `devnet-topk` use on tables? Random feature subsets vs
+groups of a shared hidden layer, on a few shared datasets under the ADBench protocol.
+
+Run: `OMP_NUM_THREADS=1 python -m benchmarks.topk_subspaces` (a few minutes on one core);
+prints a markdown table for benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from components.benchmark import evaluate, load_table, make_split
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+DATASETS = ("cardio", "thyroid", "pendigits", "optdigits", "pageblocks", "wilt")
+VARIANTS = {
+    "random": {"subspaces": "random"},
+    "hidden": {"subspaces": "hidden"},
+}
+
+
+def compare(datasets: list[str], seeds: list[int], epochs: int) -> pd.DataFrame:
+    """One row per (dataset, variant, seed): test AUC-PR/AUC-ROC and fit time."""
+    rows = []
+    for name in datasets:
+        X, y = load_table(SHARED / f"{name}.parquet")
+        for seed in seeds:
+            split = make_split(X, y, label_ratio=0.1, seed=seed, max_rows=5000)
+            for variant, params in VARIANTS.items():
+                fitted = evaluate(
+                    "devnet-topk",
+                    split,
+                    {**params, "epochs": epochs, "random_state": seed, "device": "cpu"},
+                )
+                rows.append({"dataset": name, "variant": variant, "seed": seed, **fitted})
+    return pd.DataFrame(rows)
+
+
+def markdown(results: pd.DataFrame) -> str:
+    """Mean AUC-PR (± std over seeds) per dataset and variant, plus the mean over datasets."""
+    pr = results.groupby(["dataset", "variant"])["auc_pr"].agg(["mean", "std"]).unstack()
+    lines = ["| dataset | " + " | ".join(VARIANTS) + " |", "|---" * (len(VARIANTS) + 1) + "|"]
+    for name in pr.index:
+        cells = [
+            f"{pr.loc[name, ('mean', v)]:.3f} ± {pr.loc[name, ('std', v)]:.3f}" for v in VARIANTS
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    means = results.groupby("variant")[["auc_pr", "auc_roc", "fit_seconds"]].mean()
+    lines.append(
+        "| **mean AUC-PR** | "
+        + " | ".join(f"**{means.loc[v, 'auc_pr']:.3f}**" for v in VARIANTS)
+        + " |"
+    )
+    lines.append(
+        "| mean AUC-ROC | " + " | ".join(f"{means.loc[v, 'auc_roc']:.3f}" for v in VARIANTS) + " |"
+    )
+    lines.append(
+        "| mean fit s | "
+        + " | ".join(f"{means.loc[v, 'fit_seconds']:.1f}" for v in VARIANTS)
+        + " |"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=Path("topk_subspaces.csv"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results = compare(
+        args.datasets.split(","), [int(s) for s in args.seeds.split(",")], args.epochs
+    )
+    results.to_csv(args.out, index=False)
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
