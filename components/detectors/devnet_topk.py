@@ -54,13 +54,15 @@ def random_subspaces(n_features: int, n_subspaces: int, size: int, gen: torch.Ge
     """(M, d) 0/1 masks: each round cuts a fresh random permutation into `size`-chunks (the
     last one topped up with other features), so one round covers every feature."""
     masks: list[Tensor] = []
+    device = gen.device
     while len(masks) < n_subspaces:
-        perm = torch.randperm(n_features, generator=gen)
+        perm = torch.randperm(n_features, generator=gen, device=device)
         for start in range(0, n_features, size):
-            mask = torch.zeros(n_features).index_fill_(0, perm[start : start + size], 1.0)
+            mask = torch.zeros(n_features, device=device)
+            mask.index_fill_(0, perm[start : start + size], 1.0)
             rest = torch.nonzero(mask == 0).squeeze(1)
             short = size - int(mask.sum())
-            mask[rest[torch.randperm(len(rest), generator=gen)[:short]]] = 1.0
+            mask[rest[torch.randperm(len(rest), generator=gen, device=device)[:short]]] = 1.0
             masks.append(mask)
     return torch.stack(masks[:n_subspaces])
 
@@ -128,8 +130,7 @@ class DevNetTopK(DevNet):
         if self.subspaces == "random":
             d = X.shape[1]
             size = max(math.ceil(math.sqrt(d)), math.ceil(d / self.n_subspaces))
-            cpu_gen = torch.Generator().manual_seed(self.random_state)
-            net.masks.copy_(random_subspaces(X.shape[1], self.n_subspaces, size, cpu_gen))
+            net.masks.copy_(random_subspaces(d, self.n_subspaces, size, gen))
 
     def _bag_score(self, instance_scores: Tensor) -> Tensor:
         return instance_scores.topk(self._top_k(), dim=1).values.mean(1)
