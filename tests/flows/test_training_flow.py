@@ -3,7 +3,6 @@ data, roll back, and an audit trail that detects tampering."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -53,10 +52,10 @@ def strong_data_version(project) -> str:
 
 
 def test_invalid_data_fails_validation_and_promotes_nothing(project):
-    table = pd.read_csv(project.records)
-    table.loc[3, "mean_radius"] = np.nan
-    table.to_csv(project.records, index=False)
-    with pytest.raises(DataValidationError, match="mean_radius"):
+    confirmed = pd.read_csv(project.labels)
+    confirmed.loc[len(confirmed)] = ["wbc-9999", "mallory", "2026-01-01T00:00:00+00:00", "typo"]
+    confirmed.to_csv(project.labels, index=False)
+    with pytest.raises(DataValidationError, match="wbc-9999"):
         training_flow(project)
     registry.configure(project.tracking_uri)
     assert registry.get_alias_version(project.model_name, "champion") is None
