@@ -3,11 +3,13 @@
 AnoOnly drops the loss on unlabelled rows altogether: only labelled anomalies get a loss
 term. The unlabelled rows still go through the forward pass in every balanced batch, and a
 BatchNorm layer before the score layer normalises with batch statistics dominated by them,
-so they shape the representation without a label ("weak supervision through BN"); mislabelled
-normals in the labelled set therefore do less harm than in a loss that also fits unlabelled
-rows. `make("anoonly", base=...)` wraps a base method: the base's network, sampler and score
-are reused by inheritance, only the loss is swapped and a BN layer inserted, as in the
-authors' code (cool-xuan/AnoOnly, baselines/*):
+so they shape the representation without a label ("weak supervision through BN"). The paper
+claims this makes the base robust to normals mislabelled as anomalies; on our tables it does
+not (benchmarks/anoonly_noise.py, benchmarks/RESULTS.md): AnoOnly helps devnet, prenet and
+feawad with clean labels but loses more than each base with 30 % wrong labels.
+`make("anoonly", base=...)` wraps a base method: the base's network, sampler and score are
+reused by inheritance, only the loss is swapped and a BN layer inserted, as in the authors'
+code (cool-xuan/AnoOnly, baselines/*):
 devnet: BN after the last hidden layer, loss mean(y * (margin - s)) (no hinge), RMSprop
 lr 2e-4, batches of 64; prenet: BN after the feature layer, L1 loss only on (u,a) and (a,a)
 pairs; deepsad: loss eta/(dist + eps) on labelled anomalies only (its net already has BN);
@@ -19,6 +21,7 @@ PReNet's cosine learning-rate schedule is not used (the shared loop has none). E
 setting (weight decay, clipping, best-loss checkpoint, pretraining) is the base method's.
 BN uses torch's defaults (momentum 0.1) also for the Keras bases devnet and feawad (Keras:
 0.99), so that its running statistics, which scoring uses, settle within short training runs.
+feawad's residual term is the residual length, as in our FeaWAD (see its docstring).
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ that every feature is in some subset) scored by one shared MLP that sees the mas
 the mask (so "feature hidden" and "feature = 0" differ); "hidden" = one MLP whose last hidden
 layer is M groups of `hidden_dims[-1]` units, each group with its own linear score.
 benchmarks/topk_subspaces.py compares them (6 shared datasets, 3 seeds, label ratio 0.1;
-benchmarks/RESULTS.md): mean AUC-PR 0.688 "hidden" vs 0.652 "random", and "hidden" fits
-faster, so it is the default.
+benchmarks/RESULTS.md): mean AUC-PR 0.688 "hidden" vs 0.672 "random" (plain DevNet 0.710),
+and "hidden" fits faster, so it is the default.
 `explain` returns each subspace's share of the bag score (instance score / K for the top-K
 instances, 0 otherwise; shares sum to the score) and per-feature contributions: gradient of
 the bag score x (input - mean unlabelled training row), a first-order attribution against a
