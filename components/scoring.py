@@ -50,8 +50,11 @@ def iter_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
         raise DataError(f"{path}: the file is empty; it needs a header and rows") from err
 
 
-def check_columns(chunk: pd.DataFrame, expected: list[str], id_column: str | None) -> None:
-    """The table must hold exactly the model's feature columns (plus the id column)."""
+def check_chunk(
+    chunk: pd.DataFrame, expected: list[str], id_column: str | None, first_row: int = 0
+) -> None:
+    """The table must hold exactly the model's feature columns (plus the id column), all
+    numeric; errors name the column and the first offending row of the whole table."""
     allowed = {*expected, *([id_column] if id_column else [])}
     missing = [c for c in expected if c not in chunk.columns]
     extra = [str(c) for c in chunk.columns if c not in allowed]
@@ -59,6 +62,14 @@ def check_columns(chunk: pd.DataFrame, expected: list[str], id_column: str | Non
         parts = [f"missing column(s) {', '.join(missing)}"] if missing else []
         parts += [f"unexpected column(s) {', '.join(extra)}"] if extra else []
         raise DataError(f"{'; '.join(parts)}; score a table with the training columns")
+    for column in expected:
+        if not pd.api.types.is_numeric_dtype(chunk[column]):
+            text = pd.to_numeric(chunk[column], errors="coerce").isna() & chunk[column].notna()
+            row = first_row + int(text.to_numpy().argmax())
+            raise DataError(
+                f"column {column!r} holds text ({chunk[column][text].iloc[0]!r}, first in row "
+                f"{row}); scoring needs numbers"
+            )
 
 
 def score_table(
@@ -79,7 +90,7 @@ def score_table(
     try:
         for chunk in iter_chunks(src, chunk_rows):
             if expected_columns is not None:
-                check_columns(chunk, expected_columns, id_column)
+                check_chunk(chunk, expected_columns, id_column, first_row=rows)
             out = predict(chunk)
             if id_column and id_column in chunk.columns:
                 out.insert(0, id_column, chunk[id_column].to_numpy())

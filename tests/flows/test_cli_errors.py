@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from components import registry
 from flows.cli import app
 from flows.training import training_flow
 from tests.flows.conftest import make_project
@@ -25,6 +26,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("trained")
     settings = make_project(root)
     training_flow(settings)
+    registry.load_model(settings.model_name)  # MLflow caches registry metadata on first load
     env = {
         "WSAD_RECORDS": str(settings.records),
         "WSAD_LABELS": str(settings.labels),
