@@ -50,38 +50,15 @@ def iter_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
         raise DataError(f"{path}: the file is empty; it needs a header and rows") from err
 
 
-def check_chunk(
-    chunk: pd.DataFrame, expected: list[str], id_column: str | None, first_row: int = 0
-) -> None:
-    """The table must hold exactly the model's feature columns (plus the id column), all
-    numeric; errors name the column and the first offending row of the whole table."""
-    allowed = {*expected, *([id_column] if id_column else [])}
-    missing = [c for c in expected if c not in chunk.columns]
-    extra = [str(c) for c in chunk.columns if c not in allowed]
-    if missing or extra:
-        parts = [f"missing column(s) {', '.join(missing)}"] if missing else []
-        parts += [f"unexpected column(s) {', '.join(extra)}"] if extra else []
-        raise DataError(f"{'; '.join(parts)}; score a table with the training columns")
-    for column in expected:
-        if not pd.api.types.is_numeric_dtype(chunk[column]):
-            text = pd.to_numeric(chunk[column], errors="coerce").isna() & chunk[column].notna()
-            row = first_row + int(text.to_numpy().argmax())
-            raise DataError(
-                f"column {column!r} holds text ({chunk[column][text].iloc[0]!r}, first in row "
-                f"{row}); scoring needs numbers"
-            )
-
-
 def score_table(
     predict: Predict,
     src: Path,
     dst: Path,
     id_column: str | None,
     chunk_rows: int = 100_000,
-    expected_columns: list[str] | None = None,
 ) -> ScoringSummary:
     """Score `src` chunk by chunk into `dst` (.csv or .parquet): id (when present), score,
-    is_anomaly. With `expected_columns`, any other column (but the id) is an error."""
+    is_anomaly. `predict` enforces the schema (the model's `feature_matrix`)."""
     if dst.suffix not in {".csv", ".parquet"}:
         raise DataError(f"{dst}: output must end in .csv or .parquet")
     start, rows, flagged = time.perf_counter(), 0, 0
@@ -89,8 +66,6 @@ def score_table(
     writer: pq.ParquetWriter | None = None
     try:
         for chunk in iter_chunks(src, chunk_rows):
-            if expected_columns is not None:
-                check_chunk(chunk, expected_columns, id_column, first_row=rows)
             out = predict(chunk)
             if id_column and id_column in chunk.columns:
                 out.insert(0, id_column, chunk[id_column].to_numpy())

@@ -21,8 +21,12 @@ def load_model(model_name: str, alias: str) -> Any:
 
 @task(cache_policy=NONE)
 def score(model: Any, records: Path, out: Path, id_column: str, chunk_rows: int) -> ScoringSummary:
-    expected = model.metadata.get_input_schema().input_names()
-    return score_table(model.predict, records, out, id_column, chunk_rows, expected)
+    # Our own WsadModel.predict: its feature_matrix names any missing, extra, renamed or
+    # non-numeric column in one line (MLflow's signature check would drop extra columns).
+    wsad_model = model.unwrap_python_model()
+    return score_table(
+        lambda chunk: wsad_model.predict(None, chunk), records, out, id_column, chunk_rows
+    )
 
 
 @flow(name="wsad-scoring")

@@ -69,19 +69,3 @@ def test_unreadable_inputs_fail_clearly(tmp_path):
     (tmp_path / "t.txt").write_text("x")
     with pytest.raises(DataError, match="unknown table format"):
         list(iter_chunks(tmp_path / "t.txt", 10))
-
-
-def test_columns_other_than_features_and_id_are_rejected(table, predict, tmp_path):
-    src = tmp_path / "t.csv"
-    table.assign(extra=1.0).drop(columns="d").to_csv(src, index=False)
-    with pytest.raises(DataError, match="missing column\\(s\\) d; unexpected column\\(s\\) extra"):
-        score_table(predict, src, tmp_path / "o.csv", "id", expected_columns=list("abcd"))
-
-
-def test_text_in_a_numeric_column_is_named_with_its_row(table, predict, tmp_path):
-    table = table.astype({"b": object})
-    table.loc[250, "b"] = "large"
-    src = tmp_path / "t.csv"
-    table.to_csv(src, index=False)
-    with pytest.raises(DataError, match="column 'b' holds text \\('large', first in row 250\\)"):
-        score_table(predict, src, tmp_path / "o.csv", "id", 100, expected_columns=list("abcd"))

@@ -81,31 +81,28 @@ TABLE_CASES: dict[str, tuple[TableCase, str]] = {
 }
 
 
-def invoke(env: dict[str, str], root: Path, args: list[str], monkeypatch) -> tuple[int, str]:
+def assert_rejected(trained, args: list[str], pattern: str, monkeypatch) -> None:
+    """Non-zero exit, exactly one `error:` line matching `pattern`, nothing changed on disk."""
+    root, _, env = trained
+    before = fingerprint(root)
     monkeypatch.chdir(root)
     result = CliRunner().invoke(app, args, env=env)
-    return result.exit_code, result.stderr
-
-
-def assert_one_error_line(code: int, stderr: str, pattern: str) -> None:
-    ours = [line for line in stderr.splitlines() if line.startswith("error:")]
-    assert code != 0
-    assert len(ours) == 1, stderr
+    ours = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.exit_code != 0
+    assert len(ours) == 1, result.stderr
     assert re.search(pattern, ours[0]), ours[0]
+    assert fingerprint(root) == before
 
 
 @pytest.mark.parametrize("case", sorted(TABLE_CASES))
 def test_score_rejects_bad_table(case, trained, tmp_path, monkeypatch):
-    root, _, env = trained
     build, pattern = TABLE_CASES[case]
-    bad = write_csv(build(root), tmp_path / "bad.csv")
-    before = fingerprint(root)
-    code, stderr = invoke(
-        env, root, ["score", "--records", str(bad), "--out", str(tmp_path / "s.csv")], monkeypatch
+    bad = write_csv(build(trained[0]), tmp_path / "bad.csv")
+    out = tmp_path / "s.csv"
+    assert_rejected(
+        trained, ["score", "--records", str(bad), "--out", str(out)], pattern, monkeypatch
     )
-    assert_one_error_line(code, stderr, pattern)
-    assert fingerprint(root) == before
-    assert not (tmp_path / "s.csv").exists()
+    assert not out.exists()
 
 
 TRAIN_TABLE_CASES = {
@@ -117,13 +114,9 @@ TRAIN_TABLE_CASES = {
 
 @pytest.mark.parametrize("case", sorted(TRAIN_TABLE_CASES))
 def test_train_rejects_bad_table(case, trained, tmp_path, monkeypatch):
-    root, _, env = trained
     build, pattern = TRAIN_TABLE_CASES[case]
-    bad = write_csv(build(root), tmp_path / "bad.csv")
-    before = fingerprint(root)
-    code, stderr = invoke(env, root, ["train", "--records", str(bad)], monkeypatch)
-    assert_one_error_line(code, stderr, pattern)
-    assert fingerprint(root) == before
+    bad = write_csv(build(trained[0]), tmp_path / "bad.csv")
+    assert_rejected(trained, ["train", "--records", str(bad)], pattern, monkeypatch)
 
 
 LABEL_CASES: dict[str, tuple[Callable[[Path], pd.DataFrame], str]] = {
@@ -137,42 +130,20 @@ LABEL_CASES: dict[str, tuple[Callable[[Path], pd.DataFrame], str]] = {
 
 @pytest.mark.parametrize("case", sorted(LABEL_CASES))
 def test_train_rejects_bad_labels(case, trained, tmp_path, monkeypatch):
-    root, _, env = trained
     build, pattern = LABEL_CASES[case]
-    bad = write_csv(build(root), tmp_path / "labels.csv")
-    before = fingerprint(root)
-    code, stderr = invoke(env, root, ["train", "--labels", str(bad)], monkeypatch)
-    assert_one_error_line(code, stderr, pattern)
-    assert fingerprint(root) == before
+    bad = write_csv(build(trained[0]), tmp_path / "labels.csv")
+    assert_rejected(trained, ["train", "--labels", str(bad)], pattern, monkeypatch)
 
 
-@pytest.mark.parametrize("command", ["train", "score"])
-def test_missing_file(command, trained, tmp_path, monkeypatch):
-    root, _, env = trained
+def test_missing_file(trained, tmp_path, monkeypatch):
     missing = str(tmp_path / "nowhere.csv")
-    args = (
-        ["train", "--records", missing]
-        if command == "train"
-        else ["score", "--records", missing, "--out", str(tmp_path / "s.csv")]
-    )
-    before = fingerprint(root)
-    code, stderr = invoke(env, root, args, monkeypatch)
-    assert_one_error_line(code, stderr, "nowhere.csv")
-    assert fingerprint(root) == before
+    assert_rejected(trained, ["train", "--records", missing], "nowhere.csv", monkeypatch)
+    out = str(tmp_path / "s.csv")
+    score = ["score", "--records", missing, "--out", out]
+    assert_rejected(trained, score, "nowhere.csv", monkeypatch)
 
 
 def test_score_with_unknown_model_name(trained, tmp_path, monkeypatch):
-    root, settings, env = trained
-    before = fingerprint(root)
-    args = [
-        "score",
-        "--records",
-        str(settings.records),
-        "--out",
-        str(tmp_path / "s.csv"),
-        "--model-name",
-        "nope",
-    ]
-    code, stderr = invoke(env, root, args, monkeypatch)
-    assert_one_error_line(code, stderr, "nope")
-    assert fingerprint(root) == before
+    records, out = str(trained[1].records), str(tmp_path / "s.csv")
+    args = ["score", "--records", records, "--out", out, "--model-name", "nope"]
+    assert_rejected(trained, args, "nope", monkeypatch)
