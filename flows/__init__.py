@@ -5,6 +5,7 @@ telemetry, homes inside the working directory) unless the environment already se
 so a fresh clone never hangs on a network call.
 """
 
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ _OFFLINE_DEFAULTS = {
     "DO_NOT_TRACK": "true",  # MLflow needs "true", not "1"
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     "PREFECT_LOGGING_LEVEL": "WARNING",
@@ -23,3 +25,6 @@ _OFFLINE_DEFAULTS = {
 }
 for _key, _value in _OFFLINE_DEFAULTS.items():
     os.environ.setdefault(_key, _value)
+
+# GX announces its ephemeral docs site at INFO on every validation; keep the CLI quiet.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)

@@ -60,6 +60,10 @@ def settings_with(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v not in (None, "", [])})
 
 
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _print_outcome(result: dict[str, Any]) -> None:
     table = Table(title=f"{result['model_name']} v{result['version']} ({result['method']})")
     table.add_column("gate")
@@ -67,7 +71,7 @@ def _print_outcome(result: dict[str, Any]) -> None:
     table.add_column("limit")
     table.add_column("passed")
     for name, gate in result["gates"].items():
-        table.add_row(name, str(gate.get("value")), str(gate.get("limit")), str(gate["passed"]))
+        table.add_row(name, _fmt(gate.get("value")), _fmt(gate.get("limit")), str(gate["passed"]))
     out.print(table)
     cv = ", ".join(f"{m} {v:.3f}" for m, v in result["cv"].items())
     out.print(f"cross-validated AUC-PR on held-out labels: {cv}")
