@@ -362,7 +362,7 @@ class DeepDetector(Detector):
         show = sys.stderr.isatty() if self.verbose is None else self.verbose
         net.train()
         for _ in tqdm(range(epochs), desc=desc, disable=not show, leave=False):
-            total = torch.zeros((), device=params[0].device)
+            losses: list[Tensor] = []
             for _ in range(steps):
                 value = loss(sample())
                 opt.zero_grad(set_to_none=True)
@@ -370,8 +370,8 @@ class DeepDetector(Detector):
                 if self.clip_norm is not None:
                     _clip_per_tensor(params, self.clip_norm)
                 opt.step()
-                total += value.detach()
-            epoch_loss = total.item() / steps
+                losses.append(value.detach())
+            epoch_loss = torch.stack(losses).mean().item()
             history.append(epoch_loss)
             if keep_best and epoch_loss < best:
                 best = epoch_loss
