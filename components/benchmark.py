@@ -94,6 +94,7 @@ def evaluate(method: str, split: Split, params: dict[str, Any]) -> dict[str, Any
         "auc_pr": average_precision_score(split.y_test, scores),
         "fit_seconds": fit_seconds,
         "score_seconds": score_seconds,
+        "note": "",
     }
 
 
@@ -115,7 +116,13 @@ def run(
                 split = make_split(X, y, ratio, seed, max_rows)
                 for method in methods:
                     chosen = applicable_params(method, {"device": device, **(params or {})})
-                    fitted = evaluate(method, split, {"random_state": seed, **chosen})
+                    det_params = {"random_state": seed, **chosen}
+                    needed = make(method, **det_params).min_labelled
+                    fitted = (
+                        evaluate(method, split, det_params)
+                        if split.n_labelled >= needed
+                        else _skipped(f"needs >= {needed} labelled anomalies")
+                    )
                     yield {
                         "dataset": path.stem,
                         "method": method,
@@ -126,6 +133,12 @@ def run(
                         "n_labelled": split.n_labelled,
                         "device": device_name if "device" in chosen else "cpu",
                     }
+
+
+def _skipped(reason: str) -> dict[str, Any]:
+    """A row for a method that cannot run on a split (kept, so the gap is visible)."""
+    nan = float("nan")
+    return {"auc_roc": nan, "auc_pr": nan, "fit_seconds": nan, "score_seconds": nan, "note": reason}
 
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
