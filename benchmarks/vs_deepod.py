@@ -18,9 +18,6 @@ import datetime
 import importlib
 import logging
 import math
-import os
-import platform
-import re
 import shlex
 import sys
 import time
@@ -35,6 +32,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sklearn.metrics import average_precision_score
 
+from benchmarks.report import machine, replace_section
 from components.benchmark import _csv_list, load_table, make_split
 from components.detectors import make
 
@@ -281,16 +279,6 @@ def deepod_loss_broadcast_check(deepod: Any) -> str:
     )
 
 
-def machine() -> str:
-    """CPU model and core count, as `lscpu` reports the model name."""
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        model = found.group(1).strip() if found else model
-    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__}, 1 thread per fit"
-
-
 def markdown_section(
     config: str, results: pd.DataFrame, command: str, loss_check: str, notes: list[str]
 ) -> str:
@@ -342,18 +330,6 @@ def markdown_section(
         "",
     ]
     return "\n".join(lines)
-
-
-def replace_section(path: Path, heading: str, section: str) -> None:
-    """Write `section` under `heading` in `path`, replacing only that section (up to the next
-    `## ` heading); other sections, written by other benchmarks, stay as they are."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    path.write_text(text.rstrip("\n") + "\n")
 
 
 def run_grid(

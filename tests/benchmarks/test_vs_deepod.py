@@ -11,7 +11,7 @@ import sys
 import pandas as pd
 import pytest
 
-from benchmarks import vs_deepod
+from benchmarks import report, vs_deepod
 from components.detectors import make
 
 
@@ -57,11 +57,11 @@ def test_import_deepod_names_the_pip_command_when_missing(monkeypatch):
 def test_replace_section_rewrites_only_its_own_section(tmp_path):
     md = tmp_path / "RESULTS.md"
     md.write_text("# Results\n\n## Other bench\n\nkeep me\n\n## Mine\n\nold\n\n## Last\n\ntail\n")
-    vs_deepod.replace_section(md, "## Mine", "## Mine\n\nnew\n")
+    report.replace_section(md, "## Mine", "## Mine\n\nnew\n")
     text = md.read_text()
     assert "old" not in text
     assert text.index("keep me") < text.index("new") < text.index("tail")
-    vs_deepod.replace_section(md, "## Added", "## Added\n\nbody\n")
+    report.replace_section(md, "## Added", "## Added\n\nbody\n")
     assert md.read_text().rstrip().endswith("## Added\n\nbody")
 
 

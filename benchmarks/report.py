@@ -1,0 +1,33 @@
+"""Shared by the benchmark scripts: which machine ran them, and writing one script's section
+of RESULTS.md without touching the others'."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from pathlib import Path
+
+import torch
+
+
+def machine() -> str:
+    """CPU model and core count, as `lscpu` reports the model name."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
+        model = found.group(1).strip() if found else model
+    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__}, 1 thread per fit"
+
+
+def replace_section(path: Path, heading: str, section: str) -> None:
+    """Write `section` under `heading` in `path`, replacing only that section (up to the next
+    `## ` heading); other sections, written by other benchmarks, stay as they are."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
+    path.write_text(text.rstrip("\n") + "\n")
