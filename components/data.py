@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import math
 import os
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -303,9 +304,9 @@ def _numeric_column(records: pd.DataFrame, column: str) -> np.ndarray:
     return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def feature_matrix(records: pd.DataFrame, schema: Schema) -> np.ndarray:
-    """The float32 (n, d) features in schema order; the schema is enforced, never guessed."""
-    present = {str(c) for c in records.columns}
+def check_columns(columns: Iterable[object], schema: Schema) -> None:
+    """The columns must be exactly the schema's features (plus its id column)."""
+    present = {str(c) for c in columns}
     missing = [c for c in schema.features if c not in present]
     extra = sorted(present - set(schema.features) - {schema.id_column})
     if missing or extra:
@@ -315,6 +316,11 @@ def feature_matrix(records: pd.DataFrame, schema: Schema) -> np.ndarray:
         raise DataError(
             f"{'; '.join(parts)}{hint}; the model expects exactly {_listed(list(schema.features))}"
         )
+
+
+def feature_matrix(records: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """The float32 (n, d) features in schema order; the schema is enforced, never guessed."""
+    check_columns(records.columns, schema)
     if records.empty:
         raise DataError("table has no rows; pass at least one record")
     columns = []

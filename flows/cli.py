@@ -109,6 +109,9 @@ def train(
     model_name: ModelName = None,
     methods: Annotated[str, typer.Option(help="comma-separated methods to compare")] = "",
     threshold_method: Annotated[str | None, typer.Option(help="quantile, fpr or zscore")] = None,
+    allow_schema_change: Annotated[
+        bool, typer.Option(help="accept columns that differ from the champion's")
+    ] = False,
     who: Who = None,
 ) -> None:
     """Validate, estimate contamination, train and compare methods, register, gate, promote."""
@@ -120,6 +123,7 @@ def train(
         model_name=model_name,
         methods=[m.strip() for m in methods.split(",") if m.strip()],
         threshold_method=threshold_method,
+        allow_schema_change=allow_schema_change or None,
         who=who,
     )
     with one_line_errors():

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     target_fpr: float = 0.01
     metric_floor: float = 0.1
     margin: float = 0.0
+    allow_schema_change: bool = False  # train on columns that differ from the champion's
     cv_folds: int = 3
     random_state: int = 0
     device: str = "auto"

@@ -33,6 +33,24 @@ def load_inputs(
 
 
 @task(cache_policy=NONE)
+def same_columns_as_champion(table: pd.DataFrame, settings: Settings) -> None:
+    """A new feature set would break every client that scores with the champion's columns:
+    refuse it unless the run says it is on purpose."""
+    if settings.allow_schema_change:
+        return
+    if registry.get_alias_version(settings.model_name, "champion") is None:
+        return
+    schema = registry.load_model(settings.model_name).unwrap_python_model().schema
+    try:
+        data.check_columns(table.columns, schema)
+    except data.DataError as err:
+        raise data.DataError(
+            f"{err} (champion's columns); to train on new columns on purpose, pass "
+            "--allow-schema-change"
+        ) from err
+
+
+@task(cache_policy=NONE)
 def validate(
     table: pd.DataFrame, confirmed: pd.DataFrame, schema: data.Schema
 ) -> validation.ValidationReport:
@@ -176,6 +194,7 @@ def training_flow(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or Settings()
     registry.configure(settings.tracking_uri)
     table, confirmed, schema = load_inputs(settings.records, settings.labels, settings.id_column)
+    same_columns_as_champion(table, settings)
     report = validate(table, confirmed, schema)
     raw = data.feature_matrix(table, schema)
     scaler = data.Scaler.fit(raw)

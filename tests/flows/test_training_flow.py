@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from components import registry
 from components.audit import AuditLog
 from components.validation import DataValidationError
+from flows.cli import app
 from flows.scoring import scoring_flow
 from flows.training import training_flow
 
@@ -38,11 +40,16 @@ def test_release_lifecycle(project, tmp_path):
     actions = [e["action"] for e in audit.entries()]
     assert actions[-4:] == ["promote", "promote", "reject", "rollback"]
     assert audit.verify().ok
+    env = {"WSAD_AUDIT_LOG": str(project.audit_log)}
+    assert CliRunner().invoke(app, ["audit", "verify"], env=env).exit_code == 0
 
     lines = project.audit_log.read_text().splitlines()
     lines[1] = lines[1].replace('"promote"', '"reject"')
     project.audit_log.write_text("\n".join(lines) + "\n")
     assert not AuditLog(project.audit_log).verify().ok
+    tampered = CliRunner().invoke(app, ["audit", "verify"], env=env)
+    assert tampered.exit_code == 1
+    assert "entry 1 is bad" in tampered.stderr
 
 
 def strong_data_version(project) -> str:
