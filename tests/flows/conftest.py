@@ -3,6 +3,7 @@ audit log, and Prefect's ephemeral API with its home in a temp dir."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +51,20 @@ def make_project(root: Path) -> Settings:
         params={"devnet": {"epochs": 15}},
         who="tester",
     )
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment that points the `wsad` CLI at a test project."""
+    return {
+        "WSAD_RECORDS": str(settings.records),
+        "WSAD_LABELS": str(settings.labels),
+        "WSAD_DATA_DVC": str(settings.data_dvc),
+        "WSAD_TRACKING_URI": settings.tracking_uri,
+        "WSAD_AUDIT_LOG": str(settings.audit_log),
+        "WSAD_METHODS": json.dumps(settings.methods),
+        "WSAD_PARAMS": json.dumps(settings.params),
+        "COLUMNS": "200",  # rich would squeeze its tables to CliRunner's 80 columns
+    }
 
 
 @pytest.fixture

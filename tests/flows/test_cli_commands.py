@@ -3,7 +3,6 @@ data version comes back with `dvc checkout`), models, promote (gated) and rollba
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pandas as pd
@@ -12,30 +11,19 @@ from typer.testing import CliRunner
 from components.lineage import commit_data, data_version
 from flows.cli import app
 from flows.training import training_flow
-from tests.flows.conftest import DVC, GIT_ENV
-
-
-def env_of(settings) -> dict[str, str]:
-    return {
-        "WSAD_RECORDS": str(settings.records),
-        "WSAD_LABELS": str(settings.labels),
-        "WSAD_DATA_DVC": str(settings.data_dvc),
-        "WSAD_TRACKING_URI": settings.tracking_uri,
-        "WSAD_AUDIT_LOG": str(settings.audit_log),
-        "WSAD_METHODS": json.dumps(settings.methods),
-        "WSAD_PARAMS": json.dumps(settings.params),
-        "COLUMNS": "200",  # rich would squeeze the tables to CliRunner's 80 columns
-    }
+from tests.flows.conftest import DVC, GIT_ENV, cli_env
 
 
 def test_label_add_versions_the_labels_and_checkout_restores_them(project, tmp_path):
     root = tmp_path
     before_labels = project.labels.read_text()
     before_version = data_version(project.data_dvc)
-    runner = CliRunner()
+    runner, env = CliRunner(), cli_env(project)
 
     result = runner.invoke(
-        app, ["label", "add", "wbc-0107", "--who", "alice", "--note", "biopsy"], env=env_of(project)
+        app,
+        ["label", "add", "wbc-0107", "--who", "alice", "--note", "biopsy"],
+        env=env,
     )
     assert result.exit_code == 0, result.output
     labels = pd.read_csv(project.labels)
@@ -43,7 +31,7 @@ def test_label_add_versions_the_labels_and_checkout_restores_them(project, tmp_p
     new_version = data_version(project.data_dvc)
     assert new_version != before_version
 
-    refused = runner.invoke(app, ["label", "add", "nope-1", "--who", "alice"], env=env_of(project))
+    refused = runner.invoke(app, ["label", "add", "nope-1", "--who", "alice"], env=env)
     assert refused.exit_code != 0
     assert "nope-1" in refused.stderr
     assert data_version(project.data_dvc) == new_version
@@ -61,7 +49,7 @@ def test_models_promote_and_rollback_commands(project):
     weak = project.model_copy(update={"params": {"devnet": {"epochs": 1, "lr": 1e-7}}})
     assert training_flow(weak)["champion"] == "1"
     assert training_flow(project)["champion"] == "2"
-    runner, env = CliRunner(), env_of(project)
+    runner, env = CliRunner(), cli_env(project)
 
     listing = runner.invoke(app, ["models"], env=env)
     assert listing.exit_code == 0, listing.output

@@ -4,7 +4,6 @@ registry, the audit log and data/ byte-for-byte unchanged."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ from typer.testing import CliRunner
 from components import registry
 from flows.cli import app
 from flows.training import training_flow
-from tests.flows.conftest import make_project
+from tests.flows.conftest import cli_env, make_project
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +26,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     settings = make_project(root)
     training_flow(settings)
     registry.load_model(settings.model_name)  # MLflow caches registry metadata on first load
-    env = {
-        "WSAD_RECORDS": str(settings.records),
-        "WSAD_LABELS": str(settings.labels),
-        "WSAD_DATA_DVC": str(settings.data_dvc),
-        "WSAD_TRACKING_URI": settings.tracking_uri,
-        "WSAD_AUDIT_LOG": str(settings.audit_log),
-        "WSAD_METHODS": json.dumps(settings.methods),
-        "WSAD_PARAMS": json.dumps(settings.params),
-    }
+    env = cli_env(settings)
     return root, settings, env
 
 
