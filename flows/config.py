@@ -36,7 +36,6 @@ class Settings(BaseSettings):
     cv_folds: int = 3
     random_state: int = 0
     device: str = "auto"
-    max_workers: int = 2
     who: str = Field(default_factory=getpass.getuser)
 
     def audit_key_bytes(self) -> bytes | None:
