@@ -15,24 +15,10 @@ from components.evaluation import (
     pu_roc_auc,
     select_best,
 )
+from tests.conftest import decoy_task
 
 SUPERVISED = {"max_iter": 30, "random_state": 0}
 IFOREST = {"n_estimators": 50, "random_state": 0}
-
-
-def decoy_task(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Anomalies shifted on features 0-2; 8% of normal rows are wild on features 3-7, so an
-    unsupervised detector chases the decoys and a label-guided one does not."""
-    rng = np.random.default_rng(seed)
-    n, d = 900, 8
-    X = rng.normal(size=(n, d))
-    truth = np.zeros(n, dtype=np.int64)
-    truth[:45] = 1
-    X[:45, :3] += 2.5
-    X[45:117, 3:] *= 6.0
-    y = np.zeros(n, dtype=np.int64)
-    y[:15] = 1
-    return X.astype(np.float32), y, truth
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from components.detectors import Detector, available, make
+from tests.conftest import decoy_task
 
 ALL = available()
 DEEP = [m for m in ALL if "epochs" in make(m).get_params()]
@@ -26,6 +27,21 @@ def test_learns_synthetic_task(name, task):
     scores = fast(name).fit(X, y).decision_function(X)
     assert scores.shape == (len(X),)
     assert roc_auc_score(truth, scores) >= 0.9
+
+
+# esad (objective inferred, see its docstring) stays near IsolationForest on this task: its
+# entropy term works on the reconstruction's latent, which the decoys dominate. Open work.
+BEATS_IFOREST = [m for m in ALL if m not in {"iforest", "esad"}]
+
+
+@pytest.mark.parametrize("name", BEATS_IFOREST)
+def test_labels_beat_isolation_forest_on_decoys(name):
+    """15 labelled anomalies must lift AUC-PR well above the unsupervised floor when normal
+    decoys are the loudest outliers."""
+    X, y, truth = decoy_task()
+    floor = average_precision_score(truth, make("iforest").fit(X, y).decision_function(X))
+    ours = average_precision_score(truth, fast(name).fit(X, y).decision_function(X))
+    assert ours >= floor + 0.25
 
 
 @pytest.mark.parametrize("name", DEEP)
