@@ -47,12 +47,13 @@ class _SADNet(nn.Module):
         self.register_buffer("centre", torch.zeros(rep_dim))
 
 
-@register("deepsad")
 @dataclasses.dataclass(eq=False)
-class DeepSAD(DeepDetector):
-    """Hypersphere with inverse-distance loss for labelled anomalies, AE-pretrained."""
+class DeepSADRegime(DeepDetector):
+    """Deep SAD's training regime (Adam, plain shuffled batches of 128, no clipping, last
+    epoch kept, bias-free 100-20 -> 10 network) and its semi-supervised term, shared with
+    the methods that build on Deep SAD (ESAD)."""
 
-    min_labelled = 0
+    min_labelled = 0  # without labelled anomalies the term is Deep SVDD's
 
     batches_per_epoch: int | None = None
     batch_size: int = 128
@@ -64,13 +65,26 @@ class DeepSAD(DeepDetector):
     rep_dim: int = 10
     eta: float = 1.0
     eps: float = 1e-6
+
+    def _sampler(self, X: Tensor, y: Tensor, gen: torch.Generator):
+        return shuffled_sampler(X, y, self.batch_size, gen)
+
+    def _semi_supervised(self, dist: Tensor, y: Tensor) -> Tensor:
+        """Per row: the squared distance for unlabelled rows, eta / (distance + eps) for
+        labelled anomalies (Deep SAD's (d + eps)^-1 with y~ = -1)."""
+        assert dist.shape == y.shape, (dist.shape, y.shape)
+        return torch.where(y == 1, self.eta / (dist + self.eps), dist)
+
+
+@register("deepsad")
+@dataclasses.dataclass(eq=False)
+class DeepSAD(DeepSADRegime):
+    """Hypersphere with inverse-distance loss for labelled anomalies, AE-pretrained."""
+
     pretrain_epochs: int = 100
 
     def _build(self, n_features: int) -> nn.Module:
         return _SADNet(n_features, self.hidden_dims, self.rep_dim)
-
-    def _sampler(self, X: Tensor, y: Tensor, gen: torch.Generator):
-        return shuffled_sampler(X, y, self.batch_size, gen)
 
     def _prepare(self, net: Any, X: Tensor, y: Tensor, gen: torch.Generator) -> None:
         if self.pretrain_epochs:
@@ -102,8 +116,7 @@ class DeepSAD(DeepDetector):
     def _loss(self, net: Any, batch: Batch) -> Tensor:
         x, y = batch
         dist = ((net.encoder(x) - net.centre) ** 2).sum(1)
-        assert dist.shape == y.shape, (dist.shape, y.shape)
-        return torch.where(y == 1, self.eta / (dist + self.eps), dist).mean()
+        return self._semi_supervised(dist, y).mean()
 
     def _forward_score(self, net: Any, X: Tensor) -> Tensor:
         return ((net.encoder(X) - net.centre) ** 2).sum(1)

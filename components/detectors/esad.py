@@ -35,7 +35,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from components.detectors.base import Batch, DeepDetector, mlp, register, shuffled_sampler
+from components.detectors.base import Batch, mlp, register
+from components.detectors.deepsad import DeepSADRegime
 
 
 class _EncoderDecoderEncoder(nn.Module):
@@ -53,38 +54,21 @@ class _EncoderDecoderEncoder(nn.Module):
 
 @register("esad")
 @dataclasses.dataclass(eq=False)
-class ESAD(DeepDetector):
+class ESAD(DeepSADRegime):
     """Encoder-decoder-encoder with mutual-information, entropy and consistency terms."""
 
-    min_labelled = 0  # without labelled anomalies the entropy term is Deep SVDD's
-
-    batches_per_epoch: int | None = None
-    batch_size: int = 128
-    weight_decay: float = 1e-6
-    hidden_dims: tuple[int, ...] = (100, 20)
-    optimizer: str = "adam"
-    clip_norm: float | None = None
-    keep_best: bool = False
-    rep_dim: int = 10
-    eta: float = 1.0
-    eps: float = 1e-6
     lambda_entropy: float = 1.0
     lambda_consistency: float = 1.0
 
     def _build(self, n_features: int) -> nn.Module:
         return _EncoderDecoderEncoder(n_features, self.hidden_dims, self.rep_dim)
 
-    def _sampler(self, X: Tensor, y: Tensor, gen: torch.Generator):
-        return shuffled_sampler(X, y, self.batch_size, gen)
-
     def loss_terms(self, net: Any, x: Tensor, y: Tensor) -> dict[str, Tensor]:
         """Per-row reconstruction, entropy and consistency terms (exposed for inspection)."""
         z1, x_hat, z2 = net(x)
-        dist = (z2**2).sum(1)
-        assert dist.shape == y.shape, (dist.shape, y.shape)
         return {
             "reconstruction": torch.where(y == 1, 0.0, ((x_hat - x) ** 2).sum(1)),
-            "entropy": torch.where(y == 1, self.eta / (dist + self.eps), dist),
+            "entropy": self._semi_supervised((z2**2).sum(1), y),
             "consistency": ((z1 - z2) ** 2).sum(1),
         }
 
