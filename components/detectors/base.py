@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
+from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 log = logging.getLogger(__name__)
@@ -201,16 +202,42 @@ def _clip_per_tensor(params: list[nn.Parameter], max_norm: float) -> None:
     torch._foreach_mul_(grads, (max_norm / (norms + 1e-6)).clamp(max=1.0).unbind())
 
 
-def _optimizer(net: nn.Module, kind: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """Weight decay on weight matrices only (Keras' kernel_regularizer), never on biases/BN."""
-    decay = [p for p in net.parameters() if p.requires_grad and p.ndim >= 2]
-    rest = [p for p in net.parameters() if p.requires_grad and p.ndim < 2]
+def _clip_per_member(params: list[Tensor], max_norm: float) -> None:
+    """`_clip_per_tensor` for stacked ensemble parameters: each member's slice of each
+    gradient is clipped on its own, as in that member's sequential fit."""
+    for p in params:
+        if p.grad is not None:
+            norms = p.grad.flatten(1).norm(dim=1)
+            scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+            p.grad.mul_(scale.view(-1, *[1] * (p.ndim - 1)))
+
+
+def _optimizer(
+    params: Sequence[Tensor], kind: str, lr: float, weight_decay: float, stacked: int = 0
+) -> torch.optim.Optimizer:
+    """Weight decay on weight matrices only (Keras' kernel_regularizer), never on biases/BN.
+    `stacked` leading dimensions (ensemble members) do not count towards a matrix."""
+    decay = [p for p in params if p.requires_grad and p.ndim - stacked >= 2]
+    rest = [p for p in params if p.requires_grad and p.ndim - stacked < 2]
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0}]
     if kind == "rmsprop":  # Keras' RMSprop defaults (rho 0.9, epsilon 1e-7)
         return torch.optim.RMSprop(groups, lr=lr, alpha=0.9, eps=1e-7, foreach=True)
     if kind == "adam":
         return torch.optim.Adam(groups, lr=lr, fused=True)
     raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {kind!r}")
+
+
+class _Bound(nn.Module):
+    """`loss(net, batch)` as a module's forward, so `functional_call` can swap in one
+    ensemble member's tensors for `net`'s (parameters and buffers of every submodule)."""
+
+    def __init__(self, net: nn.Module, loss: Callable[[Any, Batch], Tensor]) -> None:
+        super().__init__()
+        self.net = net
+        self.loss = loss
+
+    def forward(self, *batch: Tensor) -> Tensor:
+        return self.loss(self.net, batch)
 
 
 @dataclasses.dataclass(eq=False)
@@ -316,13 +343,13 @@ class DeepDetector(Detector):
     device: str = "auto"
     verbose: bool | None = None  # progress bar; None = only on a terminal
 
+    batchable: ClassVar[bool] = False  # loss and sampler vmap-safe: `fit_many` batches members
+
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         device = resolve_device(self.device)
         X_t = torch.as_tensor(X, device=device)
         y_t = torch.as_tensor(y, device=device)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(self.random_state)  # weight init only; the global RNG is restored
-            net = self._build(X.shape[1]).to(device)
+        net = self._init_net(X.shape[1], device)
         gen = torch.Generator(device=device).manual_seed(self.random_state)
         self._prepare(net, X_t, y_t, gen)
         self.loss_history_ = self._train(
@@ -338,6 +365,49 @@ class DeepDetector(Detector):
         )
         self.net_ = net.eval()
         self.device_ = str(device)
+
+    def _init_net(self, n_features: int, device: torch.device) -> nn.Module:
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self.random_state)  # weight init only; the global RNG is restored
+            return self._build(n_features).to(device)
+
+    def _fit_many(self, members: Sequence[Self], X: np.ndarray, ys: Sequence[np.ndarray]) -> None:
+        """`_fit` for several copies of this detector (same hyperparameters, own seed and
+        labels) on the same rows: each member gets the init, reference draws and batches its
+        own `_fit` would draw, and all of them train in one stacked pass (`_train_many`)."""
+        device = resolve_device(self.device)
+        X_t = torch.as_tensor(X, device=device)
+        y_ts = [torch.as_tensor(y, device=device) for y in ys]
+        nets = [m._init_net(X.shape[1], device) for m in members]
+        gens = [torch.Generator(device=device).manual_seed(m.random_state) for m in members]
+        self._prepare_many(members, nets, X_t, y_ts, gens)
+        histories = self._train_many(
+            nets,
+            loss=self._loss,
+            samplers=[m._sampler(X_t, y, g) for m, y, g in zip(members, y_ts, gens, strict=True)],
+            epochs=self.epochs,
+            steps=self._steps(len(X)),
+            lr=self.lr,
+            keep_best=self.keep_best,
+            desc=f"{self.name} x{len(members)}",
+        )
+        for member, net, history in zip(members, nets, histories, strict=True):
+            member.n_features_in_ = X.shape[1]
+            member.loss_history_ = history
+            member.net_ = net.eval()
+            member.device_ = str(device)
+
+    def _prepare_many(
+        self,
+        members: Sequence[Self],
+        nets: list[nn.Module],
+        X: Tensor,
+        ys: list[Tensor],
+        gens: list[torch.Generator],
+    ) -> None:
+        """Each member's `_prepare`; a method whose set-up trains (pretraining) batches it."""
+        for member, net, y, gen in zip(members, nets, ys, gens, strict=True):
+            member._prepare(net, X, y, gen)
 
     def _steps(self, n_rows: int) -> int:
         return self.batches_per_epoch or math.ceil(n_rows / self.batch_size)
@@ -356,8 +426,7 @@ class DeepDetector(Detector):
     ) -> list[float]:
         """The loop: sample on the device, forward, loss, backward, clip, step. One host sync
         per epoch (the epoch loss, for the checkpoint and the progress bar)."""
-        holder = nn.ParameterList(params)
-        opt = _optimizer(holder, self.optimizer, lr, self.weight_decay)
+        opt = _optimizer(params, self.optimizer, lr, self.weight_decay)
         best, best_state, history = math.inf, None, []
         show = sys.stderr.isatty() if self.verbose is None else self.verbose
         net.train()
@@ -379,6 +448,70 @@ class DeepDetector(Detector):
         if best_state is not None:
             net.load_state_dict(best_state)
         return history
+
+    def _train_many(
+        self,
+        nets: list[nn.Module],
+        loss: Callable[[Any, Batch], Tensor],
+        samplers: list[Callable[[], Batch]],
+        epochs: int,
+        steps: int,
+        lr: float,
+        keep_best: bool,
+        desc: str,
+    ) -> list[list[float]]:
+        """`_train` for same-shaped networks at once: parameters and buffers stacked
+        (torch.func), one vmapped forward/backward and one optimiser step per batch for all.
+        The optimisers are elementwise and clipping is per member, so each member follows its
+        own sequential trajectory up to float summation order. One host sync per epoch."""
+        params, buffers = stack_module_state(nets)
+        bound = _Bound(nets[0], loss)  # nets[0] only lends its structure; its tensors are swapped
+
+        def member_loss(p: dict[str, Tensor], b: dict[str, Tensor], batch: Batch) -> Tensor:
+            tensors = {f"net.{k}": v for k, v in (p | b).items()}
+            return functional_call(bound, tensors, batch)
+
+        batched_loss = vmap(member_loss)
+        plist = list(params.values())
+        opt = _optimizer(plist, self.optimizer, lr, self.weight_decay, stacked=1)
+        state = params | buffers
+        n = len(nets)
+        best = torch.full((n,), math.inf, device=plist[0].device)
+        seen = torch.zeros(n, dtype=torch.bool, device=best.device)
+        best_state = {k: v.detach().clone() for k, v in state.items()}
+        history: list[list[float]] = []
+        show = sys.stderr.isatty() if self.verbose is None else self.verbose
+        for net in nets:
+            net.train()
+        for _ in tqdm(range(epochs), desc=desc, disable=not show, leave=False):
+            losses: list[Tensor] = []
+            for _ in range(steps):
+                batch = tuple(
+                    torch.stack(parts) for parts in zip(*(s() for s in samplers), strict=True)
+                )
+                value = batched_loss(params, buffers, batch)
+                opt.zero_grad(set_to_none=True)
+                value.sum().backward()  # members are independent: each gets its own gradient
+                if self.clip_norm is not None:
+                    _clip_per_member(plist, self.clip_norm)
+                opt.step()
+                losses.append(value.detach())
+            epoch_loss = torch.stack(losses).mean(0)
+            history.append(epoch_loss.tolist())
+            if keep_best:
+                better = epoch_loss < best
+                best, seen = torch.where(better, epoch_loss, best), seen | better
+                for k, v in state.items():
+                    mask = better.view(-1, *[1] * (v.ndim - 1))
+                    best_state[k] = torch.where(mask, v.detach(), best_state[k])
+        with torch.no_grad():
+            for k, v in state.items():
+                if keep_best:
+                    v.copy_(torch.where(seen.view(-1, *[1] * (v.ndim - 1)), best_state[k], v))
+            for i, net in enumerate(nets):
+                for k, t in [*net.named_parameters(), *net.named_buffers()]:
+                    t.copy_(state[k][i])
+        return [list(member) for member in zip(*history, strict=True)]
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         net = self.net_
@@ -418,3 +551,22 @@ class DeepDetector(Detector):
     @abc.abstractmethod
     def _forward_score(self, net: Any, X: Tensor) -> Tensor:
         """Supplied by each method."""
+
+
+def fit_many(
+    template: Detector, X: Any, labels: Sequence[Any], seeds: Sequence[int]
+) -> list[Detector]:
+    """One fitted copy of `template` per (labels, seed), all on the same rows X: several
+    seeds and/or label sets of one method. Batchable deep methods train all copies in one
+    stacked pass; any other method fits them one by one (and says so in the log)."""
+    if len(labels) != len(seeds):
+        raise ValueError(f"fit_many got {len(labels)} label sets for {len(seeds)} seeds")
+    if len(seeds) < 2 or not (isinstance(template, DeepDetector) and template.batchable):
+        if len(seeds) > 1:
+            log.info("%s fits its %d copies one by one: not batchable", template.name, len(seeds))
+        singles = [dataclasses.replace(template, random_state=seed) for seed in seeds]
+        return [m.fit(X, y) for m, y in zip(singles, labels, strict=True)]
+    members = [dataclasses.replace(template, random_state=seed) for seed in seeds]
+    checked = [m._check_fit_input(X, y) for m, y in zip(members, labels, strict=True)]
+    template._fit_many(members, checked[0][0], [y for _, y in checked])
+    return list(members)

@@ -25,6 +25,11 @@ from components.detectors.base import Batch, DeepDetector, register, shuffled_sa
 _CENTRE_EPS = 0.1
 
 
+def _reconstruction(autoencoder: nn.Module, batch: Batch) -> Tensor:
+    x = batch[0]
+    return ((autoencoder(x) - x) ** 2).sum(1).mean()
+
+
 def _bn_block(n_in: int, n_out: int) -> list[nn.Module]:
     return [
         nn.Linear(n_in, n_out, bias=False),
@@ -81,6 +86,8 @@ class DeepSADRegime(DeepDetector):
 class DeepSAD(DeepSADRegime):
     """Hypersphere with inverse-distance loss for labelled anomalies, AE-pretrained."""
 
+    batchable = True
+
     pretrain_epochs: int = 100
 
     def _build(self, n_features: int) -> nn.Module:
@@ -89,15 +96,10 @@ class DeepSAD(DeepSADRegime):
     def _prepare(self, net: Any, X: Tensor, y: Tensor, gen: torch.Generator) -> None:
         if self.pretrain_epochs:
             autoencoder = nn.Sequential(net.encoder, net.decoder)
-
-            def reconstruction(batch: Batch) -> Tensor:
-                x = batch[0]
-                return ((autoencoder(x) - x) ** 2).sum(1).mean()
-
             self._train(
                 autoencoder,
                 params=list(autoencoder.parameters()),
-                loss=reconstruction,
+                loss=lambda batch: _reconstruction(autoencoder, batch),
                 # plain shuffled rows, whatever sampler the main stage uses
                 sample=shuffled_sampler(X, y, self.batch_size, gen),
                 epochs=self.pretrain_epochs,
@@ -106,6 +108,36 @@ class DeepSAD(DeepSADRegime):
                 keep_best=False,
                 desc=f"{self.name} pretrain",
             )
+        self._set_centre(net, X)
+
+    def _prepare_many(
+        self,
+        members: Any,
+        nets: list[Any],
+        X: Tensor,
+        ys: list[Tensor],
+        gens: list[torch.Generator],
+    ) -> None:
+        """The members' pretraining in one stacked pass, then each member's centre."""
+        if self.pretrain_epochs:
+            self._train_many(
+                [nn.Sequential(net.encoder, net.decoder) for net in nets],
+                loss=_reconstruction,
+                samplers=[
+                    shuffled_sampler(X, y, self.batch_size, g)
+                    for y, g in zip(ys, gens, strict=True)
+                ],
+                epochs=self.pretrain_epochs,
+                steps=self._steps(len(X)),
+                lr=self.lr,
+                keep_best=False,
+                desc=f"{self.name} pretrain x{len(nets)}",
+            )
+        for net in nets:
+            self._set_centre(net, X)
+
+    def _set_centre(self, net: Any, X: Tensor) -> None:
+        """c = mean initial embedding, near-zero coordinates moved to +-0.1."""
         net.eval()
         with torch.no_grad():
             centre = torch.cat([net.encoder(X[i : i + 65536]) for i in range(0, len(X), 65536)])

@@ -29,6 +29,7 @@ from components.detectors.base import Batch, DeepDetector, deviation_loss, mlp, 
 class DevNet(DeepDetector):
     """Deviation network: scalar score, deviation loss against a N(0,1) prior."""
 
+    batchable = True
     weight_decay: float = 0.02
     margin: float = 5.0
     n_reference: int = 5000

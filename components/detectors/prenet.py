@@ -44,6 +44,7 @@ class PReNet(DeepDetector):
     """Pairwise relation network with ordinal targets."""
 
     min_labelled = 2  # an (a, a) pair needs two distinct anomalies
+    batchable = True
 
     weight_decay: float = 0.02
     targets: tuple[float, float, float] = (0.0, 4.0, 8.0)  # (u,u), (u,a), (a,a)
