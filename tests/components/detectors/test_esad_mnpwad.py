@@ -35,6 +35,20 @@ def test_esad_pushes_labelled_anomalies_off_the_centre(task):
     assert np.median(dist[y == 1]) > 5 * np.median(dist[truth == 0])
 
 
+def test_esad_consistency_pulls_only_the_first_encoder(task):
+    """The entropy encoder must not be dragged back to an informative code (see esad.py)."""
+    X, y, _ = task
+    det = make("esad", epochs=1).fit(X, y)
+    det.net_.zero_grad()
+    det.loss_terms(det.net_, torch.as_tensor(X), torch.as_tensor(y))[
+        "consistency"
+    ].mean().backward()
+    first = [p.grad for p in det.net_.encoder.parameters()]
+    second = [p.grad for p in det.net_.second_encoder.parameters()]
+    assert any(g is not None and g.abs().sum() > 0 for g in first)
+    assert all(g is None or g.abs().sum() == 0 for g in second)
+
+
 def test_esad_ignores_reconstruction_of_labelled_anomalies(task):
     X, y, _ = task
     det = make("esad", epochs=1).fit(X, y)
