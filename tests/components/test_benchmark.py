@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from components.benchmark import bench, make_split, run
+from components.benchmark import bench, evaluate, load_table, make_split, run
 from tests.conftest import synthetic_task
 
 
@@ -104,3 +104,19 @@ def test_bench_rejects_unknown_method_before_training(table_dir, tmp_path):
     result = CliRunner().invoke(app, ["--data-dir", str(table_dir), "--methods", "nope"])
     assert result.exit_code != 0
     assert "unknown method 'nope'" in str(result.exception)
+
+
+def test_label_ratios_of_a_seed_are_fitted_as_one_ensemble_matching_one_by_one(table_dir):
+    params = {"epochs": 3, "batches_per_epoch": 5, "batch_size": 64}
+    rows = list(
+        run([table_dir / "toy.parquet"], ["devnet"], [0.1, 0.5], [1], device="cpu", params=params)
+    )
+    assert [r["label_ratio"] for r in rows] == [0.1, 0.5]
+    X, y = load_table(table_dir / "toy.parquet")
+    for row in rows:
+        assert row["note"].endswith("in one stacked pass")
+        alone = evaluate(
+            "devnet", make_split(X, y, row["label_ratio"], 1), {"random_state": 1, **params}
+        )
+        assert row["auc_pr"] == pytest.approx(alone["auc_pr"], abs=0.01)
+    assert rows[0]["n_labelled"] < rows[1]["n_labelled"]
