@@ -42,6 +42,7 @@ EXPERIMENT = "wsad"
 PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn")
 BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
 GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")
+APPROVAL_DECISIONS = ("approve", "reject", "timeout")
 
 
 class RegistryError(ValueError):
@@ -131,6 +132,31 @@ def decide_promotion(
         f"{name} (value {gates[name]['value']}, limit {gates[name]['limit']})" for name in failed
     )
     return Decision(False, gates, f"failed: {detail}")
+
+
+def with_approval(decision: Decision, approver: str, verdict: str, reason: str) -> Decision:
+    """Add a human's answer as the `approval` gate: only 'approve' keeps a passing decision;
+    'reject' or 'timeout' (nobody answered in time) turn it into a rejection."""
+    if verdict not in APPROVAL_DECISIONS:
+        raise RegistryError(
+            f"approval decision {verdict!r} is not one of {', '.join(APPROVAL_DECISIONS)}"
+        )
+    approved = verdict == "approve"
+    gates = {
+        **decision.gates,
+        "approval": {
+            "value": verdict,
+            "limit": "approve",
+            "passed": approved,
+            "approver": approver,
+            "reason": reason,
+        },
+    }
+    if decision.promote and approved:
+        return Decision(True, gates, f"all gates passed; approved by {approver}: {reason}")
+    if not decision.promote:
+        return Decision(False, gates, decision.reason)
+    return Decision(False, gates, f"failed: approval ({verdict} by {approver}: {reason})")
 
 
 # MLflow set-up ---------------------------------------------------------------------------------
@@ -356,11 +382,25 @@ def _record(
     return entry
 
 
+def await_approval(model_name: str, version: str, flow_run_id: str) -> None:
+    """Mark a version whose gates passed as waiting for a human, with the paused run to
+    answer (`wsad approve <flow_run_id>`), so `wsad models` shows what is pending."""
+    client = _client()
+    client.set_model_version_tag(model_name, str(version), "decision", "awaiting approval")
+    client.set_model_version_tag(model_name, str(version), "approval_flow_run", flow_run_id)
+
+
 def promote(
-    model_name: str, version: str, decision: Decision, audit: AuditLog, who: str
+    model_name: str,
+    version: str,
+    decision: Decision,
+    audit: AuditLog,
+    who: str,
+    approver: str | None = None,
 ) -> dict[str, Any]:
     """Apply a decision: move `champion` (then audit 'promote') or tag the rejection (then
-    audit 'reject'). Returns the audit entry."""
+    audit 'reject'). `approver` is whoever signed it off (`who` when no human gate ran).
+    Returns the audit entry."""
     info = version_info(model_name, version)
     previous = get_alias_version(model_name, "champion")
     client = _client()
@@ -387,6 +427,7 @@ def promote(
         gates=decision.gates,
         reason=decision.reason,
         previous_champion=previous,
+        approver=approver or who,
     )
 
 

@@ -112,6 +112,9 @@ def train(
     allow_schema_change: Annotated[
         bool, typer.Option(help="accept columns that differ from the champion's")
     ] = False,
+    require_approval: Annotated[
+        bool, typer.Option(help="pause before champion moves until `wsad approve`")
+    ] = False,
     who: Who = None,
 ) -> None:
     """Validate, estimate contamination, train and compare methods, register, gate, promote."""
@@ -124,6 +127,7 @@ def train(
         methods=[m.strip() for m in methods.split(",") if m.strip()],
         threshold_method=threshold_method,
         allow_schema_change=allow_schema_change or None,
+        require_approval=require_approval or None,
         who=who,
     )
     with one_line_errors():
@@ -218,6 +222,89 @@ def models(model_name: ModelName = None) -> None:
             tags.get("validation", ""),
             tags.get("rejected_reason", "") or tags.get("decision", ""),
         )
+    out.print(table)
+
+
+@app.command()
+def serve(
+    cron: Annotated[str | None, typer.Option(help="schedule (WSAD_SCHEDULE_CRON)")] = None,
+    name: Annotated[str | None, typer.Option(help="deployment (WSAD_DEPLOYMENT_NAME)")] = None,
+    require_approval: Annotated[
+        bool, typer.Option(help="scheduled runs wait for `wsad approve`")
+    ] = False,
+) -> None:
+    """Retrain on a cron schedule on this machine until Ctrl-C (a Prefect deployment)."""
+    from flows.serve import serve_retraining
+
+    settings = settings_with(
+        schedule_cron=cron, deployment_name=name, require_approval=require_approval or None
+    )
+    out.print(
+        f"serving wsad-training/{settings.deployment_name} on '{settings.schedule_cron}'; "
+        f"trigger now: prefect deployment run wsad-training/{settings.deployment_name}"
+    )
+    with one_line_errors():
+        serve_retraining(settings)
+
+
+@app.command()
+def deploy(
+    pool: Annotated[str, typer.Option(help="Prefect process work pool to run on")],
+    source: Annotated[Path, typer.Option(help="checkout the worker runs from")] = Path("."),
+    cron: Annotated[str | None, typer.Option(help="schedule (WSAD_SCHEDULE_CRON)")] = None,
+    name: Annotated[str | None, typer.Option(help="deployment (WSAD_DEPLOYMENT_NAME)")] = None,
+    require_approval: Annotated[
+        bool, typer.Option(help="scheduled runs wait for `wsad approve`")
+    ] = False,
+) -> None:
+    """Register the scheduled retraining on a work pool (production; run a worker on it)."""
+    from flows.serve import deploy_retraining
+
+    settings = settings_with(
+        schedule_cron=cron, deployment_name=name, require_approval=require_approval or None
+    )
+    with one_line_errors():
+        deployment_id = deploy_retraining(settings, pool, source)
+    out.print(
+        f"deployment wsad-training/{settings.deployment_name} ({deployment_id}) on pool "
+        f"{pool}, schedule '{settings.schedule_cron}'; start a worker: "
+        f"prefect worker start --pool {pool}"
+    )
+
+
+@app.command()
+def approve(
+    flow_run_id: Annotated[str, typer.Argument(help="paused training run (`wsad pending`)")],
+    approver: Annotated[str, typer.Option(help="who decides, for the audit log")],
+    decision: Annotated[str, typer.Option(help="approve or reject")],
+    reason: Annotated[str, typer.Option(help="why, for the audit log")],
+) -> None:
+    """Answer a training run that waits for approval: it promotes or rejects and audits."""
+    from pydantic import ValidationError
+
+    from flows.approval import Approval, answer
+
+    try:
+        approval = Approval(approver=approver, decision=decision, reason=reason)  # type: ignore[arg-type]
+    except ValidationError:
+        fail(f"--decision must be approve or reject, not {decision!r}")
+    with one_line_errors():
+        answer(flow_run_id, approval)
+    out.print(f"flow run {flow_run_id} resumed: {decision} by {approver}")
+
+
+@app.command()
+def pending() -> None:
+    """Training runs paused until someone approves or rejects them."""
+    from flows.approval import pending as paused_runs
+
+    with one_line_errors():
+        runs = paused_runs()
+    table = Table(title="training runs waiting for approval (wsad approve ID ...)")
+    for col in ("flow run id", "name", "paused since", "expires"):
+        table.add_column(col)
+    for run in runs:
+        table.add_row(run["id"], run["name"], run["since"], run["expires"])
     out.print(table)
 
 

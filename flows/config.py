@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     random_state: int = 0
     device: str = "auto"
     who: str = Field(default_factory=getpass.getuser)
+    # Scheduled retraining (`wsad serve` / `wsad deploy`) and the human approval gate.
+    deployment_name: str = "scheduled-retrain"
+    schedule_cron: str = "0 3 * * 1"  # Mondays 03:00 (the serving machine's time zone: UTC)
+    require_approval: bool = False  # pause before `champion` moves until someone approves
+    approval_timeout_s: int = 86_400  # no answer within a day = rejected
+    approval_poll_s: int = 10  # how often a paused run checks for the answer
 
     def audit_key_bytes(self) -> bytes | None:
         """The HMAC key of the audit log, when one is configured."""

@@ -1,6 +1,7 @@
 """The training flow: validate -> estimate contamination -> cross-validate every method in
-parallel -> select -> refit + calibrate -> register (alias challenger) -> gate -> promote or
-reject -> audit. Each task calls one component; the flow holds no logic of its own."""
+parallel -> select -> refit + calibrate -> register (alias challenger) -> gate -> (optional
+human approval) -> promote or reject -> audit. Each task calls one component; the flow holds
+no logic of its own."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from components.audit import AuditLog
 from components.candidate import Candidate, candidate_plots, fit_candidate
 from components.contamination import ContaminationEstimate, estimate_contamination
 from components.detectors.base import applicable_params
+from flows.approval import ask_approval
 from flows.config import Settings
+from flows.retrain_lock import one_retrain_per_model
 
 
 @task(cache_policy=NONE)
@@ -164,16 +167,16 @@ def champion_on_same_folds(
     }
 
 
-@task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
-def gate_and_promote(
-    ref: registry.ModelRef,
+@task(cache_policy=NONE)
+def gate(
     candidate: Candidate,
     report: validation.ValidationReport,
     contamination: ContaminationEstimate,
     champion: dict[str, Any] | None,
     settings: Settings,
 ) -> registry.Decision:
-    decision = registry.decide_promotion(
+    """Every release gate against the champion (pure; nothing moves yet)."""
+    return registry.decide_promotion(
         {
             "auc_pr": candidate.selection.auc_pr,
             "validation_passed": report.success,
@@ -182,17 +185,30 @@ def gate_and_promote(
         champion,
         registry.PromotionPolicy(metric_floor=settings.metric_floor, margin=settings.margin),
     )
+
+
+@task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
+def release(
+    ref: registry.ModelRef, decision: registry.Decision, approver: str | None, settings: Settings
+) -> None:
+    """Move `champion` or record the rejection, audited with who approved it."""
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
-    registry.promote(settings.model_name, ref.version, decision, audit, settings.who)
-    return decision
+    registry.promote(settings.model_name, ref.version, decision, audit, settings.who, approver)
 
 
 # Prefect types ThreadPoolTaskRunner's futures more narrowly than flow() accepts (invariance).
 @flow(name="wsad-training", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
 def training_flow(settings: Settings | None = None) -> dict[str, Any]:
-    """Train every configured method, register the best, promote it if every gate passes."""
+    """Train every configured method, register the best, promote it if every gate passes
+    (and, with `require_approval`, a person approves). One run per model name at a time."""
     settings = settings or Settings()
     registry.configure(settings.tracking_uri)
+    with one_retrain_per_model(settings.model_name):
+        return train_and_release(settings)
+
+
+def train_and_release(settings: Settings) -> dict[str, Any]:
+    """The flow's body, run while holding the model's retrain slot."""
     table, confirmed, schema = load_inputs(settings.records, settings.labels, settings.id_column)
     same_columns_as_champion(table, settings)
     report = validate(table, confirmed, schema)
@@ -208,7 +224,11 @@ def training_flow(settings: Settings | None = None) -> dict[str, Any]:
     candidate = refit(best, X, y, contamination, settings)
     ref = register(candidate, schema, scaler, table, X, y, report, contamination, settings)
     champion = champion_on_same_folds(results, X, y, contamination.estimate, settings)
-    decision = gate_and_promote(ref, candidate, report, contamination, champion, settings)
+    decision = gate(candidate, report, contamination, champion, settings)
+    approver = None
+    if decision.promote and settings.require_approval:
+        decision, approver = ask_approval(decision, ref, settings)
+    release(ref, decision, approver, settings)
     return {
         "model_name": settings.model_name,
         "version": ref.version,
@@ -217,6 +237,7 @@ def training_flow(settings: Settings | None = None) -> dict[str, Any]:
         "contamination": contamination.to_dict(),
         "promoted": decision.promote,
         "reason": decision.reason,
+        "approver": approver,
         "gates": decision.gates,
         "champion": registry.get_alias_version(settings.model_name, "champion"),
         "cv": {r.method: round(r.auc_pr, 4) for r in results},
