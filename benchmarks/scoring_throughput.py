@@ -1,0 +1,202 @@
+"""How fast does the champion pyfunc score, and how much memory does streaming a large table
+take? A quick model per method on a 20-feature table is registered in a temporary sqlite
+MLflow store (components.registry, as training does) and loaded back by its `champion` alias.
+
+1. Throughput: rows/s of `pyfunc.predict` (MLflow's signature check included) and of the
+   unwrapped `WsadModel.predict` the scoring flow calls, on one in-memory batch.
+2. Peak memory: a fresh process streams a 5,000,000-row parquet table through
+   `components.scoring.score_table` (as `wsad score` does); its peak RSS (ru_maxrss).
+
+    python -m benchmarks.scoring_throughput --threads 2
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.report import machine, replace_section
+from components import registry
+from components.benchmark import _csv_list
+from components.calibration import calibrate_threshold
+from components.data import Scaler, feature_matrix, infer_schema
+from components.detectors import make
+from components.scoring import score_table
+
+HERE = Path(__file__).resolve().parent
+HEADING = "## Scoring throughput and streaming memory"
+NAME = "wsad-bench"
+N_FEATURES = 20
+QUICK = {"epochs": 2, "pretrain_epochs": 1, "device": "cpu"}
+
+
+def table(n_rows: int, seed: int) -> pd.DataFrame:
+    """`id` plus 20 float features; 2 % anomalies shifted on the first five."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, N_FEATURES)).astype(np.float32)
+    X[: n_rows // 50, :5] += 3.0
+    frame = pd.DataFrame(X, columns=[f"f{i:02d}" for i in range(N_FEATURES)])
+    frame.insert(0, "id", np.arange(n_rows, dtype=np.int64))
+    return frame
+
+
+def register_champion(method: str, root: Path) -> None:
+    """Train a quick `method` model on 5,000 rows and make it the champion of `NAME`."""
+    train = table(5_000, seed=0)
+    schema = infer_schema(train, id_column="id")
+    X = feature_matrix(train, schema)
+    scaler = Scaler.fit(X)
+    y = np.zeros(len(train), dtype=np.int64)
+    y[:20] = 1
+    params = {k: v for k, v in QUICK.items() if k in make(method).get_params()}
+    det = make(method, **params).fit(scaler.transform(X), y)
+    threshold = calibrate_threshold(
+        det.decision_function(scaler.transform(X[y == 0])), contamination=0.02
+    )
+    bundle = registry.write_bundle(root / "bundle" / method, det, schema, scaler, threshold)
+    ref = registry.log_candidate(
+        NAME, bundle, {"auc_pr": 0.5}, params, {"method": method}, [], train.head(5)
+    )
+    registry.set_alias(NAME, "champion", ref.version)
+
+
+def throughput(model: Any, batch: pd.DataFrame, repeats: int) -> tuple[float, float]:
+    """Median rows/s of the pyfunc and of the unwrapped WsadModel on `batch`."""
+    inner = model.unwrap_python_model()
+    pyfunc_s, inner_s = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.predict(batch)
+        pyfunc_s.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        inner.predict(None, batch)
+        inner_s.append(time.perf_counter() - start)
+    return len(batch) / statistics.median(pyfunc_s), len(batch) / statistics.median(inner_s)
+
+
+def write_big_table(path: Path, n_rows: int, chunk: int = 500_000) -> None:
+    """The large table, written chunk by chunk so this process stays small too."""
+    writer = None
+    for start in range(0, n_rows, chunk):
+        part = table(min(chunk, n_rows - start), seed=start + 1)
+        part["id"] += start
+        arrow = pa.Table.from_pandas(part, preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, arrow.schema)
+        writer.write_table(arrow)
+    if writer is not None:
+        writer.close()
+
+
+def peak_rss_of_scoring(store: str, src: Path, chunk_rows: int, threads: int) -> dict[str, float]:
+    """Run `--score-file` in a fresh process; its rows/s and peak RSS in MiB."""
+    command = [sys.executable, "-m", "benchmarks.scoring_throughput", "--store", store]
+    command += ["--score-file", str(src), "--chunk-rows", str(chunk_rows)]
+    command += ["--threads", str(threads)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    rows, seconds, peak_kib = done.stdout.split()[-3:]
+    return {"rows": int(rows), "seconds": float(seconds), "peak_mib": int(peak_kib) / 1024}
+
+
+def score_file(store: str, src: Path, chunk_rows: int) -> None:
+    """The child: load the champion and stream `src` as the scoring flow does."""
+    registry.configure(store)
+    model = registry.load_model(NAME, "champion").unwrap_python_model()
+    dst = src.with_name("scores.parquet")
+    summary = score_table(lambda c: model.predict(None, c), src, dst, "id", chunk_rows)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(summary.rows, f"{summary.seconds:.3f}", peak_kib)
+
+
+def main(
+    methods: Annotated[str, typer.Option(help="comma-separated")] = "devnet,prenet,deepsad",
+    batch_rows: Annotated[int, typer.Option(help="rows per in-memory predict call")] = 1_000_000,
+    big_rows: Annotated[int, typer.Option(help="rows of the streamed table")] = 5_000_000,
+    chunk_rows: Annotated[int, typer.Option(help="rows per streamed chunk")] = 100_000,
+    repeats: Annotated[int, typer.Option(help="timings; medians reported")] = 3,
+    threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
+    results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
+    store: Annotated[str | None, typer.Option(hidden=True)] = None,
+    score_file_: Annotated[Path | None, typer.Option("--score-file", hidden=True)] = None,
+) -> None:
+    """Print the table and write its section of RESULTS.md."""
+    torch.set_num_threads(threads)
+    if score_file_ is not None and store is not None:
+        score_file(store, score_file_, chunk_rows)
+        return
+    batch = table(batch_rows, seed=7)
+    load_before = os.getloadavg()[0]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="wsad-scoring-") as tmp:
+        root = Path(tmp)
+        big = root / "big.parquet"
+        write_big_table(big, big_rows)
+        for method in _csv_list(methods, str):
+            uri = f"sqlite:///{root / method / 'mlflow.db'}"
+            registry.configure(uri)
+            register_champion(method, root / method)
+            model = registry.load_model(NAME, "champion")
+            pyfunc_rps, inner_rps = throughput(model, batch, repeats)
+            streamed = peak_rss_of_scoring(uri, big, chunk_rows, threads)
+            rows.append((method, pyfunc_rps, inner_rps, streamed))
+    load_after = os.getloadavg()[0]
+    cols = (
+        "method",
+        "pyfunc.predict rows/s",
+        "WsadModel.predict rows/s",
+        f"score_table {big_rows:,} rows: rows/s",
+        "peak RSS MiB",
+    )
+    out = Table(title=f"Scoring, {N_FEATURES} features, {threads} torch thread(s)")
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for col in cols:
+        out.add_column(col)
+    for method, pyfunc_rps, inner_rps, streamed in rows:
+        cells = [
+            method,
+            f"{pyfunc_rps:,.0f}",
+            f"{inner_rps:,.0f}",
+            f"{streamed['rows'] / streamed['seconds']:,.0f}",
+            f"{streamed['peak_mib']:,.0f}",
+        ]
+        out.add_row(*cells)
+        lines.append("| " + " | ".join(cells) + " |")
+    Console().print(out)
+    command = "python -m benchmarks.scoring_throughput " + shlex.join(sys.argv[1:])
+    section = f"""{HEADING}
+
+`{command}`. Machine: {machine().replace("1 thread per fit", f"{threads} torch thread(s)")};
+load average {load_before:.1f} before, {load_after:.1f} after (shared machine). Date:
+{datetime.date.today()}. Each method: a quick model (2 epochs) on 5,000 rows of a
+{N_FEATURES}-feature table, registered through `components.registry` in a temporary sqlite
+store and loaded by `models:/{NAME}@champion`. Throughput: one {batch_rows:,}-row DataFrame,
+median of {repeats}; `pyfunc.predict` includes MLflow's signature enforcement,
+`WsadModel.predict` is what the scoring flow calls (schema check, scaling, detector, flags).
+Streaming: a fresh process runs `score_table` over a {big_rows:,}-row parquet file in chunks
+of {chunk_rows:,} rows, writing parquet; peak RSS is that process's ru_maxrss (interpreter,
+torch and MLflow included).
+
+{chr(10).join(lines)}
+"""
+    replace_section(results_md, HEADING, section)
+
+
+if __name__ == "__main__":
+    typer.run(main)
