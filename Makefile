@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint install dev
+.PHONY: demo test lint install dev infra-check
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,3 +29,9 @@ lint: install
 
 test: lint
 	$(VENV)/bin/pytest -q
+
+# Validate infra/compose.yaml against the Compose schema with the placeholder env file
+# (Debian's `docker-compose` 1.29, or the `docker compose` plugin where there is one).
+COMPOSE := $(shell command -v docker-compose 2>/dev/null || echo docker compose)
+infra-check:
+	cd infra && $(COMPOSE) -f compose.yaml --env-file .env.example config -q
