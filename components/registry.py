@@ -386,8 +386,8 @@ def await_approval(model_name: str, version: str, flow_run_id: str) -> None:
     """Mark a version whose gates passed as waiting for a human, with the paused run to
     answer (`wsad approve <flow_run_id>`), so `wsad models` shows what is pending."""
     client = _client()
-    client.set_model_version_tag(model_name, str(version), "decision", "awaiting approval")
     client.set_model_version_tag(model_name, str(version), "approval_flow_run", flow_run_id)
+    client.set_model_version_tag(model_name, str(version), "decision", "awaiting approval")
 
 
 def promote(

@@ -1,15 +1,23 @@
 """The human approval gate against a real Prefect server: a training run whose gates pass
 pauses, `wsad approve` resumes it to promotion or rejection, no answer in time rejects it,
-and every outcome is in the audit log with the approver and the data version."""
+and every outcome is in the audit log with the approver and the data version.
+
+The first test starts `wsad train --require-approval` as its own process, as an operator
+would; the others run the flow in a thread of this process (same server, same pause and
+resume calls) because a second Python process costs 10-40 s of imports.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -24,6 +32,7 @@ from components.lineage import data_version
 from flows.approval import pending
 from flows.cli import app
 from flows.config import Settings
+from flows.training import training_flow
 from tests.flows.conftest import cli_env, make_project
 
 
@@ -61,14 +70,25 @@ def gated_training(settings: Settings, server: str, **env: str) -> Iterator[subp
         proc.wait()
 
 
-def paused_run(settings: Settings, proc: subprocess.Popen, version: str = "1") -> str:
-    """Wait until the run tags the version as awaiting approval; return the flow run id."""
+@contextmanager
+def gated_flow(settings: Settings, **update: Any) -> Iterator[Future]:
+    """The training flow with approval required, in a thread that sees this test's server."""
+    gated = settings.model_copy(update={"require_approval": True, "approval_poll_s": 1, **update})
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(context.run, training_flow, gated)
+
+
+def paused_run(settings: Settings, running: subprocess.Popen | Future) -> str:
+    """Wait until the run tags version 1 as awaiting approval; return the flow run id."""
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"training ended before pausing:\n{proc.stdout.read()}")
+        ended = (
+            running.poll() is not None if isinstance(running, subprocess.Popen) else running.done()
+        )
+        assert not ended, "training ended before pausing"
         try:
-            tags = registry.version_info(settings.model_name, version)["tags"]
+            tags = registry.version_info(settings.model_name, "1")["tags"]
         except registry.RegistryError:
             tags = {}
         if tags.get("decision") == "awaiting approval":
@@ -131,17 +151,16 @@ def test_approved_run_pauses_then_promotes_with_the_approver_audited(gated, pref
     assert entry["gates"]["approval"]["reason"] == "approved after review"
 
 
-def test_rejected_run_leaves_champion_unchanged_and_audits_the_rejection(
-    gated, prefect_server
-):
-    with gated_training(gated, prefect_server) as proc:
-        run_id = paused_run(gated, proc)
+def test_rejected_run_leaves_champion_unchanged_and_audits_the_rejection(gated, prefect_server):
+    with gated_flow(gated) as running:
+        run_id = paused_run(gated, running)
         wait_until_paused(run_id)
         answered = approve(run_id, "reject", approver="bob")
         assert answered.exit_code == 0, answered.output
-        output = finish(proc)
+        result = running.result(timeout=180)
 
-    assert "not promoted" in output
+    assert not result["promoted"]
+    assert result["approver"] == "bob"
     assert registry.get_alias_version(gated.model_name, "champion") is None
     tags = registry.version_info(gated.model_name, "1")["tags"]
     assert tags["decision"] == "rejected"
@@ -152,12 +171,12 @@ def test_rejected_run_leaves_champion_unchanged_and_audits_the_rejection(
     assert run_id not in [run["id"] for run in pending()]
 
 
-def test_no_answer_in_time_is_a_rejection(gated, prefect_server):
-    with gated_training(gated, prefect_server, WSAD_APPROVAL_TIMEOUT_S="3") as proc:
-        run_id = paused_run(gated, proc)
-        output = finish(proc)
+def test_no_answer_in_time_is_a_rejection(gated):
+    with gated_flow(gated, approval_timeout_s=3) as running:
+        run_id = paused_run(gated, running)
+        result = running.result(timeout=180)
 
-    assert "not promoted" in output
+    assert not result["promoted"]
     assert registry.get_alias_version(gated.model_name, "champion") is None
     entry = last_entry(gated)
     assert (entry["action"], entry["approver"]) == ("reject", "nobody")
