@@ -87,7 +87,9 @@ class Scaler:
             )
         low, high = np.asarray(self.low), np.asarray(self.high)
         span = np.where(high > low, high - low, 1.0)
-        return ((arr - low) / span).astype(np.float32)
+        scaled = np.subtract(arr, low)  # the one float64 temporary; scaled in place
+        scaled /= span
+        return scaled.astype(np.float32)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form, stored next to the model."""
@@ -323,8 +325,8 @@ def feature_matrix(records: pd.DataFrame, schema: Schema) -> np.ndarray:
     check_columns(records.columns, schema)
     if records.empty:
         raise DataError("table has no rows; pass at least one record")
-    columns = []
-    for column in schema.features:
+    out = np.empty((len(records), len(schema.features)), dtype=np.float32)
+    for j, column in enumerate(schema.features):
         values = _numeric_column(records, column)
         bad = ~np.isfinite(values)
         if bad.any():
@@ -333,8 +335,8 @@ def feature_matrix(records: pd.DataFrame, schema: Schema) -> np.ndarray:
                 f"column {column!r} has {int(bad.sum())} NaN/inf value(s), first in row {row}; "
                 "impute or drop those rows"
             )
-        columns.append(values)
-    return np.column_stack(columns).astype(np.float32)
+        out[:, j] = values  # filled column by column: no float64 copy of the whole table
+    return out
 
 
 def weak_labels(records: pd.DataFrame, labels: pd.DataFrame, schema: Schema) -> np.ndarray:

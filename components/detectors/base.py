@@ -94,8 +94,9 @@ def check_X(X: Any, n_features: int | None = None) -> np.ndarray:
                 f"column(s) {', '.join(bad)} are not numeric; encode or drop them before use"
             )
         X = X.to_numpy(dtype=np.float64)
-    try:
-        arr = np.asarray(X, dtype=np.float64)
+    try:  # float32 input (the scaler's output) is checked as it is: no float64 round trip
+        is_f32 = isinstance(X, np.ndarray) and X.dtype == np.float32
+        arr = X if is_f32 else np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"X must be numeric; could not convert it to floats ({err})") from err
     if arr.ndim == 1:
@@ -119,7 +120,7 @@ def check_X(X: Any, n_features: int | None = None) -> np.ndarray:
             f"X has {arr.shape[1]} features but the detector was fitted on {n_features}; "
             "score with the same columns as in training"
         )
-    return arr.astype(np.float32)
+    return arr.astype(np.float32, copy=False)
 
 
 def check_y(y: Any, n_rows: int) -> np.ndarray:
