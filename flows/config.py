@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     cv_folds: int = 3
     random_state: int = 0
     device: str = "auto"
+    # Distributed training (extra `[distributed]`): the cross-validation tasks run on this
+    # Ray cluster ("ray://head:10001" or "head:6379"); None = threads on this machine.
+    ray_address: str | None = None
+    gpus_per_task: float | None = None  # None = 1 where the cluster reports GPUs, else 0
     who: str = Field(default_factory=getpass.getuser)
     # Scheduled retraining (`wsad serve` / `wsad deploy`) and the human approval gate.
     deployment_name: str = "scheduled-retrain"

@@ -1,7 +1,7 @@
 """The training flow: validate -> estimate contamination -> cross-validate every method in
-parallel -> select -> refit + calibrate -> register (alias challenger) -> gate -> (optional
-human approval) -> promote or reject -> audit. Each task calls one component; the flow holds
-no logic of its own."""
+parallel (threads, or a Ray cluster: flows/runners.py) -> select -> refit + calibrate ->
+register (alias challenger) -> gate -> (optional human approval) -> promote or reject ->
+audit. Each task calls one component; the flow holds no logic of its own."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NONE
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from components import data, evaluation, lineage, registry, validation
 from components.audit import AuditLog
@@ -24,6 +23,7 @@ from components.detectors.base import applicable_params
 from flows.approval import ask_approval
 from flows.config import Settings
 from flows.retrain_lock import one_retrain_per_model
+from flows.runners import training_runner
 
 
 @task(cache_policy=NONE)
@@ -196,8 +196,7 @@ def release(
     registry.promote(settings.model_name, ref.version, decision, audit, settings.who, approver)
 
 
-# Prefect types ThreadPoolTaskRunner's futures more narrowly than flow() accepts (invariance).
-@flow(name="wsad-training", task_runner=ThreadPoolTaskRunner(max_workers=2))  # type: ignore[arg-type]
+@flow(name="wsad-training")
 def training_flow(settings: Settings | None = None) -> dict[str, Any]:
     """Train every configured method, register the best, promote it if every gate passes
     (and, with `require_approval`, a person approves). One run per model name at a time."""
@@ -216,10 +215,10 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     scaler = data.Scaler.fit(raw)
     X, y = scaler.transform(raw), data.weak_labels(table, confirmed, schema)
     contamination = estimate(X, y, settings.random_state)
-    futures = [
-        cross_validate.submit(m, X, y, contamination.estimate, settings) for m in settings.methods
-    ]
-    results = [f.result() for f in futures]
+    shared = {"X": X, "y": y, "contamination": contamination.estimate, "settings": settings}
+    with training_runner(settings) as runner:  # threads here, or a Ray cluster
+        futures = [runner.submit(cross_validate, {"method": m, **shared}) for m in settings.methods]
+        results = [f.result() for f in futures]
     best = evaluation.select_best(results)
     candidate = refit(best, X, y, contamination, settings)
     ref = register(candidate, schema, scaler, table, X, y, report, contamination, settings)
