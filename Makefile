@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0          # CPU wheel first, so nothing pulls a CUDA build
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[dev,distributed]'
 	touch $@
 
 install: $(VENV)/.installed
