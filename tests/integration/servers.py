@@ -7,6 +7,7 @@ random per run and only ever travel through the environment, as in infra/compose
 from __future__ import annotations
 
 import base64
+import contextlib
 import glob
 import os
 import secrets
@@ -57,14 +58,15 @@ class Server:
     log: Path
 
     def stop(self) -> None:
-        """SIGTERM the whole process group (uvicorn/gunicorn workers included), then KILL."""
-        if self.proc.poll() is None:
+        """SIGTERM the whole process group (uvicorn/gunicorn workers included), then KILL
+        whatever is left after a few seconds: these servers are throw-away."""
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]

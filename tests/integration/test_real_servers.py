@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,13 +32,12 @@ from tests.integration.servers import (
     wait_healthy,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 ADMIN = "wsad-admin"
 # Load the champion back through the tracking server's artifact proxy and score with it.
 FLOW_SCRIPT = """
 import json, pandas as pd
-from prefect.context import get_run_context
 from components import registry
 from flows.config import Settings
 from flows.training import training_flow
@@ -53,7 +53,8 @@ print(json.dumps({"result": result, "flow_run_id": str(state.state_details.flow_
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[dict[str, Any]]:
-    """Postgres + MLflow server + Prefect server, all stopped (process groups) afterwards."""
+    """Postgres + MLflow server + Prefect server, all stopped (process groups) afterwards,
+    and a demo project (git + DVC) built while the servers start."""
     bin_dir = postgres_bin()
     if bin_dir is None:
         pytest.skip(
@@ -67,23 +68,27 @@ def servers() -> Iterator[dict[str, Any]]:
             pg.createdb(database)
         started: list[Server] = []
         try:
-            mlflow = mlflow_server(pg, workdir, ADMIN, password)
-            started.append(mlflow)
-            prefect = prefect_server(pg, workdir, prefect_auth)
-            started.append(prefect)
-            wait_healthy(mlflow, "/health", timeout=120)
-            wait_healthy(prefect, "/api/health", timeout=120)
+            started.append(mlflow_server(pg, workdir, ADMIN, password))
+            started.append(prefect_server(pg, workdir, prefect_auth))
+            mlflow, prefect = started
+            (workdir / "project").mkdir()
+            settings = make_project(workdir / "project")
+            wait_healthy(mlflow, "/health", timeout=240)
+            wait_healthy(prefect, "/api/health", timeout=240)
             yield {
                 "workdir": workdir,
+                "settings": settings,
                 "mlflow": mlflow,
                 "mlflow_auth": basic_auth(ADMIN, password),
                 "mlflow_password": password,
                 "prefect": prefect,
                 "prefect_auth": prefect_auth,
+                "prefect_header": basic_auth(*prefect_auth.split(":", 1)),
             }
         finally:
             for server in started:
                 server.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def get_json(url: str, auth: str | None, body: dict[str, Any] | None = None) -> Any:
@@ -109,8 +114,7 @@ def test_training_flow_against_real_postgres_mlflow_and_prefect_servers(
 ) -> None:
     mlflow, prefect = servers["mlflow"], servers["prefect"]
     root = servers["workdir"] / "project"
-    root.mkdir()
-    settings = make_project(root).model_copy(
+    settings = servers["settings"].model_copy(
         update={"methods": ["iforest"], "params": {}, "tracking_uri": mlflow.url}
     )
     env = {
@@ -130,7 +134,7 @@ def test_training_flow_against_real_postgres_mlflow_and_prefect_servers(
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=420,  # a few minutes when the machine is shared; about one alone
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
@@ -145,14 +149,14 @@ def test_training_flow_against_real_postgres_mlflow_and_prefect_servers(
     assert version["status"] == "READY"
     assert version["source"].startswith("models:/") or "mlflow-artifacts" in version["source"]
     assert status_without_credentials(alias_url) == 401
+    # The model files went through the server's artifact proxy into its destination.
+    proxied = [f.name for f in (servers["workdir"] / "artifacts").rglob("*") if f.is_file()]
+    assert "MLmodel" in proxied
 
     # The flow run, as the Prefect server recorded it (API auth string required).
     run_url = f"{prefect.url}/api/flow_runs/{out['flow_run_id']}"
-    run = get_json(run_url, basic_auth(*servers["prefect_auth"].split(":", 1)))
+    run = get_json(run_url, servers["prefect_header"])
     assert run["state_type"] == "COMPLETED"
-    flow = get_json(
-        f"{prefect.url}/api/flows/{run['flow_id']}",
-        basic_auth(*servers["prefect_auth"].split(":", 1)),
-    )
+    flow = get_json(f"{prefect.url}/api/flows/{run['flow_id']}", servers["prefect_header"])
     assert flow["name"] == "wsad-training"
     assert status_without_credentials(run_url) == 401
