@@ -177,6 +177,8 @@ def test_no_answer_in_time_is_a_rejection(gated):
         result = running.result(timeout=180)
 
     assert not result["promoted"]
+    # Prefect fails a run whose pause expired; the release decision is the rejection below.
+    assert state_of(run_id) == StateType.FAILED
     assert registry.get_alias_version(gated.model_name, "champion") is None
     entry = last_entry(gated)
     assert (entry["action"], entry["approver"]) == ("reject", "nobody")
