@@ -118,6 +118,8 @@ def train(
     who: Who = None,
 ) -> None:
     """Validate, estimate contamination, train and compare methods, register, gate, promote."""
+    from prefect.settings import get_current_settings
+
     from flows.training import training_flow
 
     settings = settings_with(
@@ -130,6 +132,8 @@ def train(
         require_approval=require_approval or None,
         who=who,
     )
+    if settings.require_approval and not get_current_settings().api.url:
+        fail("approval needs a Prefect server that `wsad approve` reaches too; set PREFECT_API_URL")
     with one_line_errors():
         result = training_flow(settings)
     _print_outcome(result)

@@ -186,3 +186,9 @@ def test_no_answer_in_time_is_a_rejection(gated):
     late = approve(run_id, "approve")
     assert late.exit_code == 2
     assert run_id in late.stderr
+
+
+def test_train_with_approval_refuses_to_pause_without_a_shared_server():
+    result = CliRunner().invoke(app, ["train", "--require-approval"])
+    assert result.exit_code == 2
+    assert "set PREFECT_API_URL" in result.stderr
