@@ -32,8 +32,6 @@ from prefect.input import RunInput
 from components import registry
 from flows.config import Settings
 
-TRAINING_FLOW = "wsad-training"
-
 
 class Approval(RunInput):
     """An approver's answer to a paused training run."""
@@ -62,7 +60,7 @@ def ask_approval(
         run_id,
     )
     try:
-        answer = pause_flow_run(
+        reply = pause_flow_run(
             wait_for_input=Approval,
             timeout=settings.approval_timeout_s,
             poll_interval=settings.approval_poll_s,
@@ -71,8 +69,8 @@ def ask_approval(
         why = f"no answer within {settings.approval_timeout_s}s"
         return registry.with_approval(decision, "nobody", "timeout", why), "nobody"
     return (
-        registry.with_approval(decision, answer.approver, answer.decision, answer.reason),
-        answer.approver,
+        registry.with_approval(decision, reply.approver, reply.decision, reply.reason),
+        reply.approver,
     )
 
 
@@ -93,9 +91,11 @@ def answer(flow_run_id: str, approval: Approval) -> None:
 
 def pending() -> list[dict[str, Any]]:
     """Training runs paused for approval, oldest first: id, name, since, expires."""
+    from flows.training import training_flow  # here: training imports this module
+
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[TRAINING_FLOW])),
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[training_flow.name])),
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
             ),
