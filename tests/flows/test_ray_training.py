@@ -4,6 +4,7 @@ its cross-validation tasks executed by Ray workers and reported to a real Prefec
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,7 @@ def ray_head(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
     finally:
         head.terminate()
         head.wait(timeout=60)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def test_training_flow_runs_its_cross_validation_on_a_ray_cluster(
