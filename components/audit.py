@@ -12,7 +12,7 @@ Crash safety: one `write` of the whole line then fsync, under an exclusive `floc
 concurrent writers serialise; a torn last line left by a crash is cut off (with a warning)
 before the next append.
 
-Import rule: standard library only.
+Import rule: standard library only (and the stdlib-only `components.faults` hook).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
+
+from components import faults
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +97,12 @@ class AuditLog:
                 ) from err
             if self.key is not None:
                 entry["hmac"] = _signature(self.key, entry)
-            line = json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n"
-            os.write(fd, line.encode())
+            line = (json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n").encode()
+            if faults.armed("audit-write"):  # test-only: leave a torn line, wait to be killed
+                os.write(fd, line[: len(line) // 2])
+                os.fsync(fd)
+                faults.pause_at("audit-write")
+            os.write(fd, line)
             os.fsync(fd)
         finally:
             os.close(fd)  # closing releases the lock

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from components import faults
 from components.calibration import Threshold, calibrate_threshold
 from components.contamination import ContaminationEstimate
 from components.detectors import Detector, make
@@ -50,6 +51,7 @@ def fit_candidate(
     overrides: dict[str, Any] | None = None,
 ) -> Candidate:
     """Refit the selected method on all rows and calibrate its threshold."""
+    faults.pause_at("training")
     detector = make(selection.method, **{**selection.params, **(overrides or {})}).fit(X, y)
     scores = detector.decision_function(X[y == 0])
     threshold = calibrate_threshold(

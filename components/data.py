@@ -327,15 +327,15 @@ def feature_matrix(records: pd.DataFrame, schema: Schema) -> np.ndarray:
         raise DataError("table has no rows; pass at least one record")
     out = np.empty((len(records), len(schema.features)), dtype=np.float32)
     for j, column in enumerate(schema.features):
-        values = _numeric_column(records, column)
-        bad = ~np.isfinite(values)
+        with np.errstate(over="ignore"):  # beyond float32's range becomes inf, caught below
+            out[:, j] = _numeric_column(records, column)  # no float64 copy of the whole table
+        bad = ~np.isfinite(out[:, j])
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
-                f"column {column!r} has {int(bad.sum())} NaN/inf value(s), first in row {row}; "
-                "impute or drop those rows"
+                f"column {column!r} has {int(bad.sum())} NaN/inf value(s), first in row {row} "
+                "(beyond float32's 3.4e38 counts as inf); impute or drop those rows"
             )
-        out[:, j] = values  # filled column by column: no float64 copy of the whole table
     return out
 
 

@@ -13,10 +13,13 @@ The only module besides flows/ that imports mlflow.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import logging
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from mlflow.pyfunc import PythonModel
 from mlflow.tracking import MlflowClient
 
 import components
+from components import faults
 from components.audit import AuditLog
 from components.calibration import Threshold
 from components.data import Scaler, Schema, feature_matrix
@@ -347,14 +351,32 @@ def list_versions(model_name: str) -> list[dict[str, Any]]:
     return [version_info(model_name, v) for v in sorted((mv.version for mv in found), key=int)]
 
 
-def load_model(model_name: str, alias: str = "champion") -> Any:
-    """The pyfunc behind `models:/<name>@<alias>`."""
-    if get_alias_version(model_name, alias) is None:
+def load_model(model_name: str, alias: str = "champion", audit: AuditLog | None = None) -> Any:
+    """The pyfunc behind `models:/<name>@<alias>`. With an audit log, `champion` is loaded
+    only when the (verified) log names that very version as the current champion, and by its
+    version URI, so an alias moved outside wsad never reaches production scoring."""
+    version = get_alias_version(model_name, alias)
+    if version is None:
         raise RegistryError(
             f"no version of {model_name!r} has alias {alias!r}; "
             "train and promote one first (`wsad train`, `wsad promote`)"
         )
-    return mlflow.pyfunc.load_model(f"models:/{model_name}@{alias}")
+    if audit is None or alias != "champion":
+        return mlflow.pyfunc.load_model(f"models:/{model_name}@{alias}")
+    check = audit.verify()
+    if not check.ok:
+        raise RegistryError(
+            f"audit log {audit.path} fails verification ({check.reason}); fix first"
+        )
+    history = _champion_history(audit, model_name)
+    named = history[-1] if history else None
+    if named != version:
+        raise RegistryError(
+            f"{model_name} champion alias is v{version} but {audit.path} names "
+            f"{'no champion' if named is None else f'v{named}'}; refusing to score with it "
+            "(release through `wsad promote`/`wsad rollback`)"
+        )
+    return mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
 
 
 # Release: promote, reject, roll back ------------------------------------------------------------
@@ -390,6 +412,40 @@ def await_approval(model_name: str, version: str, flow_run_id: str) -> None:
     client.set_model_version_tag(model_name, str(version), "decision", "awaiting approval")
 
 
+@contextmanager
+def release_lock(audit: AuditLog, model_name: str) -> Iterator[None]:
+    """Serialise releases of one model across processes (an exclusive `flock` on a file next
+    to the audit log), so reading the champion, moving it and auditing the move happen as
+    one step even when two flows finish together."""
+    path = audit.path.with_name(f"{audit.path.name}.{model_name}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _reconciled_champion(model_name: str, audit: AuditLog) -> str | None:
+    """The champion as the audit log records it. A release writes its audit entry before it
+    moves the alias; a crash in between leaves the alias behind, and it is moved here."""
+    history = _champion_history(audit, model_name)
+    current = get_alias_version(model_name, "champion")
+    if history and current != history[-1]:
+        log.warning(
+            "%s: champion alias is v%s but the audit log's last release names v%s (a release "
+            "interrupted after its audit entry); moving the alias to v%s",
+            model_name,
+            current,
+            history[-1],
+            history[-1],
+        )
+        set_alias(model_name, "champion", history[-1])
+        return history[-1]
+    return current
+
+
 def promote(
     model_name: str,
     version: str,
@@ -398,37 +454,41 @@ def promote(
     who: str,
     approver: str | None = None,
 ) -> dict[str, Any]:
-    """Apply a decision: move `champion` (then audit 'promote') or tag the rejection (then
-    audit 'reject'). `approver` is whoever signed it off (`who` when no human gate ran).
-    Returns the audit entry."""
+    """Apply a decision: audit 'promote' then move `champion`, or audit 'reject' then tag
+    the rejection. The audit entry is the commit record: a crash before it changes nothing,
+    a crash after it is completed by the next release (`_reconciled_champion`). `approver` is
+    whoever signed it off (`who` when no human gate ran). Returns the audit entry."""
+    faults.pause_at("promote")
     info = version_info(model_name, version)
-    previous = get_alias_version(model_name, "champion")
     client = _client()
-    client.set_model_version_tag(model_name, info["version"], "gates", json.dumps(decision.gates))
-    if decision.promote:
-        set_alias(model_name, "champion", info["version"])
-        client.set_model_version_tag(model_name, info["version"], "decision", "promoted")
-        if "rejected_reason" in info["tags"]:  # an earlier rejection no longer describes it
-            client.delete_model_version_tag(model_name, info["version"], "rejected_reason")
-        action, outcome = "promote", "promoted"
-    else:
+    action, outcome = ("promote", "promoted") if decision.promote else ("reject", "rejected")
+    with release_lock(audit, model_name):
+        previous = _reconciled_champion(model_name, audit)
         client.set_model_version_tag(
-            model_name, info["version"], "rejected_reason", decision.reason
+            model_name, info["version"], "gates", json.dumps(decision.gates)
         )
-        client.set_model_version_tag(model_name, info["version"], "decision", "rejected")
-        action, outcome = "reject", "rejected"
+        entry = _record(
+            audit,
+            info,
+            who,
+            outcome,
+            action=action,
+            gates=decision.gates,
+            reason=decision.reason,
+            previous_champion=previous,
+            approver=approver or who,
+        )
+        if decision.promote:
+            set_alias(model_name, "champion", info["version"])
+            if "rejected_reason" in info["tags"]:  # an earlier rejection no longer describes it
+                client.delete_model_version_tag(model_name, info["version"], "rejected_reason")
+        else:
+            client.set_model_version_tag(
+                model_name, info["version"], "rejected_reason", decision.reason
+            )
+        client.set_model_version_tag(model_name, info["version"], "decision", outcome)
     log.info("%s v%s %s: %s", model_name, info["version"], outcome, decision.reason)
-    return _record(
-        audit,
-        info,
-        who,
-        outcome,
-        action=action,
-        gates=decision.gates,
-        reason=decision.reason,
-        previous_champion=previous,
-        approver=approver or who,
-    )
+    return entry
 
 
 def promote_version(
@@ -475,34 +535,36 @@ def rollback(model_name: str, audit: AuditLog, who: str) -> str:
         raise RegistryError(
             f"audit log {audit.path} fails verification ({check.reason}); fix first"
         )
-    current = get_alias_version(model_name, "champion")
-    if current is None:
-        raise RegistryError(f"{model_name} has no champion to roll back")
-    stack = _champion_history(audit, model_name)
-    if current not in stack:
-        raise RegistryError(
-            f"{model_name} champion v{current} was not promoted through wsad (not in {audit.path})"
+    with release_lock(audit, model_name):
+        current = _reconciled_champion(model_name, audit)
+        if current is None:
+            raise RegistryError(f"{model_name} has no champion to roll back")
+        stack = _champion_history(audit, model_name)
+        if current not in stack:
+            raise RegistryError(
+                f"{model_name} champion v{current} was not promoted through wsad "
+                f"(not in {audit.path})"
+            )
+        earlier = stack[: len(stack) - stack[::-1].index(current) - 1]
+        if not earlier:
+            raise RegistryError(
+                f"{model_name} v{current} is the first recorded champion; no earlier one"
+            )
+        target = earlier[-1]
+        info = version_info(model_name, target)
+        _record(
+            audit,
+            info,
+            who,
+            "rolled back",
+            action="rollback",
+            gates={},
+            reason=f"rolled back from v{current}",
+            previous_champion=current,
         )
-    earlier = stack[: len(stack) - stack[::-1].index(current) - 1]
-    if not earlier:
-        raise RegistryError(
-            f"{model_name} v{current} is the first recorded champion; no earlier one"
-        )
-    target = earlier[-1]
-    info = version_info(model_name, target)
-    set_alias(model_name, "champion", target)
-    client = _client()
-    client.set_model_version_tag(model_name, current, "decision", "rolled back")
-    client.set_model_version_tag(model_name, target, "decision", "promoted")
+        set_alias(model_name, "champion", target)
+        client = _client()
+        client.set_model_version_tag(model_name, current, "decision", "rolled back")
+        client.set_model_version_tag(model_name, target, "decision", "promoted")
     log.info("%s champion rolled back from v%s to v%s", model_name, current, target)
-    _record(
-        audit,
-        info,
-        who,
-        "rolled back",
-        action="rollback",
-        gates={},
-        reason=f"rolled back from v{current}",
-        previous_champion=current,
-    )
     return target

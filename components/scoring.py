@@ -42,7 +42,7 @@ def iter_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
             yield from pd.read_csv(path, chunksize=rows)
         else:
             raise DataError(f"{path}: unknown table format; use .csv or .parquet")
-    except (pa.ArrowException, UnicodeDecodeError, pd.errors.ParserError) as err:
+    except (pa.ArrowException, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise DataError(
             f"{path}: cannot read the table ({type(err).__name__}); re-export it"
         ) from err
@@ -61,6 +61,8 @@ def score_table(
     is_anomaly. `predict` enforces the schema (the model's `feature_matrix`)."""
     if dst.suffix not in {".csv", ".parquet"}:
         raise DataError(f"{dst}: output must end in .csv or .parquet")
+    if chunk_rows < 1:
+        raise DataError(f"chunk_rows (--chunk-rows) is {chunk_rows}; use a positive row count")
     start, rows, flagged = time.perf_counter(), 0, 0
     tmp = dst.with_name(f".{dst.name}.partial")
     writer: pq.ParquetWriter | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,8 +57,21 @@ def one_line_errors() -> Iterator[None]:
 
 
 def settings_with(**overrides: Any) -> Settings:
-    """Settings from the environment, with the command line's non-empty options on top."""
-    return Settings(**{k: v for k, v in overrides.items() if v not in (None, "", [])})
+    """Settings from the environment, with the command line's non-empty options on top; a
+    bad value ends in one line naming its WSAD_ variable."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v not in (None, "", [])})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = f"WSAD_{str(first['loc'][0]).upper()}"
+        fail(f"{name} (or its option) = {first['input']!r} is invalid: {first['msg']}; fix it")
+    except SettingsError as exc:
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"WSAD_{field.group(1).upper()}" if field else "a WSAD_ variable"
+        fail(f"{name} is not valid JSON ({exc}); set it to e.g. '[\"devnet\"]' or '{{}}'")
 
 
 def _fmt(value: Any) -> str:
@@ -87,7 +101,7 @@ def demo() -> None:
     from components.demo import build_demo_data
     from flows.training import training_flow
 
-    settings = Settings()
+    settings = settings_with()
     with one_line_errors():
         if not settings.records.exists():
             build_demo_data(settings.records.parent)
@@ -315,7 +329,7 @@ def pending() -> None:
 @app.command("config")
 def show_config() -> None:
     """Print the effective settings (env prefix WSAD_, secrets masked)."""
-    values = Settings().model_dump(mode="json")
+    values = settings_with().model_dump(mode="json")
     table = Table(title="wsad settings (override with WSAD_<NAME>)")
     table.add_column("name")
     table.add_column("value")
@@ -333,7 +347,7 @@ def label_add(
     """Append confirmed anomalies to the label file and version it with `dvc add`."""
     from components import data, lineage
 
-    settings = Settings()
+    settings = settings_with()
     with one_line_errors():
         table = data.read_table(settings.records)
         known = set(table[settings.id_column].astype(str)) if settings.id_column in table else None
@@ -352,7 +366,7 @@ def audit_verify() -> None:
     """Check the audit log's hash chain (and HMAC when WSAD_AUDIT_KEY is set)."""
     from components.audit import AuditLog
 
-    settings = Settings()
+    settings = settings_with()
     with one_line_errors():
         result = AuditLog(settings.audit_log, settings.audit_key_bytes()).verify()
     if not result.ok:

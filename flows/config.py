@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from components.detectors import available
 
 DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised"]
 
@@ -28,12 +30,12 @@ class Settings(BaseSettings):
     tracking_uri: str = "sqlite:///mlruns/mlflow.db"
     audit_log: Path = Path("mlruns/audit.jsonl")
     audit_key: SecretStr | None = None
-    threshold_method: str = "quantile"
-    target_fpr: float = 0.01
+    threshold_method: Literal["quantile", "fpr", "zscore"] = "quantile"
+    target_fpr: float = Field(default=0.01, gt=0.0, lt=1.0)
     metric_floor: float = 0.1
     margin: float = 0.0
     allow_schema_change: bool = False  # train on columns that differ from the champion's
-    cv_folds: int = 3
+    cv_folds: int = Field(default=3, ge=2)
     random_state: int = 0
     device: str = "auto"
     # Distributed training (extra `[distributed]`): the cross-validation tasks run on this
@@ -47,6 +49,16 @@ class Settings(BaseSettings):
     require_approval: bool = False  # pause before `champion` moves until someone approves
     approval_timeout_s: int = 86_400  # no answer within a day = rejected
     approval_poll_s: int = 10  # how often a paused run checks for the answer
+
+    @field_validator("methods")
+    @classmethod
+    def _known_methods(cls, methods: list[str]) -> list[str]:
+        unknown = sorted(set(methods) - set(available()))
+        if unknown:
+            raise ValueError(
+                f"unknown method(s) {', '.join(unknown)}; use {', '.join(available())}"
+            )
+        return methods
 
     def audit_key_bytes(self) -> bytes | None:
         """The HMAC key of the audit log, when one is configured."""

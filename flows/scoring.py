@@ -10,13 +10,15 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 
 from components import registry
+from components.audit import AuditLog
 from components.scoring import ScoringSummary, score_table
 from flows.config import Settings
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
-def load_model(model_name: str, alias: str) -> Any:
-    return registry.load_model(model_name, alias)
+def load_model(model_name: str, alias: str, audit: AuditLog) -> Any:
+    """The champion only when the audit log names it (see `registry.load_model`)."""
+    return registry.load_model(model_name, alias, audit)
 
 
 @task(cache_policy=NONE)
@@ -40,7 +42,8 @@ def scoring_flow(
     """Score a table with the model under `alias` (schema enforced chunk by chunk)."""
     settings = settings or Settings()
     registry.configure(settings.tracking_uri)
-    model = load_model(settings.model_name, alias)
+    audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
+    model = load_model(settings.model_name, alias, audit)
     summary = score(model, records, out, settings.id_column, chunk_rows)
     return {
         "rows": summary.rows,

@@ -1,9 +1,12 @@
-"""Bad input to `wsad train` and `wsad score`: one error line, non-zero exit, and the
-registry, the audit log and data/ byte-for-byte unchanged."""
+"""The bad-input corpus: every case goes through the real `wsad` CLI on a project whose
+registry already holds a champion, and must end in one error line naming the file, column,
+row or setting and what to do, a non-zero exit, and the registry (mlruns/: sqlite database,
+artifacts, audit log) and data/ byte-for-byte unchanged."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from components import registry
+from components.audit import AuditLog
 from flows.cli import app
 from flows.training import training_flow
 from tests.flows.conftest import cli_env, make_project
@@ -23,17 +27,36 @@ from tests.flows.conftest import cli_env, make_project
 def trained(tmp_path_factory: pytest.TempPathFactory):
     """A project with a champion, shared by every case (none of them may change it)."""
     root = tmp_path_factory.mktemp("trained")
-    settings = make_project(root)
-    training_flow(settings)
-    registry.load_model(settings.model_name)  # MLflow caches registry metadata on first load
-    env = cli_env(settings)
-    return root, settings, env
+    settings = make_project(root).model_copy(update={"methods": ["iforest"], "params": {}})
+    assert training_flow(settings)["champion"] == "1"
+    # MLflow writes registered_model_meta next to the model on its first load
+    registry.load_model(settings.model_name, "champion", AuditLog(settings.audit_log))
+    return root, settings, cli_env(settings)
 
 
 def fingerprint(root: Path) -> dict[str, str]:
-    """Hash of every file of the registry, the audit log and data/."""
+    """SHA-256 of every file of the registry, the audit log and data/."""
     files = [*sorted((root / "mlruns").rglob("*")), *sorted((root / "data").rglob("*"))]
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+
+
+def assert_rejected(
+    trained, args: list[str], pattern: str, monkeypatch, env: dict[str, str] | None = None
+) -> None:
+    """Non-zero exit, exactly one `error:` line matching `pattern`, no traceback, nothing
+    changed on disk."""
+    root, _, base_env = trained
+    before = fingerprint(root)
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(app, args, env={**base_env, **(env or {})})
+    ours = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert len(ours) == 1, result.stderr
+    assert re.search(pattern, ours[0]), ours[0]
+    after = fingerprint(root)
+    assert after == before, sorted(k for k in {*before, *after} if before.get(k) != after.get(k))
 
 
 def records(root: Path) -> pd.DataFrame:
@@ -44,51 +67,40 @@ def labels(root: Path) -> pd.DataFrame:
     return pd.read_csv(root / "data" / "labels.csv")
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    frame.to_csv(path, index=False)
-    return path
+def with_value(column: str, value: object) -> Callable[[Path], pd.DataFrame]:
+    def build(root: Path) -> pd.DataFrame:
+        frame = records(root).astype({column: object if isinstance(value, str) else float})
+        frame.loc[7, column] = value
+        return frame
+
+    return build
 
 
-def with_nan(root: Path) -> pd.DataFrame:
+def duplicate_id(root: Path) -> pd.DataFrame:
     frame = records(root)
-    frame.loc[7, "mean_area"] = np.nan
+    frame.loc[5, "id"] = frame.loc[4, "id"]
     return frame
 
 
-def with_text(root: Path) -> pd.DataFrame:
-    frame = records(root).astype({"mean_area": object})
-    frame.loc[7, "mean_area"] = "large"
-    return frame
-
-
+# Tables that `score` and `train` must both refuse (the champion's schema applies to both).
 TableCase = Callable[[Path], pd.DataFrame]
 TABLE_CASES: dict[str, tuple[TableCase, str]] = {
     "missing_column": (lambda r: records(r).drop(columns="mean_area"), "mean_area"),
     "extra_column": (lambda r: records(r).assign(surprise=1.0), "surprise"),
     "renamed_column": (lambda r: records(r).rename(columns={"mean_area": "area"}), "area"),
-    "strings_in_numeric": (with_text, "mean_area"),
-    "nan": (with_nan, "mean_area"),
-    "empty_table": (lambda r: records(r).iloc[0:0], "empty|no rows"),
+    "strings_in_numeric": (with_value("mean_area", "large"), "mean_area"),
+    "nan": (with_value("mean_area", np.nan), "mean_area.*row 7"),
+    "inf": (with_value("mean_area", np.inf), "mean_area.*row 7"),
+    "huge_value": (with_value("mean_area", 1e308), "mean_area.*row 7"),
+    "empty_table": (lambda r: records(r).iloc[0:0], "no rows"),
 }
-
-
-def assert_rejected(trained, args: list[str], pattern: str, monkeypatch) -> None:
-    """Non-zero exit, exactly one `error:` line matching `pattern`, nothing changed on disk."""
-    root, _, env = trained
-    before = fingerprint(root)
-    monkeypatch.chdir(root)
-    result = CliRunner().invoke(app, args, env=env)
-    ours = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.exit_code != 0
-    assert len(ours) == 1, result.stderr
-    assert re.search(pattern, ours[0]), ours[0]
-    assert fingerprint(root) == before
 
 
 @pytest.mark.parametrize("case", sorted(TABLE_CASES))
 def test_score_rejects_bad_table(case, trained, tmp_path, monkeypatch):
     build, pattern = TABLE_CASES[case]
-    bad = write_csv(build(trained[0]), tmp_path / "bad.csv")
+    bad = tmp_path / "bad.csv"
+    build(trained[0]).to_csv(bad, index=False)
     out = tmp_path / "s.csv"
     assert_rejected(
         trained, ["score", "--records", str(bad), "--out", str(out)], pattern, monkeypatch
@@ -101,7 +113,79 @@ def test_train_rejects_bad_table(case, trained, tmp_path, monkeypatch):
     """Columns are checked against the champion's: a silent schema change would break every
     client that scores with them."""
     build, pattern = TABLE_CASES[case]
-    bad = write_csv(build(trained[0]), tmp_path / "bad.csv")
+    bad = tmp_path / "bad.csv"
+    build(trained[0]).to_csv(bad, index=False)
+    assert_rejected(trained, ["train", "--records", str(bad)], pattern, monkeypatch)
+
+
+def test_train_rejects_duplicate_ids(trained, tmp_path, monkeypatch):
+    bad = tmp_path / "dup.csv"
+    duplicate_id(trained[0]).to_csv(bad, index=False)
+    assert_rejected(trained, ["train", "--records", str(bad)], "duplicate id", monkeypatch)
+
+
+# Files that cannot be read as a table at all, for both commands.
+FileCase = Callable[[Path, Path], Path]
+
+
+def corrupted_parquet(root: Path, tmp: Path) -> Path:
+    path = tmp / "bad.parquet"
+    records(root).to_parquet(path)
+    blob = path.read_bytes()
+    path.write_bytes(blob[: len(blob) // 2] + b"\x00" * 64 + blob[-8:])
+    return path
+
+
+def utf16_csv(root: Path, tmp: Path) -> Path:
+    path = tmp / "utf16.csv"
+    path.write_bytes(records(root).to_csv(index=False).encode("utf-16"))
+    return path
+
+
+def empty_file(root: Path, tmp: Path) -> Path:
+    path = tmp / "empty.csv"
+    path.write_bytes(b"")
+    return path
+
+
+def unknown_suffix(root: Path, tmp: Path) -> Path:
+    path = tmp / "records.txt"
+    records(root).to_csv(path, index=False)
+    return path
+
+
+def ragged_csv(root: Path, tmp: Path) -> Path:
+    path = tmp / "ragged.csv"
+    text = records(root).head(20).to_csv(index=False).splitlines()
+    text[5] += ",1,2,3"
+    path.write_text("\n".join(text) + "\n")
+    return path
+
+
+FILE_CASES: dict[str, tuple[FileCase, str]] = {
+    "corrupted_parquet": (corrupted_parquet, r"bad\.parquet.*re-export"),
+    "utf16_encoding": (utf16_csv, r"utf16\.csv.*(UTF-8|re-export)"),
+    "empty_file": (empty_file, r"empty\.csv.*empty"),
+    "unknown_suffix": (unknown_suffix, r"records\.txt.*(csv|parquet)"),
+    "ragged_csv": (ragged_csv, r"ragged\.csv"),
+    "missing_file": (lambda r, t: t / "nowhere.csv", r"nowhere\.csv"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FILE_CASES))
+def test_score_rejects_unreadable_file(case, trained, tmp_path, monkeypatch):
+    build, pattern = FILE_CASES[case]
+    bad, out = build(trained[0], tmp_path), tmp_path / "s.csv"
+    assert_rejected(
+        trained, ["score", "--records", str(bad), "--out", str(out)], pattern, monkeypatch
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("case", sorted(FILE_CASES))
+def test_train_rejects_unreadable_file(case, trained, tmp_path, monkeypatch):
+    build, pattern = FILE_CASES[case]
+    bad = build(trained[0], tmp_path)
     assert_rejected(trained, ["train", "--records", str(bad)], pattern, monkeypatch)
 
 
@@ -111,25 +195,129 @@ LABEL_CASES: dict[str, tuple[Callable[[Path], pd.DataFrame], str]] = {
         "nope-1",
     ),
     "zero_labelled_anomalies": (lambda r: labels(r).iloc[0:0], "at least|labelled"),
+    "duplicate_label_ids": (
+        lambda r: pd.concat([labels(r), labels(r).head(1)]),
+        "labels.csv.*duplicate label id",
+    ),
+    "label_column_missing": (lambda r: labels(r).drop(columns="who"), "labels.csv.*'who'"),
+    "bad_label_time": (
+        lambda r: labels(r).assign(when="yesterday"),
+        "labels.csv.*'when' row 0.*ISO-8601",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(LABEL_CASES))
 def test_train_rejects_bad_labels(case, trained, tmp_path, monkeypatch):
     build, pattern = LABEL_CASES[case]
-    bad = write_csv(build(trained[0]), tmp_path / "labels.csv")
+    bad = tmp_path / "labels.csv"
+    build(trained[0]).to_csv(bad, index=False)
     assert_rejected(trained, ["train", "--labels", str(bad)], pattern, monkeypatch)
 
 
-def test_missing_file(trained, tmp_path, monkeypatch):
-    missing = str(tmp_path / "nowhere.csv")
-    assert_rejected(trained, ["train", "--records", missing], "nowhere.csv", monkeypatch)
-    out = str(tmp_path / "s.csv")
-    score = ["score", "--records", missing, "--out", out]
-    assert_rejected(trained, score, "nowhere.csv", monkeypatch)
+def test_score_rejects_unknown_model_name(trained, tmp_path, monkeypatch):
+    args = ["score", "--records", str(trained[1].records), "--out", str(tmp_path / "s.csv")]
+    assert_rejected(trained, [*args, "--model-name", "nope"], "nope", monkeypatch)
 
 
-def test_score_with_unknown_model_name(trained, tmp_path, monkeypatch):
-    records, out = str(trained[1].records), str(tmp_path / "s.csv")
-    args = ["score", "--records", records, "--out", out, "--model-name", "nope"]
-    assert_rejected(trained, args, "nope", monkeypatch)
+def test_score_rejects_alias_not_in_registry(trained, tmp_path, monkeypatch):
+    args = ["score", "--records", str(trained[1].records), "--out", str(tmp_path / "s.csv")]
+    assert_rejected(trained, [*args, "--alias", "staging"], "alias 'staging'", monkeypatch)
+
+
+def test_score_rejects_bad_output_suffix(trained, tmp_path, monkeypatch):
+    args = ["score", "--records", str(trained[1].records), "--out", str(tmp_path / "s.json")]
+    assert_rejected(trained, args, r"s\.json.*\.csv or \.parquet", monkeypatch)
+
+
+def test_score_rejects_non_positive_chunk_rows(trained, tmp_path, monkeypatch):
+    args = ["score", "--records", str(trained[1].records), "--out", str(tmp_path / "s.csv")]
+    assert_rejected(trained, [*args, "--chunk-rows", "0"], "chunk.rows", monkeypatch)
+
+
+def test_label_add_rejects_unknown_id(trained, monkeypatch):
+    args = ["label", "add", "no-such-record", "--who", "alice"]
+    assert_rejected(trained, args, "no-such-record.*not in the records", monkeypatch)
+
+
+def test_label_add_rejects_blank_who(trained, monkeypatch):
+    known = str(records(trained[0])["id"].iloc[3])
+    assert_rejected(trained, ["label", "add", known, "--who", " "], "who is empty", monkeypatch)
+
+
+def test_label_add_rejects_records_without_ids(trained, tmp_path, monkeypatch):
+    table = tmp_path / "noid.csv"
+    records(trained[0]).drop(columns="id").to_csv(table, index=False)
+    args = ["label", "add", "x-1", "--who", "alice"]
+    env = {"WSAD_RECORDS": str(table)}
+    assert_rejected(trained, args, r"noid\.csv.*id column", monkeypatch, env)
+
+
+PROMOTE_CASES: dict[str, tuple[list[str], str]] = {
+    "version_not_registered": (["promote", "99"], "v99 is not in the registry"),
+    "version_not_a_number": (["promote", "abc"], "vabc is not in the registry"),
+    "already_champion": (["promote", "1"], "v1 is already champion"),
+    "unknown_model": (["promote", "1", "--model-name", "nope"], "nope v1 is not in"),
+    "rollback_without_earlier_champion": (["rollback"], "first recorded champion"),
+    "rollback_unknown_model": (["rollback", "--model-name", "nope"], "nope has no champion"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROMOTE_CASES))
+def test_release_commands_reject_bad_requests(case, trained, monkeypatch):
+    args, pattern = PROMOTE_CASES[case]
+    assert_rejected(trained, args, pattern, monkeypatch)
+
+
+CONFIG_CASES: dict[str, tuple[dict[str, str], str]] = {
+    "cv_folds_not_a_number": ({"WSAD_CV_FOLDS": "abc"}, "WSAD_CV_FOLDS"),
+    "cv_folds_too_small": ({"WSAD_CV_FOLDS": "1"}, "WSAD_CV_FOLDS"),
+    "unknown_method": ({"WSAD_METHODS": '["nope"]'}, "WSAD_METHODS.*nope"),
+    "methods_not_json": ({"WSAD_METHODS": "devnet prenet"}, "WSAD_METHODS"),
+    "unknown_threshold_method": ({"WSAD_THRESHOLD_METHOD": "median"}, "WSAD_THRESHOLD_METHOD"),
+    "target_fpr_out_of_range": ({"WSAD_TARGET_FPR": "2"}, "WSAD_TARGET_FPR"),
+    "params_not_a_mapping": ({"WSAD_PARAMS": '["epochs"]'}, "WSAD_PARAMS"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_CASES))
+def test_train_rejects_bad_setting(case, trained, monkeypatch):
+    env, pattern = CONFIG_CASES[case]
+    assert_rejected(trained, ["train"], pattern, monkeypatch, env)
+
+
+def test_score_rejects_bad_setting(trained, tmp_path, monkeypatch):
+    args = ["score", "--records", str(trained[1].records), "--out", str(tmp_path / "s.csv")]
+    assert_rejected(trained, args, "WSAD_CV_FOLDS", monkeypatch, {"WSAD_CV_FOLDS": "abc"})
+
+
+AuditCase = Callable[[list[str]], list[str]]
+
+
+def edit_reason(lines: list[str]) -> list[str]:
+    entry = json.loads(lines[0])
+    entry["reason"] = "edited"
+    return [json.dumps(entry, sort_keys=True), *lines[1:]]
+
+
+AUDIT_CASES: dict[str, tuple[AuditCase, dict[str, str], str]] = {
+    "edited_entry": (edit_reason, {}, "entry 0 is bad.*edited"),
+    "garbage_line": (lambda lines: [*lines, "not json"], {}, "entry 1 is bad.*not valid JSON"),
+    "signed_log_expected": (
+        lambda lines: lines,
+        {"WSAD_AUDIT_KEY": "k3y"},
+        "entry 0 is bad.*no HMAC",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AUDIT_CASES))
+def test_audit_verify_reports_first_bad_entry(case, trained, tmp_path, monkeypatch):
+    """Tampering is checked on a copy: `audit verify` must name the entry and exit 1."""
+    change, env, pattern = AUDIT_CASES[case]
+    copy = tmp_path / "audit.jsonl"
+    lines = trained[1].audit_log.read_text().splitlines()
+    copy.write_text("\n".join(change(lines)) + "\n")
+    assert_rejected(
+        trained, ["audit", "verify"], pattern, monkeypatch, {**env, "WSAD_AUDIT_LOG": str(copy)}
+    )

@@ -1,0 +1,154 @@
+"""Crash safety and concurrency of real training runs in subprocesses: SIGKILL at a named
+stage (the test-only `WSAD_FAULT_PAUSE_AT` hook, components/faults.py), two runs racing for
+one model, and a tracking server that is down."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from components import registry
+from components.audit import AuditLog
+from components.data import read_table
+from flows.cli import app
+from flows.config import Settings
+from flows.training import training_flow
+from tests.flows.conftest import cli_env, free_port, make_project
+
+FAST = {"methods": ["iforest"], "params": {}}
+
+
+def start_train(settings: Settings, root: Path, **env: str) -> subprocess.Popen[bytes]:
+    """`wsad train` in its own process group (its Prefect server dies with it)."""
+    full = {
+        **os.environ,
+        **cli_env(settings),
+        "PREFECT_HOME": str(root / f"prefect-{time.monotonic_ns()}"),
+        "OMP_NUM_THREADS": "1",
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "train"],
+        cwd=root,
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def kill_at(settings: Settings, root: Path, stage: str) -> None:
+    """Run `wsad train` until it reaches `stage`, then SIGKILL its whole process group."""
+    marker = root / f"{stage}.reached"
+    proc = start_train(settings, root, WSAD_FAULT_PAUSE_AT=stage, WSAD_FAULT_MARKER=str(marker))
+    deadline = time.monotonic() + 400
+    while not marker.exists():
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            pytest.fail(f"run ended before reaching {stage}: {out[-2000:]}")
+        assert time.monotonic() < deadline, f"{stage} not reached in time"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.fixture(scope="module")
+def champion_project(tmp_path_factory: pytest.TempPathFactory):
+    """A project whose v1 (iforest) is champion; the killed runs train devnet."""
+    root = tmp_path_factory.mktemp("crash")
+    settings = make_project(root)
+    first = training_flow(settings.model_copy(update=FAST))
+    assert first["champion"] == "1"
+    return root, settings
+
+
+def assert_champion_is_approved_and_scores(settings: Settings, version: str) -> None:
+    """The alias, the audit log's last promotion and a loadable, scoring model all agree."""
+    audit = AuditLog(settings.audit_log)
+    assert audit.verify().ok, audit.verify().reason
+    registry.configure(settings.tracking_uri)
+    assert registry.get_alias_version(settings.model_name, "champion") == version
+    promotions = [e for e in audit.entries() if e.get("action") == "promote"]
+    assert str(promotions[-1]["version"]) == version
+    model = registry.load_model(settings.model_name, "champion", audit)
+    scores = model.predict(read_table(settings.records).head(50))
+    assert scores["score"].notna().all()
+
+
+@pytest.mark.parametrize("stage", ["training", "promote", "audit-write"])
+def test_kill_leaves_the_previous_champion_in_place(stage, champion_project):
+    root, settings = champion_project
+    entries_before = len(AuditLog(settings.audit_log).entries())
+    kill_at(settings, root, stage)
+    assert_champion_is_approved_and_scores(settings, "1")
+    assert len(AuditLog(settings.audit_log).entries()) == entries_before
+    torn = settings.audit_log.read_bytes()
+    assert torn.endswith(b"\n") == (stage != "audit-write")
+
+
+def test_rerun_after_the_kills_repairs_the_torn_tail_and_succeeds(champion_project, caplog):
+    """Runs after the parametrised kills (same module project): the torn audit line from
+    the audit-write kill is cut with a logged message and the rerun completes."""
+    root, settings = champion_project
+    caplog.set_level(logging.WARNING, logger="components.audit")
+    os.chdir(root)
+    result = training_flow(settings)
+    assert settings.audit_log.read_bytes().endswith(b"\n")
+    assert any("torn last line" in r.getMessage() for r in caplog.records)
+    assert_champion_is_approved_and_scores(settings, result["champion"])
+    last = AuditLog(settings.audit_log).entries()[-1]
+    assert last["version"] == result["version"]
+    assert last["who"] == settings.who
+    assert last["approver"] == settings.who
+    assert last["data_version"] not in ("", "unknown")
+
+
+def test_two_runs_racing_promote_one_at_a_time(tmp_path):
+    """Both runs see no champion and both pass their gates; the release lock makes the
+    second promotion read the first one's result, so the alias history is a chain."""
+    settings = make_project(tmp_path).model_copy(update=FAST)
+    runs = [start_train(settings, tmp_path), start_train(settings, tmp_path)]
+    outputs = [run.communicate(timeout=500)[0].decode() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs[0][-1500:] + outputs[1][-1500:]
+    audit = AuditLog(settings.audit_log)
+    assert audit.verify().ok
+    promotions = [e for e in audit.entries() if e["action"] == "promote"]
+    assert sorted(e["version"] for e in promotions) == ["1", "2"]
+    assert promotions[0]["previous_champion"] is None
+    assert promotions[1]["previous_champion"] == promotions[0]["version"]
+    registry.configure(settings.tracking_uri)
+    holders = [
+        v["version"]
+        for v in registry.list_versions(settings.model_name)
+        if "champion" in v["aliases"]
+    ]
+    assert holders == [promotions[1]["version"]]
+
+
+def test_down_tracking_server_fails_the_run_with_one_line(tmp_path, monkeypatch):
+    settings = make_project(tmp_path).model_copy(update=FAST)
+    monkeypatch.chdir(tmp_path)
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {
+        **cli_env(settings),
+        "WSAD_TRACKING_URI": url,
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+    }
+    start = time.monotonic()
+    result = CliRunner().invoke(app, ["train"], env=env)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 2
+    assert len(errors) == 1, result.stderr
+    assert "127.0.0.1" in errors[0]
+    assert time.monotonic() - start < 60
+    assert "Traceback" not in result.output
