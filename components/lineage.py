@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-# subprocess runs fixed git/dvc argv lists, never a shell
 import subprocess  # nosec B404
 import sys
 from collections.abc import Sequence
@@ -38,6 +37,7 @@ def _run(cmd: Sequence[str], repo: Path, env: dict[str, str] | None = None) -> s
     full_env = {**os.environ, "DVC_NO_ANALYTICS": "1", **(env or {})}
     shown = " ".join(["dvc", *cmd[3:]] if cmd[0] == sys.executable else cmd)
     try:
+        # A fixed git/dvc argv list, never a shell.
         done = subprocess.run(  # nosec B603
             list(cmd), cwd=repo, env=full_env, capture_output=True, text=True, check=False
         )
