@@ -95,12 +95,14 @@ def test_kill_leaves_the_previous_champion_in_place(stage, champion_project):
     assert torn.endswith(b"\n") == (stage != "audit-write")
 
 
-def test_rerun_after_the_kills_repairs_the_torn_tail_and_succeeds(champion_project, caplog):
+def test_rerun_after_the_kills_repairs_the_torn_tail_and_succeeds(
+    champion_project, caplog, monkeypatch
+):
     """Runs after the parametrised kills (same module project): the torn audit line from
     the audit-write kill is cut with a logged message and the rerun completes."""
     root, settings = champion_project
     caplog.set_level(logging.WARNING, logger="components.audit")
-    os.chdir(root)
+    monkeypatch.chdir(root)
     result = training_flow(settings)
     assert settings.audit_log.read_bytes().endswith(b"\n")
     assert any("torn last line" in r.getMessage() for r in caplog.records)
@@ -110,6 +112,30 @@ def test_rerun_after_the_kills_repairs_the_torn_tail_and_succeeds(champion_proje
     assert last["who"] == settings.who
     assert last["approver"] == settings.who
     assert last["data_version"] not in ("", "unknown")
+
+
+def test_scoring_refuses_a_champion_the_audit_log_does_not_name(
+    champion_project, tmp_path, monkeypatch
+):
+    """An alias moved outside wsad (no audit entry) never reaches production scoring."""
+    root, settings = champion_project
+    registry.configure(settings.tracking_uri)
+    current = registry.get_alias_version(settings.model_name, "champion")
+    assert current is not None
+    other = "2" if current == "1" else "1"
+    monkeypatch.chdir(root)
+    registry.set_alias(settings.model_name, "champion", other)
+    try:
+        args = ["score", "--records", str(settings.records), "--out", str(tmp_path / "s.csv")]
+        result = CliRunner().invoke(app, args, env=cli_env(settings))
+    finally:
+        registry.set_alias(settings.model_name, "champion", current)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 2
+    assert len(errors) == 1, result.stderr
+    assert f"champion alias is v{other} but" in errors[0]
+    assert f"names v{current}" in errors[0]
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_two_runs_racing_promote_one_at_a_time(tmp_path):
