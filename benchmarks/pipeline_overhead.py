@@ -109,9 +109,11 @@ def main(
     """Print the table and write its section of RESULTS.md."""
     for key, value in OFFLINE.items():
         os.environ.setdefault(key, value)
+    from tests.flows.conftest import make_project  # first: sets a temporary PREFECT_HOME
+
+    # isort: split
     from flows.config import DEFAULT_METHODS
     from flows.training import training_flow
-    from tests.flows.conftest import make_project  # sets a temporary PREFECT_HOME
 
     method_list = _csv_list(methods, str) or list(DEFAULT_METHODS)
     flow_s: list[float] = []
