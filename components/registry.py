@@ -361,8 +361,14 @@ def load_model(model_name: str, alias: str = "champion", audit: AuditLog | None 
             f"no version of {model_name!r} has alias {alias!r}; "
             "train and promote one first (`wsad train`, `wsad promote`)"
         )
-    if audit is None or alias != "champion":
-        return mlflow.pyfunc.load_model(f"models:/{model_name}@{alias}")
+    if audit is not None and alias == "champion":
+        _check_named_by_audit(model_name, version, audit)
+    # By version, never by alias: the alias could move between the check and the load.
+    return mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
+
+
+def _check_named_by_audit(model_name: str, version: str, audit: AuditLog) -> None:
+    """Refuse a champion that the (verified) audit log does not name as the current one."""
     check = audit.verify()
     if not check.ok:
         raise RegistryError(
@@ -376,7 +382,6 @@ def load_model(model_name: str, alias: str = "champion", audit: AuditLog | None 
             f"{'no champion' if named is None else f'v{named}'}; refusing to score with it "
             "(release through `wsad promote`/`wsad rollback`)"
         )
-    return mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
 
 
 # Release: promote, reject, roll back ------------------------------------------------------------
@@ -535,12 +540,12 @@ def rollback(model_name: str, audit: AuditLog, who: str) -> str:
         raise RegistryError(
             f"audit log {audit.path} fails verification ({check.reason}); fix first"
         )
+    if get_alias_version(model_name, "champion") is None:
+        raise RegistryError(f"{model_name} has no champion to roll back")
     with release_lock(audit, model_name):
         current = _reconciled_champion(model_name, audit)
-        if current is None:
-            raise RegistryError(f"{model_name} has no champion to roll back")
         stack = _champion_history(audit, model_name)
-        if current not in stack:
+        if current is None or current not in stack:
             raise RegistryError(
                 f"{model_name} champion v{current} was not promoted through wsad "
                 f"(not in {audit.path})"
