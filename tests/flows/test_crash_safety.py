@@ -138,26 +138,31 @@ def test_scoring_refuses_a_champion_the_audit_log_does_not_name(
     assert not (tmp_path / "s.csv").exists()
 
 
-def test_two_runs_racing_promote_one_at_a_time(tmp_path):
-    """Both runs see no champion and both pass their gates; the release lock makes the
-    second promotion read the first one's result, so the alias history is a chain."""
+def test_two_runs_racing_release_one_at_a_time(tmp_path):
+    """Two runs of one model at once: each release reads the champion, audits and moves it
+    under the release lock, so every entry's previous_champion is the champion the entries
+    before it left, and exactly one version holds the alias."""
     settings = make_project(tmp_path).model_copy(update=FAST)
     runs = [start_train(settings, tmp_path), start_train(settings, tmp_path)]
     outputs = [run.communicate(timeout=500)[0].decode() for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs[0][-1500:] + outputs[1][-1500:]
     audit = AuditLog(settings.audit_log)
     assert audit.verify().ok
-    promotions = [e for e in audit.entries() if e["action"] == "promote"]
-    assert sorted(e["version"] for e in promotions) == ["1", "2"]
-    assert promotions[0]["previous_champion"] is None
-    assert promotions[1]["previous_champion"] == promotions[0]["version"]
+    releases = [e for e in audit.entries() if e["action"] in ("promote", "reject")]
+    assert sorted(e["version"] for e in releases) == ["1", "2"]
+    champion = None
+    for entry in releases:
+        assert entry["previous_champion"] == champion
+        if entry["action"] == "promote":
+            champion = entry["version"]
+    assert champion is not None
     registry.configure(settings.tracking_uri)
     holders = [
         v["version"]
         for v in registry.list_versions(settings.model_name)
         if "champion" in v["aliases"]
     ]
-    assert holders == [promotions[1]["version"]]
+    assert holders == [champion]
 
 
 def test_down_tracking_server_fails_the_run_with_one_line(tmp_path, monkeypatch):
