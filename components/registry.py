@@ -12,6 +12,7 @@ The only module besides flows/ that imports mlflow.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import json
@@ -19,7 +20,6 @@ import logging
 import math
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -168,26 +168,42 @@ def _client() -> MlflowClient:
     return MlflowClient()
 
 
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """An exclusive `flock` on `path` (created if missing) for the block, across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> None:
     """Point MLflow at the store (default: sqlite under ./mlruns, artifacts in
     mlruns/artifacts next to the database) and create the experiment with an explicit
-    artifact location, so artifacts never land in the CWD by accident."""
+    artifact location, so artifacts never land in the CWD by accident. A sqlite store is
+    created under a lock: two processes migrating a new database at once collide."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri or DEFAULT_TRACKING_URI
     artifact_location = None
+    lock: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if uri.startswith("sqlite:///"):
         db = Path(uri.removeprefix("sqlite:///"))
-        db.parent.mkdir(parents=True, exist_ok=True)
         artifact_location = (db.parent / "artifacts").resolve().as_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    if mlflow.get_experiment_by_name(experiment) is None:
-        try:
-            mlflow.create_experiment(experiment, artifact_location=artifact_location)
-        except MlflowException:  # created by a concurrent process meanwhile
-            if mlflow.get_experiment_by_name(experiment) is None:
-                raise
+        lock = _exclusive(db.with_name(f"{db.name}.init.lock"))
+    with lock:
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        _client().search_registered_models(max_results=1)  # creates the registry's tables
+        if mlflow.get_experiment_by_name(experiment) is None:
+            try:
+                mlflow.create_experiment(experiment, artifact_location=artifact_location)
+            except MlflowException:  # created by a concurrent process meanwhile
+                if mlflow.get_experiment_by_name(experiment) is None:
+                    raise
     mlflow.set_experiment(experiment)
 
 
@@ -417,19 +433,13 @@ def await_approval(model_name: str, version: str, flow_run_id: str) -> None:
     client.set_model_version_tag(model_name, str(version), "decision", "awaiting approval")
 
 
-@contextmanager
+@contextlib.contextmanager
 def release_lock(audit: AuditLog, model_name: str) -> Iterator[None]:
     """Serialise releases of one model across processes (an exclusive `flock` on a file next
     to the audit log), so reading the champion, moving it and auditing the move happen as
     one step even when two flows finish together."""
-    path = audit.path.with_name(f"{audit.path.name}.{model_name}.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with _exclusive(audit.path.with_name(f"{audit.path.name}.{model_name}.lock")):
         yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def _reconciled_champion(model_name: str, audit: AuditLog) -> str | None:

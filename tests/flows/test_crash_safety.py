@@ -114,27 +114,22 @@ def test_rerun_after_the_kills_repairs_the_torn_tail_and_succeeds(
     assert last["data_version"] not in ("", "unknown")
 
 
-def test_scoring_refuses_a_champion_the_audit_log_does_not_name(
-    champion_project, tmp_path, monkeypatch
-):
-    """An alias moved outside wsad (no audit entry) never reaches production scoring."""
+def test_scoring_refuses_a_champion_the_audit_log_does_not_name(champion_project, tmp_path):
+    """Scoring against a log that ends before the champion's promotion (as if the alias had
+    been moved outside wsad) is refused: models load only from versions the log names."""
     root, settings = champion_project
-    registry.configure(settings.tracking_uri)
-    current = registry.get_alias_version(settings.model_name, "champion")
-    assert current is not None
-    other = "2" if current == "1" else "1"
-    monkeypatch.chdir(root)
-    registry.set_alias(settings.model_name, "champion", other)
-    try:
-        args = ["score", "--records", str(settings.records), "--out", str(tmp_path / "s.csv")]
-        result = CliRunner().invoke(app, args, env=cli_env(settings))
-    finally:
-        registry.set_alias(settings.model_name, "champion", current)
+    lines = settings.audit_log.read_text().splitlines()
+    last_promote = max(i for i, line in enumerate(lines) if '"action": "promote"' in line)
+    log = tmp_path / "audit.jsonl"
+    log.write_text("".join(line + "\n" for line in lines[:last_promote]))
+    args = ["score", "--records", str(settings.records), "--out", str(tmp_path / "s.csv")]
+    env = {**cli_env(settings), "WSAD_AUDIT_LOG": str(log)}
+    result = CliRunner().invoke(app, args, env=env)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.exit_code == 2
     assert len(errors) == 1, result.stderr
-    assert f"champion alias is v{other} but" in errors[0]
-    assert f"names v{current}" in errors[0]
+    assert "champion alias is v" in errors[0]
+    assert "refusing to score" in errors[0]
     assert not (tmp_path / "s.csv").exists()
 
 
