@@ -7,6 +7,12 @@ second deployment of the same model would still overlap. So every training run h
 of a Prefect *global* concurrency limit named after the model (limit 1), created on first
 use. Global limits (not tag limits) because tag limits throttle task runs, not whole flows,
 and a global limit's slot is a lease: a run that dies frees it when the lease expires.
+Not `strict`: a lease renewal that fails (API briefly unreachable, or a lease the server
+already dropped) is logged and the run goes on, instead of being cancelled half-way through
+training; promotions stay serialised by the registry's release lock either way.
+Only against a configured Prefect server (PREFECT_API_URL): Prefect's ephemeral API is a
+throwaway server inside each process, whose leases no other process sees, so a slot there
+would serialise nothing; on one machine the registry's release lock (a file lock) does.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from contextlib import contextmanager
 
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
+from prefect.settings import get_current_settings
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +37,12 @@ def lock_name(model_name: str) -> str:
 def one_retrain_per_model(model_name: str) -> Iterator[None]:
     """Hold the model's retrain slot for the block; waits while another run holds it."""
     name = lock_name(model_name)
+    if get_current_settings().api.url is None:
+        log.info("ephemeral Prefect API: retrain slot %s not taken (no server to hold it)", name)
+        yield
+        return
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(name, limit=1)
     log.info("waiting for retrain slot %s", name)
-    with concurrency(name, occupy=1, strict=True):
+    with concurrency(name, occupy=1):
         yield
