@@ -20,11 +20,9 @@ from typing import Annotated
 import numpy as np
 import torch
 import typer
-from rich.console import Console
-from rich.table import Table
 from sklearn.metrics import average_precision_score
 
-from benchmarks.report import machine, replace_section
+from benchmarks.report import machine, replace_section, show_table
 from components.benchmark import _csv_list, load_table, make_split
 from components.detectors import make
 from components.detectors.base import fit_many, resolve_device
@@ -88,7 +86,6 @@ def main(
     rows = [measure(m, split_args, members, device, repeats) for m in _csv_list(methods, str)]
     load_after = os.getloadavg()[0]
     where = str(resolve_device(device))
-    table = Table(title=f"{members} seeds: one by one vs one stacked pass ({where})")
     cols = (
         "method",
         f"{members} fits s",
@@ -98,11 +95,8 @@ def main(
         "AUC-PR stacked",
         "max same-seed AUC-PR gap",
     )
-    for col in cols:
-        table.add_column(col)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        cells = [
+    cells = [
+        [
             str(r["method"]),
             f"{r['sequential_s']:.1f}",
             f"{r['stacked_s']:.1f}",
@@ -111,9 +105,10 @@ def main(
             str(r["auc_pr_stacked"]),
             f"{r['max_same_seed_gap']:.4f}",
         ]
-        table.add_row(*cells)
-        lines.append("| " + " | ".join(cells) + " |")
-    Console().print(table)
+        for r in rows
+    ]
+    title = f"{members} seeds: one by one vs one stacked pass ({where})"
+    lines = show_table(title, cols, cells)
     command = "python -m benchmarks.ensemble_speedup " + shlex.join(sys.argv[1:])
     section = f"""{HEADING}
 

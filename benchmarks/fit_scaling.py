@@ -28,10 +28,8 @@ import numpy as np
 import pandas as pd
 import torch
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from benchmarks.report import machine, replace_section
+from benchmarks.report import machine, replace_section, show_table
 from benchmarks.vs_deepod import DEEPOD_CLASSES, import_deepod, pair_settings, warm_up
 from components.benchmark import _csv_list, load_table, make_split
 from components.detectors import make
@@ -160,12 +158,8 @@ def main(
         "DeepOD µs/step",
         "speed-up",
     )
-    out = Table(title=f"Fit time vs rows ({where}, {epochs} epoch(s) per fit)")
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for col in cols:
-        out.add_column(col)
-    for r in frame.itertuples():
-        cells = [
+    cells = [
+        [
             str(r.method),
             f"{r.rows:,}",
             f"{r.ours_s_per_epoch:.2f}",
@@ -174,9 +168,9 @@ def main(
             f"{r.deepod_us_per_step:,.0f}",
             f"{r.speedup:.2f}x",
         ]
-        out.add_row(*cells)
-        lines.append("| " + " | ".join(cells) + " |")
-    Console().print(out)
+        for r in frame.itertuples()
+    ]
+    lines = show_table(f"Fit time vs rows ({where}, {epochs} epoch(s) per fit)", cols, cells)
     command = "python -m benchmarks.fit_scaling " + shlex.join(sys.argv[1:])
     unit = "CPU seconds of this process" if where == "cpu" else "wall seconds (synchronised)"
     section = f"""{HEADING}

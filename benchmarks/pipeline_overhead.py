@@ -27,10 +27,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from benchmarks.report import machine, replace_section
+from benchmarks.report import machine, replace_section, show_table
 from components.benchmark import _csv_list
 
 HERE = Path(__file__).resolve().parent
@@ -142,10 +140,6 @@ def main(
     )
     share = (warm_flow - warm_direct) / warm_flow
     cold_share = (flow_s[0] - direct_runs[0]["total"]) / flow_s[0]
-    out = Table(title="Demo training flow: wall time vs its components (seconds)")
-    out.add_column("what")
-    out.add_column("seconds")
-    lines = ["| what | seconds |", "|---|---|"]
     rows = [(f"component: {k}", f"{med[k]:.2f}") for k in steps]
     rows += [
         ("components, direct, in all (median)", f"{med['total']:.2f}"),
@@ -154,10 +148,8 @@ def main(
         ("overhead share, later runs", f"{share:.1%}"),
         ("overhead share, first run", f"{cold_share:.1%}"),
     ]
-    for what, value in rows:
-        out.add_row(what, value)
-        lines.append(f"| {what} | {value} |")
-    Console().print(out)
+    title = "Demo training flow: wall time vs its components (seconds)"
+    lines = show_table(title, ("what", "seconds"), rows)
     command = "python -m benchmarks.pipeline_overhead " + shlex.join(sys.argv[1:])
     section = f"""{HEADING}
 

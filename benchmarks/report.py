@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import platform
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
+from rich.console import Console
+from rich.table import Table
 
 
 def machine() -> str:
@@ -31,3 +34,17 @@ def replace_section(path: Path, heading: str, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
     path.write_text(text.rstrip("\n") + "\n")
+
+
+def show_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """Print the rows as a rich table and return them as markdown lines, so the terminal and
+    RESULTS.md show the same cells."""
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for cells in rows:
+        table.add_row(*cells)
+        lines.append("| " + " | ".join(cells) + " |")
+    Console().print(table)
+    return lines

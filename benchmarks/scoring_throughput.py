@@ -30,10 +30,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from benchmarks.report import machine, replace_section
+from benchmarks.report import machine, replace_section, show_table
 from components import registry
 from components.benchmark import _csv_list
 from components.calibration import calibrate_threshold
@@ -169,12 +167,8 @@ def main(
         f"score_table {big_rows:,} rows: rows/s",
         "peak RSS MiB",
     )
-    out = Table(title=f"Scoring, {N_FEATURES} features, {threads} torch thread(s)")
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for col in cols:
-        out.add_column(col)
-    for method, pyfunc_rps, inner_rps, pyfunc_cpu_rps, streamed in rows:
-        cells = [
+    cells = [
+        [
             method,
             f"{pyfunc_rps:,.0f}",
             f"{pyfunc_cpu_rps:,.0f}",
@@ -182,9 +176,10 @@ def main(
             f"{streamed['rows'] / streamed['seconds']:,.0f}",
             f"{streamed['peak_mib']:,.0f}",
         ]
-        out.add_row(*cells)
-        lines.append("| " + " | ".join(cells) + " |")
-    Console().print(out)
+        for method, pyfunc_rps, inner_rps, pyfunc_cpu_rps, streamed in rows
+    ]
+    title = f"Scoring, {N_FEATURES} features, {threads} torch thread(s)"
+    lines = show_table(title, cols, cells)
     command = "python -m benchmarks.scoring_throughput " + shlex.join(sys.argv[1:])
     section = f"""{HEADING}
 

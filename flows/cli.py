@@ -35,6 +35,9 @@ out = Console()
 err = Console(stderr=True)
 ModelName = Annotated[str | None, typer.Option(help="registered model name (WSAD_MODEL_NAME)")]
 Who = Annotated[str | None, typer.Option(help="who is acting, for the audit log")]
+Cron = Annotated[str | None, typer.Option(help="schedule (WSAD_SCHEDULE_CRON)")]
+DeploymentName = Annotated[str | None, typer.Option(help="deployment (WSAD_DEPLOYMENT_NAME)")]
+ScheduledApproval = Annotated[bool, typer.Option(help="scheduled runs wait for `wsad approve`")]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -243,20 +246,21 @@ def models(model_name: ModelName = None) -> None:
     out.print(table)
 
 
+def _schedule_settings(cron: str | None, name: str | None, require_approval: bool) -> Settings:
+    """The settings of a scheduled deployment: options given on the command line win."""
+    return settings_with(
+        schedule_cron=cron, deployment_name=name, require_approval=require_approval or None
+    )
+
+
 @app.command()
 def serve(
-    cron: Annotated[str | None, typer.Option(help="schedule (WSAD_SCHEDULE_CRON)")] = None,
-    name: Annotated[str | None, typer.Option(help="deployment (WSAD_DEPLOYMENT_NAME)")] = None,
-    require_approval: Annotated[
-        bool, typer.Option(help="scheduled runs wait for `wsad approve`")
-    ] = False,
+    cron: Cron = None, name: DeploymentName = None, require_approval: ScheduledApproval = False
 ) -> None:
     """Retrain on a cron schedule on this machine until Ctrl-C (a Prefect deployment)."""
     from flows.serve import serve_retraining
 
-    settings = settings_with(
-        schedule_cron=cron, deployment_name=name, require_approval=require_approval or None
-    )
+    settings = _schedule_settings(cron, name, require_approval)
     out.print(
         f"serving wsad-training/{settings.deployment_name} on '{settings.schedule_cron}'; "
         f"trigger now: prefect deployment run wsad-training/{settings.deployment_name}"
@@ -269,18 +273,14 @@ def serve(
 def deploy(
     pool: Annotated[str, typer.Option(help="Prefect process work pool to run on")],
     source: Annotated[Path, typer.Option(help="checkout the worker runs from")] = Path("."),
-    cron: Annotated[str | None, typer.Option(help="schedule (WSAD_SCHEDULE_CRON)")] = None,
-    name: Annotated[str | None, typer.Option(help="deployment (WSAD_DEPLOYMENT_NAME)")] = None,
-    require_approval: Annotated[
-        bool, typer.Option(help="scheduled runs wait for `wsad approve`")
-    ] = False,
+    cron: Cron = None,
+    name: DeploymentName = None,
+    require_approval: ScheduledApproval = False,
 ) -> None:
     """Register the scheduled retraining on a work pool (production; run a worker on it)."""
     from flows.serve import deploy_retraining
 
-    settings = settings_with(
-        schedule_cron=cron, deployment_name=name, require_approval=require_approval or None
-    )
+    settings = _schedule_settings(cron, name, require_approval)
     with one_line_errors():
         deployment_id = deploy_retraining(settings, pool, source)
     out.print(
