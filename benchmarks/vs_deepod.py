@@ -62,7 +62,7 @@ SETTINGS: dict[str, dict[str, tuple[dict[str, Any], dict[str, Any]]]] = {
     # method: (our parameters, DeepOD constructor arguments)
     "deepod": {
         "devnet": (
-            {**_DEEPOD_LOOP, "hidden_dims": (100, 50)},
+            {**_DEEPOD_LOOP, "hidden_dims": (100, 50), "bias": False},
             {"hidden_dims": "100,50", "act": "ReLU", "bias": False},
         ),
         "prenet": (
@@ -70,7 +70,13 @@ SETTINGS: dict[str, dict[str, tuple[dict[str, Any], dict[str, Any]]]] = {
             {"hidden_dims": "100,50", "rep_dim": 128, "act": "LeakyReLU"},
         ),
         "deepsad": (
-            {**_DEEPOD_LOOP, "hidden_dims": (100, 50), "rep_dim": 128, "pretrain_epochs": 0},
+            {
+                **_DEEPOD_LOOP,
+                "hidden_dims": (100, 50),
+                "rep_dim": 128,
+                "pretrain_epochs": 0,
+                "batch_norm": False,
+            },
             {"hidden_dims": "100,50", "rep_dim": 128, "act": "ReLU", "bias": False},
         ),
     },
@@ -117,8 +123,9 @@ DIFFERENCES = {
     "deepod": """\
 Ours is configured to DeepOD's loop (Adam lr 1e-3, weight decay 1e-5, no clipping, last-epoch
 weights, 100 epochs, batch 64, the same number of batches per epoch). What still differs:
-- all: DeepOD's layers have no bias; our DevNet and PReNet MLPs have biases (not a parameter;
-  weight decay skips them). DeepOD also scores the whole training set inside `fit` (for its
+- all: DeepOD's DevNet and Deep SAD layers have no bias, and ours are built so (DevNet
+  bias=False; Deep SAD has none); our PReNet keeps its biases. Our weight decay skips biases
+  where there are any. DeepOD also scores the whole training set inside `fit` (for its
   threshold); that time is in its fit seconds (column `deepod_train_scoring_s` in the CSV).
 - devnet: DeepOD's loss broadcasts (B,1) scores against (B,) labels (checked below); it draws
   a fresh N(0,1) reference of 5000 per batch (ours once per fit); its WeightedRandomSampler
@@ -128,10 +135,11 @@ weights, 100 epochs, batch 64, the same number of batches per epoch). What still
   bias. DeepOD draws each (u,u) pair without replacement and gives every scored row its own 30
   random anomalies and 30 random unlabelled rows, always in the order phi(x, ref); ours uses
   30 + 30 fixed reference rows and phi(u, x), phi(x, a) as the paper.
-- deepsad: DeepOD's MLP is plain ReLU; ours keeps the original's BatchNorm(affine=False) +
-  LeakyReLU. DeepOD samples balanced batches (about half labelled anomalies) and computes the
-  centre through that oversampled loader; ours shuffles all rows (as the original) and takes
-  the centre over all rows. Neither pretrains (ours: pretrain_epochs=0).""",
+- deepsad: DeepOD's MLP has no BatchNorm, and ours is built without it (batch_norm=False; the
+  original and our default have BatchNorm(affine=False)); DeepOD's activation is ReLU, ours
+  the original's LeakyReLU. DeepOD samples balanced batches (about half labelled anomalies)
+  and computes the centre through that oversampled loader; ours shuffles all rows (as the
+  original) and takes the centre over all rows. Neither pretrains (ours: pretrain_epochs=0).""",
     "paper": """\
 Ours runs its `make()` defaults (the papers'); DeepOD gets the same values where its
 constructor has them. What still differs:

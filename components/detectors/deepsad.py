@@ -30,22 +30,23 @@ def _reconstruction(autoencoder: nn.Module, batch: Batch) -> Tensor:
     return ((autoencoder(x) - x) ** 2).sum(1).mean()
 
 
-def _bn_block(n_in: int, n_out: int) -> list[nn.Module]:
-    return [
-        nn.Linear(n_in, n_out, bias=False),
-        nn.BatchNorm1d(n_out, eps=1e-4, affine=False),
-        nn.LeakyReLU(),
-    ]
+def _block(n_in: int, n_out: int, batch_norm: bool) -> list[nn.Module]:
+    norm = [nn.BatchNorm1d(n_out, eps=1e-4, affine=False)] if batch_norm else []
+    return [nn.Linear(n_in, n_out, bias=False), *norm, nn.LeakyReLU()]
 
 
 class _SADNet(nn.Module):
-    def __init__(self, n_features: int, hidden_dims: tuple[int, ...], rep_dim: int) -> None:
+    def __init__(
+        self, n_features: int, hidden_dims: tuple[int, ...], rep_dim: int, batch_norm: bool
+    ) -> None:
         super().__init__()
         widths = [n_features, *hidden_dims]
-        enc = [m for a, b in zip(widths, widths[1:], strict=False) for m in _bn_block(a, b)]
+        enc = [
+            m for a, b in zip(widths, widths[1:], strict=False) for m in _block(a, b, batch_norm)
+        ]
         self.encoder = nn.Sequential(*enc, nn.Linear(widths[-1], rep_dim, bias=False))
         back = [rep_dim, *reversed(hidden_dims)]
-        dec = [m for a, b in zip(back, back[1:], strict=False) for m in _bn_block(a, b)]
+        dec = [m for a, b in zip(back, back[1:], strict=False) for m in _block(a, b, batch_norm)]
         self.decoder = nn.Sequential(
             *dec, nn.Linear(back[-1], n_features, bias=False), nn.Sigmoid()
         )
@@ -89,9 +90,10 @@ class DeepSAD(DeepSADRegime):
     batchable = True
 
     pretrain_epochs: int = 100
+    batch_norm: bool = True  # the original's BatchNorm(affine=False); DeepOD's MLP has none
 
     def _build(self, n_features: int) -> nn.Module:
-        return _SADNet(n_features, self.hidden_dims, self.rep_dim)
+        return _SADNet(n_features, self.hidden_dims, self.rep_dim, self.batch_norm)
 
     def _prepare(self, net: Any, X: Tensor, y: Tensor, gen: torch.Generator) -> None:
         if self.pretrain_epochs:

@@ -33,9 +33,10 @@ class DevNet(DeepDetector):
     weight_decay: float = 0.02
     margin: float = 5.0
     n_reference: int = 5000
+    bias: bool = True  # Keras' Dense default; DeepOD's DevNet has none (bias=False)
 
     def _build(self, n_features: int) -> nn.Module:
-        net = mlp(n_features, self.hidden_dims, 1)
+        net = mlp(n_features, self.hidden_dims, 1, bias=self.bias)
         net.register_buffer("ref_mu", torch.zeros(()))
         net.register_buffer("ref_sigma", torch.ones(()))
         return net

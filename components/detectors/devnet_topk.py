@@ -72,9 +72,11 @@ class _RandomSubspaceNet(nn.Module):
 
     masks: Tensor
 
-    def __init__(self, n_features: int, hidden_dims: tuple[int, ...], n_subspaces: int) -> None:
+    def __init__(
+        self, n_features: int, hidden_dims: tuple[int, ...], n_subspaces: int, bias: bool
+    ) -> None:
         super().__init__()
-        self.scorer = mlp(2 * n_features, hidden_dims, 1)
+        self.scorer = mlp(2 * n_features, hidden_dims, 1, bias=bias)
         self.register_buffer("masks", torch.zeros(n_subspaces, n_features))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -86,17 +88,20 @@ class _RandomSubspaceNet(nn.Module):
 class _HiddenGroupNet(nn.Module):
     """One MLP; its last hidden layer is M groups of `width` units, each with its own score."""
 
-    def __init__(self, n_features: int, hidden_dims: tuple[int, ...], n_subspaces: int) -> None:
+    def __init__(
+        self, n_features: int, hidden_dims: tuple[int, ...], n_subspaces: int, bias: bool
+    ) -> None:
         super().__init__()
         width = hidden_dims[-1] if hidden_dims else 20
-        self.body = mlp(n_features, [*hidden_dims[:-1], n_subspaces * width], None)
+        self.body = mlp(n_features, [*hidden_dims[:-1], n_subspaces * width], None, bias=bias)
         self.group_weight = nn.Parameter(torch.randn(n_subspaces, width) / math.sqrt(width))
-        self.group_bias = nn.Parameter(torch.zeros(n_subspaces))
+        self.group_bias = nn.Parameter(torch.zeros(n_subspaces)) if bias else None
         self.n_subspaces = n_subspaces
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.body(x).view(len(x), self.n_subspaces, -1)
-        return (h * self.group_weight).sum(-1) + self.group_bias
+        scores = (h * self.group_weight).sum(-1)
+        return scores if self.group_bias is None else scores + self.group_bias
 
 
 @register("devnet-topk")
@@ -118,7 +123,7 @@ class DevNetTopK(DevNet):
                 f"subspaces must be one of {', '.join(SUBSPACE_KINDS)}, got {self.subspaces!r}"
             )
         net_cls = _RandomSubspaceNet if self.subspaces == "random" else _HiddenGroupNet
-        net = net_cls(n_features, self.hidden_dims, self.n_subspaces)
+        net = net_cls(n_features, self.hidden_dims, self.n_subspaces, self.bias)
         net.register_buffer("ref_mu", torch.zeros(()))
         net.register_buffer("ref_sigma", torch.ones(()))
         net.register_buffer("baseline", torch.zeros(n_features))
