@@ -245,15 +245,13 @@ class _Optimizer:
     def step(self) -> None:
         """One update of every parameter that has a gradient (torch.optim skips the others,
         step count included: e.g. Deep SAD's decoder during the main stage)."""
-        live = [i for i, p in enumerate(self.params) if p.grad is not None]
-        params = [self.params[i] for i in live]
-        grads = [p.grad for p in params]
-        decay = [i for i in live if self.decays[i]]
+        with_grad = [(i, p.grad) for i, p in enumerate(self.params) if p.grad is not None]
+        live = [i for i, _ in with_grad]
+        params, grads = [self.params[i] for i in live], [g for _, g in with_grad]
+        decay = [k for k, i in enumerate(live) if self.decays[i]]
         if decay:
             torch._foreach_add_(
-                [self.params[i].grad for i in decay],
-                [self.params[i] for i in decay],
-                alpha=self.weight_decay,
+                [grads[k] for k in decay], [params[k] for k in decay], alpha=self.weight_decay
             )
         second = [self.second[i] for i in live]
         if self.kind == "adam":
