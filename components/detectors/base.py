@@ -183,16 +183,17 @@ def balanced_sampler(X: Tensor, y: Tensor, batch_size: int, gen: torch.Generator
 def shuffled_sampler(X: Tensor, y: Tensor, batch_size: int, gen: torch.Generator):
     """Plain shuffled mini-batches over all rows, a new permutation each pass (Deep SAD's
     DataLoader(shuffle=True, drop_last=True): a partial last batch, possibly one row that
-    BatchNorm cannot train on, is dropped); the permutation lives on the device."""
-    state: dict[str, Any] = {"perm": torch.empty(0, dtype=torch.long, device=X.device), "pos": 0}
+    BatchNorm cannot train on, is dropped). The rows are permuted once per pass on the
+    device, so each batch is a slice (a view), not a gather."""
+    state: dict[str, Any] = {"X": X[:0], "y": y[:0], "pos": 0}
 
     def sample() -> Batch:
-        if state["pos"] + batch_size > len(state["perm"]):
-            state["perm"] = torch.randperm(len(X), generator=gen, device=X.device)
-            state["pos"] = 0
-        idx = state["perm"][state["pos"] : state["pos"] + batch_size]
-        state["pos"] += batch_size
-        return X[idx], y[idx]
+        if state["pos"] + batch_size > len(state["X"]):
+            perm = torch.randperm(len(X), generator=gen, device=X.device)
+            state.update(X=X[perm], y=y[perm], pos=0)
+        start = state["pos"]
+        state["pos"] = start + batch_size
+        return state["X"][start : start + batch_size], state["y"][start : start + batch_size]
 
     return sample
 
