@@ -46,10 +46,7 @@ def main(
     out_dir: Annotated[Path, typer.Option(help="raw CSV folder")] = HERE / "results",
 ) -> None:
     """Run the grid once, print and record its wall time per method and in all."""
-    names = benchmark._csv_list(datasets, str)
-    tables = [t for t in sorted(data_dir.glob("*.parquet")) if not names or t.stem in names]
-    if not tables:
-        raise typer.BadParameter(f"no matching .parquet table in {data_dir}")
+    tables = benchmark.select_tables(data_dir, datasets)
     method_list = benchmark._csv_list(methods, str) or available()
     ratios = benchmark._csv_list(label_ratios, float)
     seed_list = benchmark._csv_list(seeds, int)

@@ -33,7 +33,7 @@ from rich.progress import Progress
 from sklearn.metrics import average_precision_score
 
 from benchmarks.report import machine, replace_section
-from components.benchmark import _csv_list, load_table, make_split
+from components.benchmark import _csv_list, load_table, make_split, select_tables
 from components.detectors import make
 
 log = logging.getLogger(__name__)
@@ -392,12 +392,7 @@ def main(
     unknown = sorted(set(method_list) - set(METHODS))
     if unknown:
         raise typer.BadParameter(f"--methods: no DeepOD counterpart for {', '.join(unknown)}")
-    tables = sorted(data_dir.glob("*.parquet"))
-    names = _csv_list(datasets, str)
-    if names:
-        tables = [t for t in tables if t.stem in names]
-    if not tables:
-        raise typer.BadParameter(f"no matching .parquet table in {data_dir}")
+    tables = select_tables(data_dir, datasets)
     seed_list = _csv_list(seeds, int)
     torch.set_num_threads(1)
     out_dir.mkdir(parents=True, exist_ok=True)

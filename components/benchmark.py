@@ -181,6 +181,21 @@ def _csv_list(text: str, cast: type) -> list[Any]:
     return [cast(part.strip()) for part in text.split(",") if part.strip()]
 
 
+def select_tables(data_dir: Path, datasets: str) -> list[Path]:
+    """The parquet tables in `data_dir`, or the comma-separated `datasets` among them (every
+    benchmark command picks its tables so); a name without a table is an error, not a skip."""
+    names = _csv_list(datasets, str)
+    tables = sorted(data_dir.glob("*.parquet"))
+    if names:
+        missing = sorted(set(names) - {t.stem for t in tables})
+        if missing:
+            raise typer.BadParameter(f"no table {', '.join(missing)}.parquet in {data_dir}")
+        tables = [t for t in tables if t.stem in names]
+    if not tables:
+        raise typer.BadParameter(f"{data_dir} holds no .parquet table")
+    return tables
+
+
 def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """`key=value` pairs; values are read as Python literals where they parse as one."""
     import ast
@@ -218,15 +233,7 @@ def bench(
     console = Console(stderr=True)
     if not data_dir.is_dir():
         raise typer.BadParameter(f"{data_dir} is not a folder of parquet tables")
-    names = _csv_list(datasets, str)
-    tables = sorted(data_dir.glob("*.parquet"))
-    if names:
-        missing = sorted(set(names) - {t.stem for t in tables})
-        if missing:
-            raise typer.BadParameter(f"no table {', '.join(missing)}.parquet in {data_dir}")
-        tables = [t for t in tables if t.stem in names]
-    if not tables:
-        raise typer.BadParameter(f"{data_dir} holds no .parquet table")
+    tables = select_tables(data_dir, datasets)
     method_list = _csv_list(methods, str)
     for m in method_list:
         make(m)  # unknown names fail before any training
