@@ -76,6 +76,7 @@ SETTINGS: dict[str, dict[str, tuple[dict[str, Any], dict[str, Any]]]] = {
                 "rep_dim": 128,
                 "pretrain_epochs": 0,
                 "batch_norm": False,
+                "balanced_batches": True,
             },
             {"hidden_dims": "100,50", "rep_dim": 128, "act": "ReLU", "bias": False},
         ),
@@ -137,9 +138,10 @@ weights, 100 epochs, batch 64, the same number of batches per epoch). What still
   30 + 30 fixed reference rows and phi(u, x), phi(x, a) as the paper.
 - deepsad: DeepOD's MLP has no BatchNorm, and ours is built without it (batch_norm=False; the
   original and our default have BatchNorm(affine=False)); DeepOD's activation is ReLU, ours
-  the original's LeakyReLU. DeepOD samples balanced batches (about half labelled anomalies)
-  and computes the centre through that oversampled loader; ours shuffles all rows (as the
-  original) and takes the centre over all rows. Neither pretrains (ours: pretrain_epochs=0).""",
+  the original's LeakyReLU. Both draw class-balanced batches (ours balanced_batches=True,
+  exactly half labelled anomalies; DeepOD's WeightedRandomSampler about half); DeepOD takes
+  the centre through that oversampled loader, ours over all rows (the original's rule).
+  Neither pretrains (ours: pretrain_epochs=0).""",
     "paper": """\
 Ours runs its `make()` defaults (the papers'); DeepOD gets the same values where its
 constructor has them. What still differs:

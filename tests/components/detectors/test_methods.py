@@ -36,6 +36,20 @@ def test_deepsad_centre_has_no_near_zero_coordinate(task):
     assert (det.net_.centre.abs() >= 0.1).all()
 
 
+def test_deepsad_balanced_batches_are_half_labelled_anomalies():
+    X = torch.zeros(1000, 3)
+    y = torch.zeros(1000, dtype=torch.long)
+    y[:10] = 1
+    gen = torch.Generator().manual_seed(0)
+    balanced = make("deepsad", batch_size=64, balanced_batches=True)._sampler(X, y, gen)
+    assert [int(balanced()[1].sum()) for _ in range(5)] == [32] * 5
+    shuffled = make("deepsad", batch_size=64)._sampler(X, y, gen)
+    assert sum(int(shuffled()[1].sum()) for _ in range(15)) <= 10  # one pass: each row once
+    # Deep SVDD (no labelled anomaly) has nothing to balance: plain shuffled rows.
+    unlabelled = make("deepsad", batch_size=64, balanced_batches=True)._sampler(X, 0 * y, gen)
+    assert unlabelled()[0].shape == (64, 3)
+
+
 def test_training_leaves_global_rng_untouched(task):
     X, y, _ = task
     torch.manual_seed(123)
