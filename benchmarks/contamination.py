@@ -18,7 +18,8 @@ error of the value `contamination_for_threshold` hands the calibration, and fit 
 It also simulates bbe-exact's bin search where every top bin is pure, to check its
 multiplicity adjustment (`best_bin.SEARCH_MULTIPLICITY`). Writes
 benchmarks/results/contamination.csv and the "Contamination estimators" section of
-benchmarks/RESULTS.md. Imports only numpy/pandas/scikit-learn/scipy/typer/rich.
+benchmarks/RESULTS.md; `--from-csv` re-renders the section from raw rows without the grid.
+Needs no Prefect, MLflow, GX or DVC.
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ from components.contamination import (
     estimate_contamination,
 )
 from components.contamination.best_bin import SEARCH_MULTIPLICITY, search_bins
-from components.contamination.trust import MAX_SHARE, SATURATED
+from components.contamination.trust import MAX_SHARE, MAX_WIDTH, SATURATED, fallback_share, judge
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Contamination estimators"
 CONFIDENCE = 0.9
+WIDTH_BOUNDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1.0)  # candidates for trust.MAX_WIDTH
 PURE_BIN_SETTINGS = ((5, 30, 500), (10, 60, 600), (20, 100, 3000))  # labelled, hidden, unlabelled
 
 
@@ -176,6 +178,30 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def width_sweep(results: pd.DataFrame) -> pd.DataFrame:
+    """For the default method: what each candidate bound on the interval's width would do to
+    the fallback rate and to the share handed to the threshold calibration."""
+    rows = results[results.method == DEFAULT_METHOD]
+    out = []
+    for bound in WIDTH_BOUNDS:
+        trusted = np.array(
+            [judge(r.estimate, r.low, r.high, bound)[0] for r in rows.itertuples()], dtype=bool
+        )
+        value = np.where(trusted, rows.estimate, [fallback_share(e) for e in rows.estimate])
+        covered = (rows.low <= rows.truth) & (rows.truth <= rows.high)
+        out.append(
+            {
+                "max_width": bound,
+                "fallback": 1 - trusted.mean(),
+                "coverage_trusted": covered[trusted].mean() if trusted.any() else np.nan,
+                "value_error": np.median(np.abs(value - rows.truth)),
+                "over_twice": np.mean(value > 2 * rows.truth),
+                "under_half": np.mean(value < rows.truth / 2),
+            }
+        )
+    return pd.DataFrame(out)
+
+
 def markdown(
     results: pd.DataFrame, simulated: pd.DataFrame, command: str, max_rows: int, note: str
 ) -> str:
@@ -244,6 +270,33 @@ def markdown(
             label_rows,
         ),
         "",
+        f"The bound on the interval's width that `trust.judge` applies ({DEFAULT_METHOD}; bold: "
+        "`MAX_WIDTH`); threshold value = the estimate when trusted, else min(estimate, "
+        "`PRIOR_SHARE`):",
+        "",
+        *show_table(
+            "width bound",
+            [
+                "max width",
+                "fallback fired",
+                "coverage when trusted",
+                "threshold value abs error",
+                "value > 2x truth",
+                "value < truth / 2",
+            ],
+            [
+                [
+                    f"**{r.max_width:g}**" if r.max_width == MAX_WIDTH else f"{r.max_width:g}",
+                    f"{r.fallback:.1%}",
+                    f"{r.coverage_trusted:.1%}",
+                    f"{r.value_error:.4f}",
+                    f"{r.over_twice:.1%}",
+                    f"{r.under_half:.1%}",
+                ]
+                for r in width_sweep(results).itertuples()
+            ],
+        ),
+        "",
         f"bbe-exact's bin search on simulated pure bins (two independent scores, {CONFIDENCE:.0%} "
         f"interval; multiplicity {SEARCH_MULTIPLICITY} is the default, 1 = no adjustment):",
         "",
@@ -287,8 +340,34 @@ def main(
     note: Annotated[str, typer.Option(help="a line for RESULTS.md")] = "",
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="raw CSV folder")] = HERE / "results",
+    from_csv: Annotated[
+        Path | None, typer.Option(help="re-render RESULTS.md from these raw rows, no grid")
+    ] = None,
 ) -> None:
     """Run every estimator on the grid; write the raw rows and the RESULTS.md section."""
+    if from_csv is not None:
+        results = pd.read_csv(from_csv)
+    else:
+        results = grid(data_dir, methods, datasets, labels, seeds, max_rows, n_bootstrap)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        results.to_csv(out_dir / "contamination.csv", index=False)
+    simulated = pure_bin_simulation(simulation_reps)
+    section = markdown(
+        results, simulated, str(results.command.iloc[0]), int(results.max_rows.iloc[0]), note
+    )
+    replace_section(results_md, HEADING, section)
+
+
+def grid(
+    data_dir: Path,
+    methods: str,
+    datasets: str,
+    labels: str,
+    seeds: str,
+    max_rows: int,
+    n_bootstrap: int,
+) -> pd.DataFrame:
+    """The raw rows of `run`, each with the command that made them."""
     tables = benchmark.select_tables(data_dir, datasets)
     method_list = benchmark._csv_list(methods, str) or list(METHODS)
     unknown = sorted(set(method_list) - set(METHODS))
@@ -300,19 +379,13 @@ def main(
     rows = []
     with Progress(console=Console(stderr=True)) as progress:
         task = progress.add_task("contamination", total=total)
-        grid = run(tables, method_list, label_list, seed_list, max_rows, n_bootstrap)
-        for row in grid:
+        for row in run(tables, method_list, label_list, seed_list, max_rows, n_bootstrap):
             rows.append(row)
             progress.advance(task)
-    results = pd.DataFrame(rows)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results.to_csv(out_dir / "contamination.csv", index=False)
     threads = os.environ.get("OMP_NUM_THREADS")
     command = shlex.join(["python", "-m", "benchmarks.contamination", *sys.argv[1:]])
     command = f"OMP_NUM_THREADS={threads} {command}" if threads else command
-    simulated = pure_bin_simulation(simulation_reps)
-    section = markdown(results, simulated, command, max_rows, note)
-    replace_section(results_md, HEADING, section)
+    return pd.DataFrame(rows).assign(max_rows=max_rows, command=command)
 
 
 if __name__ == "__main__":

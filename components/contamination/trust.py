@@ -62,8 +62,11 @@ class ContaminationEstimate:
         return cls(float(data["estimate"]), float(data["low"]), float(data["high"]), data["method"])
 
 
-def judge(estimate: float, low: float, high: float) -> tuple[bool, str]:
-    """(trusted, reason) by the rules in the module docstring; reason is "" when trusted."""
+def judge(
+    estimate: float, low: float, high: float, max_width: float = MAX_WIDTH
+) -> tuple[bool, str]:
+    """(trusted, reason) by the rules in the module docstring; reason is "" when trusted.
+    `max_width` is a parameter only so the benchmark can show the choice of `MAX_WIDTH`."""
     if estimate >= SATURATED or high >= SATURATED:
         return False, (
             f"saturated: estimate {estimate:.3f}, interval up to {high:.3f}; the labelled "
@@ -71,9 +74,9 @@ def judge(estimate: float, low: float, high: float) -> tuple[bool, str]:
         )
     if estimate > MAX_SHARE:
         return False, f"estimate {estimate:.3f} says most rows are anomalies (cap {MAX_SHARE})"
-    if high - low > MAX_WIDTH:
+    if high - low > max_width:
         return False, (
-            f"interval {low:.3f}-{high:.3f} is wider than {MAX_WIDTH}; the labels do not pin "
+            f"interval {low:.3f}-{high:.3f} is wider than {max_width}; the labels do not pin "
             "the share down"
         )
     return True, ""
@@ -97,7 +100,7 @@ def contamination_for_threshold(estimate: ContaminationEstimate) -> ThresholdCon
             fallback=False,
             note=f"estimated contamination {estimate.estimate:.4f} ({estimate.method})",
         )
-    value = min(estimate.estimate, PRIOR_SHARE)
+    value = fallback_share(estimate.estimate)
     action = (
         f"capped at the prior share {PRIOR_SHARE}"
         if value < estimate.estimate
@@ -111,3 +114,8 @@ def contamination_for_threshold(estimate: ContaminationEstimate) -> ThresholdCon
             f"{estimate.reason}; {action}: threshold set at {value:.4f}"
         ),
     )
+
+
+def fallback_share(estimate: float) -> float:
+    """The share an untrusted estimate is replaced by: min(estimate, PRIOR_SHARE)."""
+    return min(estimate, PRIOR_SHARE)
