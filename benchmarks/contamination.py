@@ -48,7 +48,8 @@ from components.contamination import (
     estimate_contamination,
 )
 from components.contamination.best_bin import SEARCH_MULTIPLICITY, search_bins
-from components.contamination.trust import MAX_SHARE, MAX_WIDTH, SATURATED, fallback_share, judge
+from components.contamination.common import MAX_SHARE
+from components.contamination.trust import MAX_WIDTH, SATURATED, fallback_share, judge
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Contamination estimators"
@@ -257,7 +258,7 @@ def markdown(
         "machine (one process, every estimator interleaved per split). Bold: the default. "
         "Raw rows: benchmarks/results/contamination.csv.",
         "",
-        f"Command: `{command}`",
+        f"Command: {command}",
         "",
         *([f"**Note:** {note}", ""] if note else []),
         *show_table("contamination estimators", columns, rows),
@@ -344,7 +345,9 @@ def main(
         Path | None, typer.Option(help="re-render RESULTS.md from these raw rows, no grid")
     ] = None,
 ) -> None:
-    """Run every estimator on the grid; write the raw rows and the RESULTS.md section."""
+    """Run every estimator on the grid; write the raw rows and the RESULTS.md section. Raw
+    rows of several runs (e.g. one per core, split by table) concatenated into one CSV
+    re-render as one section with every run's command."""
     if from_csv is not None:
         results = pd.read_csv(from_csv)
     else:
@@ -352,9 +355,8 @@ def main(
         out_dir.mkdir(parents=True, exist_ok=True)
         results.to_csv(out_dir / "contamination.csv", index=False)
     simulated = pure_bin_simulation(simulation_reps)
-    section = markdown(
-        results, simulated, str(results.command.iloc[0]), int(results.max_rows.iloc[0]), note
-    )
+    command = " and ".join(f"`{c}`" for c in results.command.unique())
+    section = markdown(results, simulated, command, int(results.max_rows.iloc[0]), note)
     replace_section(results_md, HEADING, section)
 
 

@@ -23,15 +23,16 @@ which the n labelled and the H hidden anomalies fall when sorted by a held-out s
 uniformly random interleaving, whatever the score's distribution; so the number of hidden
 anomalies at or above the j-th highest labelled score is negative hypergeometric,
 NHG(H, n, j). If that bin holds no normal row, it equals the bin's unlabelled count u_j,
-and a flat prior on H in 0..|U| gives a posterior for H, hence for a = H / |U|. Normal rows
-in a bin only raise u_j, so every bin's posterior sits at or above the truth. We take the bin
-whose upper posterior quantile is lowest (BBE's rule with the exact law) and report the
-posterior median there as the estimate, that quantile as the interval's upper end, and the
-lowest lower quantile over all bins searched as its lower end: the interval holds if any
-searched bin is free of normal rows, not only the chosen one. The upper quantile is
-1 - (1 - confidence) / 2 / `SEARCH_MULTIPLICITY`, not 1 - (1 - confidence) / 2: the minimum over
-about 2n bins of two scores undercuts any one bin's quantile (simulated in
-benchmarks/contamination.py, results in benchmarks/RESULTS.md). No bootstrap; the interval is
+and a flat prior on H in 0..|U| / 2 (`MAX_SHARE`: anomalies are the minority, so a bin with
+more unlabelled rows than that is skipped as impure) gives a posterior for H, hence for
+a = H / |U|. Normal rows in a bin only raise u_j, so every bin's posterior sits at or above
+the truth. We take the bin whose upper posterior quantile is lowest (BBE's rule with the
+exact law) and report the posterior median there as the estimate, that quantile as the
+interval's upper end, and the lowest lower quantile over all bins searched as its lower end:
+the interval holds if any searched bin is free of normal rows, not only the chosen one. The
+upper quantile is 1 - (1 - confidence) / 2 / `SEARCH_MULTIPLICITY`, not 1 - (1 - confidence)
+/ 2: the minimum over about 2n bins of two scores undercuts any one bin's quantile (simulated
+in benchmarks/contamination.py, results in benchmarks/RESULTS.md). No bootstrap; the interval is
 the posterior's. Two scores are searched:
 - the held-out logistic P-vs-U probability (above);
 - IsolationForest's score, fitted on every row without the labels, so labelled and hidden
@@ -49,22 +50,23 @@ import numpy as np
 from scipy.special import gammaln
 from sklearn.ensemble import IsolationForest
 
-from components.contamination.common import PUData, held_out_probability
+from components.contamination.common import MAX_SHARE, PUData, held_out_probability
 
 SEARCH_MULTIPLICITY = 5  # Bonferroni-style factor for searching many bins (see docstring)
 DKW_GAMMA = 0.01  # the reference code's gamma
 ISOLATION_TREES = 100
+MAX_BINS = 64  # thresholds searched per score; every one with up to 64 labelled anomalies
 
 
 def _log_choose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return gammaln(a + 1) - gammaln(b + 1) - gammaln(a - b + 1)
 
 
-def _posterior_cdf(u: int, n: int, j: int, m: int) -> np.ndarray:
-    """CDF over H = 0..m of the hidden-anomaly count, given u hidden anomalies at or above the
-    j-th highest of n labelled ones (flat prior). The NHG pmf is
+def _posterior_cdf(u: int, n: int, j: int, h_max: int) -> np.ndarray:
+    """CDF over H = 0..h_max of the hidden-anomaly count, given u <= h_max hidden anomalies at
+    or above the j-th highest of n labelled ones (flat prior on 0..h_max). The NHG pmf is
     C(u+j-1, u) C(H-u+n-j, n-j) / C(H+n, n); the first factor does not depend on H."""
-    H = np.arange(u, m + 1, dtype=np.float64)
+    H = np.arange(u, h_max + 1, dtype=np.float64)
     log_like = _log_choose(H - u + n - j, np.full_like(H, n - j)) - _log_choose(
         H + n, np.full_like(H, n)
     )
@@ -88,8 +90,12 @@ def _isolation_score(X: np.ndarray, random_state: int) -> np.ndarray:
 
 def top_bins(score: np.ndarray, labelled: np.ndarray) -> list[tuple[int, int]]:
     """(j, u) per distinct labelled score t, highest first: j labelled and u unlabelled rows
-    score at or above t."""
+    score at or above t. At most `MAX_BINS` thresholds, evenly spaced among the labelled
+    scores, so many labels cost no more than a few dozen posteriors."""
     thresholds = np.unique(score[labelled])[::-1]
+    if len(thresholds) > MAX_BINS:
+        keep = np.unique(np.linspace(0, len(thresholds) - 1, MAX_BINS).round().astype(np.int64))
+        thresholds = thresholds[keep]
     js = _counts_at(thresholds, score[labelled])
     us = _counts_at(thresholds, score[~labelled])
     return [(int(j), int(u)) for j, u in zip(js, us, strict=True)]
@@ -103,17 +109,24 @@ def search_bins(
     multiplicity: float = SEARCH_MULTIPLICITY,
 ) -> tuple[float, float, float]:
     """(estimate, low, high) of H / m from the (j, u) bins of every score searched, n
-    labelled and m unlabelled rows: the selection rule of the module docstring."""
+    labelled and m unlabelled rows: the selection rule of the module docstring. The prior
+    on H is flat up to MAX_SHARE * m; a bin with more unlabelled rows than that cannot be
+    pure and is skipped, and if every bin is, nothing is known below MAX_SHARE."""
+    h_max = int(MAX_SHARE * m)
     upper_level = 1 - (1 - confidence) / 2 / multiplicity
-    best_upper, estimate = m, 0
+    best: tuple[int, int] | None = None  # (upper quantile, median) of the chosen bin
     lows = []
     for j, u in bins:
-        cdf = _posterior_cdf(u, n, j, m)
+        if u > h_max:
+            continue
+        cdf = _posterior_cdf(u, n, j, h_max)
         lows.append(_quantile(cdf, (1 - confidence) / 2))
         upper = _quantile(cdf, upper_level)
-        if upper < best_upper:
-            best_upper, estimate = upper, _quantile(cdf, 0.5)
-    return estimate / m, min(lows) / m, best_upper / m
+        if best is None or upper < best[0]:
+            best = (upper, _quantile(cdf, 0.5))
+    if best is None:
+        return MAX_SHARE, 0.0, MAX_SHARE
+    return best[1] / m, min(lows) / m, best[0] / m
 
 
 def bbe_exact(

@@ -4,7 +4,8 @@ An estimate is *trusted* unless one of these holds (the first that does is its `
 - saturated: the estimate or the interval's upper end is at least `SATURATED` (0.99); the
   classifier could not tell the labelled anomalies from the unlabelled rows at all;
 - above half: the estimate exceeds `MAX_SHARE` (0.5); anomalies are the minority by
-  definition, so a majority is the estimator failing, not the data;
+  definition, so a majority is the estimator failing, not the data ("bbe-exact"'s prior
+  stops at `MAX_SHARE`, so this and saturation catch the other methods);
 - too wide: the interval spans more than `MAX_WIDTH` (0.2) of the unlabelled rows; the data
   does not pin the share down. Chosen from the measurement in benchmarks/RESULTS.md
   ("Contamination estimators"): where "bbe-exact" was wider than this, no score had a clean
@@ -25,8 +26,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from components.contamination.common import MAX_SHARE
+
 SATURATED = 0.99
-MAX_SHARE = 0.5
 MAX_WIDTH = 0.2
 PRIOR_SHARE = 0.10
 

@@ -17,8 +17,9 @@ from components.contamination import (
     contamination_for_threshold,
     estimate_contamination,
 )
-from components.contamination.best_bin import _posterior_cdf
-from components.contamination.trust import MAX_SHARE, MAX_WIDTH, PRIOR_SHARE
+from components.contamination.best_bin import MAX_BINS, _posterior_cdf, search_bins, top_bins
+from components.contamination.common import MAX_SHARE
+from components.contamination.trust import MAX_WIDTH, PRIOR_SHARE
 from tests.conftest import synthetic_task
 
 
@@ -66,6 +67,29 @@ def test_posterior_is_the_negative_hypergeometric_likelihood() -> None:
     hidden = np.arange(u, m + 1)  # fewer hidden anomalies than u cannot put u above
     like = np.concatenate([np.zeros(u), nhypergeom.pmf(u, hidden + n, hidden, j)])
     np.testing.assert_allclose(_posterior_cdf(u, n, j, m), np.cumsum(like) / like.sum())
+
+
+def test_bins_holding_most_unlabelled_rows_say_nothing_below_half() -> None:
+    n, m = 10, 400
+    assert search_bins([(j, 250 + 10 * j) for j in range(1, 11)], n, m, 0.9) == (
+        MAX_SHARE,
+        0.0,
+        MAX_SHARE,
+    )
+    estimate, low, high = search_bins([(5, 150), (10, 260)], n, m, 0.9)
+    assert 0.3 < estimate <= high <= MAX_SHARE  # the prior stops at half the rows
+    assert low < estimate
+
+
+def test_top_bins_count_rows_at_or_above_each_labelled_score_and_thin_many_labels() -> None:
+    score = np.array([0.9, 0.8, 0.8, 0.5, 0.3, 0.95, 0.1])
+    labelled = np.array([True, True, False, True, False, False, False])
+    assert top_bins(score, labelled) == [(1, 1), (2, 2), (3, 2)]
+    many = np.arange(1000.0)
+    bins = top_bins(many, many % 4 == 0)  # 250 labelled, 750 unlabelled, interleaved
+    assert len(bins) == MAX_BINS
+    assert bins[0] == (1, 3)
+    assert bins[-1] == (250, 750)
 
 
 def test_labels_that_look_like_every_row_are_flagged_and_fall_back_below_half() -> None:
