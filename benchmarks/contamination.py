@@ -356,6 +356,8 @@ def main(
         results.to_csv(out_dir / "contamination.csv", index=False)
     simulated = pure_bin_simulation(simulation_reps)
     command = " and ".join(f"`{c}`" for c in results.command.unique())
+    if from_csv is not None:
+        command += f"; this section: `{this_command()}`"
     section = markdown(results, simulated, command, int(results.max_rows.iloc[0]), note)
     replace_section(results_md, HEADING, section)
 
@@ -384,10 +386,14 @@ def grid(
         for row in run(tables, method_list, label_list, seed_list, max_rows, n_bootstrap):
             rows.append(row)
             progress.advance(task)
+    return pd.DataFrame(rows).assign(max_rows=max_rows, command=this_command())
+
+
+def this_command() -> str:
+    """The command line this process runs, with OMP_NUM_THREADS when set."""
     threads = os.environ.get("OMP_NUM_THREADS")
     command = shlex.join(["python", "-m", "benchmarks.contamination", *sys.argv[1:]])
-    command = f"OMP_NUM_THREADS={threads} {command}" if threads else command
-    return pd.DataFrame(rows).assign(max_rows=max_rows, command=command)
+    return f"OMP_NUM_THREADS={threads} {command}" if threads else command
 
 
 if __name__ == "__main__":
