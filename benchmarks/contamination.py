@@ -12,19 +12,21 @@ Per estimator: median absolute error, median ratio estimate / truth, how often t
 covers the truth, how often it saturated (estimate or upper end >= 0.99 although the truth
 is below 0.5), how often `trust.judge` distrusted it (the threshold fallback fired), the
 error of the value `contamination_for_threshold` hands the calibration, and fit seconds.
+The raw rows hold what the estimators returned; the verdicts are derived when the section is
+rendered, with the trust rules as they are then.
 
     OMP_NUM_THREADS=1 python -m benchmarks.contamination --data-dir ../shared/datasets
 
 It also simulates bbe-exact's bin search where every top bin is pure, to check its
 multiplicity adjustment (`best_bin.SEARCH_MULTIPLICITY`). Writes
 benchmarks/results/contamination.csv and the "Contamination estimators" section of
-benchmarks/RESULTS.md; `--from-csv` re-renders the section from raw rows without the grid.
+benchmarks/RESULTS.md (rendered by benchmarks/contamination_report.py); `--from-csv`
+re-renders the section from raw rows without the grid.
 Needs no Prefect, MLflow, GX or DVC.
 """
 
 from __future__ import annotations
 
-import datetime
 import os
 import shlex
 import sys
@@ -38,23 +40,17 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import Progress
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler
 
-from benchmarks.report import machine, replace_section, show_table
+from benchmarks.contamination_report import CONFIDENCE, HEADING, markdown
+from benchmarks.report import replace_section
 from components import benchmark
-from components.contamination import (
-    DEFAULT_METHOD,
-    METHODS,
-    contamination_for_threshold,
-    estimate_contamination,
-)
+from components.contamination import METHODS, estimate_contamination
 from components.contamination.best_bin import SEARCH_MULTIPLICITY, search_bins
-from components.contamination.common import MAX_SHARE
-from components.contamination.trust import MAX_WIDTH, SATURATED, fallback_share, judge
 
 HERE = Path(__file__).resolve().parent
-HEADING = "## Contamination estimators"
-CONFIDENCE = 0.9
-WIDTH_BOUNDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1.0)  # candidates for trust.MAX_WIDTH
+TIMING_LABELS = 10  # labelled anomalies in the fit-time run
 PURE_BIN_SETTINGS = ((5, 30, 500), (10, 60, 600), (20, 100, 3000))  # labelled, hidden, unlabelled
 
 
@@ -99,8 +95,6 @@ def run(
                         random_state=seed,
                         method=method,
                     )
-                    seconds = time.perf_counter() - start
-                    used = contamination_for_threshold(found)
                     yield {
                         "dataset": path.stem,
                         "n_labelled": n_labelled,
@@ -108,11 +102,35 @@ def run(
                         "method": method,
                         "n_rows": len(weak),
                         "truth": truth,
-                        **{k: v for k, v in found.to_dict().items() if k != "method"},
-                        "threshold_value": used.value,
-                        "fallback": used.fallback,
-                        "fit_seconds": seconds,
+                        "estimate": found.estimate,
+                        "low": found.low,
+                        "high": found.high,
+                        "fit_seconds": time.perf_counter() - start,
                     }
+
+
+def fit_times(path: Path, n_rows: int, n_labelled: int, repeats: int) -> pd.DataFrame:
+    """Wall and CPU seconds of each method on one table at `n_rows` rows (a stratified
+    subsample, min-max scaled, `n_labelled` anomalies labelled), every method once per repeat
+    in turn, median over repeats."""
+    X, y = benchmark.load_table(path)
+    X, _, y, _ = train_test_split(X, y, train_size=n_rows, stratify=y, random_state=0)
+    X = MinMaxScaler().fit_transform(X)
+    weak = np.zeros_like(y)
+    weak[np.random.default_rng(0).choice(np.flatnonzero(y == 1), n_labelled, replace=False)] = 1
+    rows = []
+    for repeat in range(repeats):
+        for method in METHODS:
+            wall, cpu = time.perf_counter(), time.process_time()
+            estimate_contamination(X, weak, random_state=repeat, method=method)
+            rows.append(
+                {
+                    "method": method,
+                    "wall_s": time.perf_counter() - wall,
+                    "cpu_s": time.process_time() - cpu,
+                }
+            )
+    return pd.DataFrame(rows).groupby("method", sort=False).median()
 
 
 def pure_bin_simulation(reps: int, seed: int = 0) -> pd.DataFrame:
@@ -154,181 +172,6 @@ def pure_bin_simulation(reps: int, seed: int = 0) -> pd.DataFrame:
     )
 
 
-def summary(results: pd.DataFrame) -> pd.DataFrame:
-    """Per method: the figures named in the module docstring."""
-    df = results.assign(
-        abs_error=(results.estimate - results.truth).abs(),
-        ratio=results.estimate / results.truth,
-        covered=(results.low <= results.truth) & (results.truth <= results.high),
-        saturated=((results.estimate >= SATURATED) | (results.high >= SATURATED))
-        & (results.truth < MAX_SHARE),
-        value_error=(results.threshold_value - results.truth).abs(),
-        over_twice=results.threshold_value > 2 * results.truth,
-    )
-    return df.groupby("method", sort=False).agg(
-        splits=("truth", "size"),
-        median_abs_error=("abs_error", "median"),
-        median_ratio=("ratio", "median"),
-        coverage=("covered", "mean"),
-        saturated=("saturated", "mean"),
-        fallback=("fallback", "mean"),
-        value_error=("value_error", "median"),
-        over_twice=("over_twice", "mean"),
-        median_fit_s=("fit_seconds", "median"),
-        max_fit_s=("fit_seconds", "max"),
-    )
-
-
-def width_sweep(results: pd.DataFrame) -> pd.DataFrame:
-    """For the default method: what each candidate bound on the interval's width would do to
-    the fallback rate and to the share handed to the threshold calibration."""
-    rows = results[results.method == DEFAULT_METHOD]
-    out = []
-    for bound in WIDTH_BOUNDS:
-        trusted = np.array(
-            [judge(r.estimate, r.low, r.high, bound)[0] for r in rows.itertuples()], dtype=bool
-        )
-        value = np.where(trusted, rows.estimate, [fallback_share(e) for e in rows.estimate])
-        covered = (rows.low <= rows.truth) & (rows.truth <= rows.high)
-        out.append(
-            {
-                "max_width": bound,
-                "fallback": 1 - trusted.mean(),
-                "coverage_trusted": covered[trusted].mean() if trusted.any() else np.nan,
-                "value_error": np.median(np.abs(value - rows.truth)),
-                "over_twice": np.mean(value > 2 * rows.truth),
-                "under_half": np.mean(value < rows.truth / 2),
-            }
-        )
-    return pd.DataFrame(out)
-
-
-def markdown(
-    results: pd.DataFrame, simulated: pd.DataFrame, command: str, max_rows: int, note: str
-) -> str:
-    """The RESULTS.md section: protocol, command, the per-method table and coverage by label
-    count."""
-    stats = summary(results)
-    columns = [
-        "method",
-        "splits",
-        "median abs error",
-        "median est/truth",
-        f"{CONFIDENCE:.0%} coverage",
-        "saturated",
-        "fallback fired",
-        "threshold value abs error",
-        "threshold value > 2x truth",
-        "fit s median / max",
-    ]
-    rows = [
-        [
-            f"**{m}**" if m == DEFAULT_METHOD else m,
-            str(int(s.splits)),
-            f"{s.median_abs_error:.4f}",
-            f"{s.median_ratio:.2f}",
-            f"{s.coverage:.1%}",
-            f"{s.saturated:.1%}",
-            f"{s.fallback:.1%}",
-            f"{s.value_error:.4f}",
-            f"{s.over_twice:.1%}",
-            f"{s.median_fit_s:.2f} / {s.max_fit_s:.2f}",
-        ]
-        for m, s in stats.iterrows()
-    ]
-    by_labels = (
-        results.assign(covered=(results.low <= results.truth) & (results.truth <= results.high))
-        .pivot_table(index="method", columns="n_labelled", values="covered", aggfunc="mean")
-        .reindex(stats.index)
-    )
-    label_rows = [[str(m), *[f"{v:.1%}" for v in by_labels.loc[m]]] for m in by_labels.index]
-    tables = sorted(results.dataset.unique())
-    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [
-        HEADING,
-        "",
-        f"Machine: {machine()}. Date: {when}. {len(tables)} tables x labelled anomalies "
-        f"{sorted(results.n_labelled.unique().tolist())} x seeds "
-        f"{sorted(results.seed.unique().tolist())}; ADBench split (stratified subsample to at "
-        f"most {max_rows} rows, the estimator sees the 70 % training part), exactly N training "
-        "anomalies labelled; truth = share of anomalies among the unlabelled training rows. "
-        "Saturated: estimate or upper end >= 0.99 where the truth is below 0.5. Fallback fired: "
-        "the estimate was not trusted and `contamination_for_threshold` used its fallback; "
-        "threshold value = what that function hands the calibration. Fit seconds on a shared "
-        "machine (one process, every estimator interleaved per split). Bold: the default. "
-        "Raw rows: benchmarks/results/contamination.csv.",
-        "",
-        f"Command: {command}",
-        "",
-        *([f"**Note:** {note}", ""] if note else []),
-        *show_table("contamination estimators", columns, rows),
-        "",
-        "Interval coverage by labelled anomalies:",
-        "",
-        *show_table(
-            "coverage by labels",
-            ["method", *[str(c) for c in by_labels.columns]],
-            label_rows,
-        ),
-        "",
-        f"The bound on the interval's width that `trust.judge` applies ({DEFAULT_METHOD}; bold: "
-        "`MAX_WIDTH`); threshold value = the estimate when trusted, else min(estimate, "
-        "`PRIOR_SHARE`):",
-        "",
-        *show_table(
-            "width bound",
-            [
-                "max width",
-                "fallback fired",
-                "coverage when trusted",
-                "threshold value abs error",
-                "value > 2x truth",
-                "value < truth / 2",
-            ],
-            [
-                [
-                    f"**{r.max_width:g}**" if r.max_width == MAX_WIDTH else f"{r.max_width:g}",
-                    f"{r.fallback:.1%}",
-                    f"{r.coverage_trusted:.1%}",
-                    f"{r.value_error:.4f}",
-                    f"{r.over_twice:.1%}",
-                    f"{r.under_half:.1%}",
-                ]
-                for r in width_sweep(results).itertuples()
-            ],
-        ),
-        "",
-        f"bbe-exact's bin search on simulated pure bins (two independent scores, {CONFIDENCE:.0%} "
-        f"interval; multiplicity {SEARCH_MULTIPLICITY} is the default, 1 = no adjustment):",
-        "",
-        *show_table(
-            "pure-bin simulation",
-            [
-                "labelled",
-                "hidden",
-                "unlabelled",
-                "multiplicity",
-                "upper end below truth",
-                "coverage",
-                "median est/truth",
-            ],
-            [
-                [
-                    str(int(r.n_labelled)),
-                    str(int(r.hidden)),
-                    str(int(r.unlabelled)),
-                    f"{r.multiplicity:g}",
-                    f"{r.high_below_truth:.1%}",
-                    f"{r.coverage:.1%}",
-                    f"{r.median_ratio:.2f}",
-                ]
-                for r in simulated.itertuples()
-            ],
-        ),
-    ]
-    return "\n".join(lines) + "\n"
-
-
 def main(
     data_dir: Annotated[Path, typer.Option(help="folder of parquet tables with a 'label' column")],
     methods: Annotated[str, typer.Option(help="comma-separated; default every method")] = "",
@@ -338,6 +181,9 @@ def main(
     max_rows: Annotated[int, typer.Option(help="stratified subsample per table")] = 5000,
     n_bootstrap: Annotated[int, typer.Option(help="for bootstrap estimators")] = 50,
     simulation_reps: Annotated[int, typer.Option(help="draws per pure-bin setting")] = 400,
+    timing_table: Annotated[str, typer.Option(help="table of the fit-time run")] = "shuttle",
+    timing_rows: Annotated[int, typer.Option(help="rows of the fit-time run")] = 5000,
+    timing_repeats: Annotated[int, typer.Option(help="runs of the fit-time run")] = 3,
     note: Annotated[str, typer.Option(help="a line for RESULTS.md")] = "",
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="raw CSV folder")] = HERE / "results",
@@ -355,10 +201,17 @@ def main(
         out_dir.mkdir(parents=True, exist_ok=True)
         results.to_csv(out_dir / "contamination.csv", index=False)
     simulated = pure_bin_simulation(simulation_reps)
+    (timing_path,) = benchmark.select_tables(data_dir, timing_table)
+    timed = fit_times(timing_path, timing_rows, TIMING_LABELS, timing_repeats)
+    timing_label = (
+        f"{timing_rows:,} rows ({timing_table}, {TIMING_LABELS} labelled anomalies, "
+        f"{timing_repeats} runs)"
+    )
     command = " and ".join(f"`{c}`" for c in results.command.unique())
     if from_csv is not None:
         command += f"; this section: `{this_command()}`"
-    section = markdown(results, simulated, command, int(results.max_rows.iloc[0]), note)
+    max_rows_used = int(results.max_rows.iloc[0])
+    section = markdown(results, simulated, timed, timing_label, command, max_rows_used, note)
     replace_section(results_md, HEADING, section)
 
 

@@ -3,14 +3,14 @@
 An estimate is *trusted* unless one of these holds (the first that does is its `reason`):
 - saturated: the estimate or the interval's upper end is at least `SATURATED` (0.99); the
   classifier could not tell the labelled anomalies from the unlabelled rows at all;
-- above half: the estimate exceeds `MAX_SHARE` (0.5); anomalies are the minority by
-  definition, so a majority is the estimator failing, not the data ("bbe-exact"'s prior
-  stops at `MAX_SHARE`, so this and saturation catch the other methods);
+- at half: the estimate exceeds `MAX_SHARE` (0.5), or the interval reaches it (within
+  `CAP_MARGIN`); anomalies are the minority by definition, so a majority is the estimator
+  failing, not the data, and an interval that only `MAX_SHARE` bounds was bounded by
+  "bbe-exact"'s prior, not by the labels;
 - too wide: the interval spans more than `MAX_WIDTH` (0.2) of the unlabelled rows; the data
-  does not pin the share down. Chosen from the measurement in benchmarks/RESULTS.md
-  ("Contamination estimators"): where "bbe-exact" was wider than this, no score had a clean
-  top bin and its estimate was several times the truth on tables with a few percent of
-  anomalies.
+  does not pin the share down. A judgement on the width-bound sweep in
+  benchmarks/RESULTS.md ("Contamination estimators"), between how often the fallback fires
+  and how far the value handed to the calibration lands from the truth.
 
 `contamination_for_threshold` turns an estimate into the share the quantile threshold is set
 from. Trusted: the estimate itself. Not trusted: min(estimate, `PRIOR_SHARE`) with
@@ -29,6 +29,7 @@ from typing import Any
 from components.contamination.common import MAX_SHARE
 
 SATURATED = 0.99
+CAP_MARGIN = 0.01  # an upper end this close to MAX_SHARE reached the prior's cap
 MAX_WIDTH = 0.2
 PRIOR_SHARE = 0.10
 
@@ -76,6 +77,11 @@ def judge(
         )
     if estimate > MAX_SHARE:
         return False, f"estimate {estimate:.3f} says most rows are anomalies (cap {MAX_SHARE})"
+    if high >= MAX_SHARE - CAP_MARGIN:
+        return False, (
+            f"interval {low:.3f}-{high:.3f} reaches {MAX_SHARE}; only the cap on the share "
+            "bounds it, not the labels"
+        )
     if high - low > max_width:
         return False, (
             f"interval {low:.3f}-{high:.3f} is wider than {max_width}; the labels do not pin "

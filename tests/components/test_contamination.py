@@ -119,6 +119,9 @@ def test_majority_and_wide_intervals_are_untrusted_but_a_small_estimate_is_kept(
     majority = ContaminationEstimate(0.6, 0.55, 0.65, "bbe-exact")
     assert not majority.trusted
     assert "most rows" in majority.reason
+    at_cap = ContaminationEstimate(0.45, 0.38, MAX_SHARE, "bbe-exact")  # narrow, but capped
+    assert not at_cap.trusted
+    assert "reaches 0.5" in at_cap.reason
     wide = ContaminationEstimate(0.04, 0.0, MAX_WIDTH + 0.05, "bbe-exact")
     assert not wide.trusted
     assert "wider than" in wide.reason
