@@ -52,10 +52,10 @@ from sklearn.ensemble import IsolationForest
 
 from components.contamination.common import MAX_SHARE, PUData, held_out_probability
 
-SEARCH_MULTIPLICITY = 5  # Bonferroni-style factor for searching many bins (see docstring)
+SEARCH_MULTIPLICITY = 5  # Bonferroni-style factor for the bin search, simulated at 5-20 labels
 DKW_GAMMA = 0.01  # the reference code's gamma
 ISOLATION_TREES = 100
-MAX_BINS = 64  # thresholds searched per score; every one with up to 64 labelled anomalies
+MAX_BINS = 64  # thresholds searched per score: every labelled score while there are <= 64
 
 
 def _log_choose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
