@@ -9,6 +9,7 @@ from components.detectors import (  # noqa: F401 (registers)
     deepsad,
     devnet,
     devnet_topk,
+    ensemble,
     esad,
     feawad,
     mnpwad,

@@ -52,8 +52,9 @@ def register(name: str) -> Callable[[T], T]:
 
 
 def available() -> list[str]:
-    """Names accepted by `make`, sorted."""
-    return sorted(_REGISTRY)
+    """Candidate methods by name, sorted (`make` also builds wrappers such as the seed
+    ensemble, which are not candidates themselves)."""
+    return sorted(name for name, cls in _REGISTRY.items() if cls.candidate)
 
 
 def parameter_names(name: str) -> set[str]:
@@ -305,6 +306,7 @@ class Detector(abc.ABC):
 
     name: ClassVar[str] = ""
     min_labelled: ClassVar[int] = 1  # labelled anomalies the method cannot train without
+    candidate: ClassVar[bool] = True  # listed by `available()`: trainable by name on its own
 
     random_state: int = 0
 
@@ -354,7 +356,7 @@ class Detector(abc.ABC):
         y_arr = check_y(y, len(X_arr))
         n_lab = int(y_arr.sum())
         if n_lab < self.min_labelled:
-            without = [n for n, c in sorted(_REGISTRY.items()) if c.min_labelled <= n_lab]
+            without = [n for n in available() if _REGISTRY[n].min_labelled <= n_lab]
             raise ValueError(
                 f"{self.name} needs at least {self.min_labelled} labelled anomalies, got {n_lab}; "
                 f"methods that can run with {n_lab}: {', '.join(without) or 'none'}"

@@ -1,0 +1,100 @@
+"""Seed ensembles: the released detector averages k seeds of one method.
+
+Why: with a few labels a deep detector's ranking moves with its seed (init, reference
+draws, batches); averaging seeds removes most of that variance at k times the fit cost, and
+`fit_many` trains batchable methods' seeds in one stacked pass.
+
+Why rank-normalised: seeds of one method can put their scores on different scales (DevNet's
+deviation, Deep SAD's distance), so a plain mean lets the widest member decide. Each member's
+score is mapped through the empirical CDF of its own scores on the training rows it called
+unlabelled (stored as quantiles, so scoring a row never depends on the rest of its batch).
+Above the top quantile the map keeps growing linearly, in units of the member's upper
+spread (top minus median), so rows beyond everything seen in training stay ordered
+instead of tying at 1; below the bottom quantile likewise. The ensemble score is the mean of
+the members' normalised scores (higher = more anomalous).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import numpy as np
+
+from components.detectors.base import Detector, check_X, fit_many, make, register
+
+N_QUANTILES = 1001  # resolution of each member's stored score distribution
+_EPS = 1e-12
+
+
+def score_quantiles(scores: np.ndarray) -> np.ndarray:
+    """The reference a member's scores are normalised against."""
+    return np.quantile(np.asarray(scores, dtype=np.float64), np.linspace(0.0, 1.0, N_QUANTILES))
+
+
+def rank_normalise(scores: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Empirical CDF of `quantiles` at `scores` in [0, 1], extended linearly beyond both
+    ends (see the module docstring); monotone in `scores`."""
+    s = np.asarray(scores, dtype=np.float64)
+    levels = np.linspace(0.0, 1.0, len(quantiles))
+    # np.interp needs increasing x: equal quantiles (ties) map to their highest level.
+    q, last = np.unique(quantiles[::-1], return_index=True)
+    u = np.interp(s, q, levels[::-1][last])
+    low, mid, top = quantiles[0], quantiles[len(quantiles) // 2], quantiles[-1]
+    u = u + np.maximum(s - top, 0.0) / max(top - mid, _EPS)
+    return u + np.minimum(s - low, 0.0) / max(mid - low, _EPS)
+
+
+@register("seed-ensemble")
+@dataclasses.dataclass(eq=False)
+class SeedEnsemble(Detector):
+    """`n_seeds` copies of `method` (seeds random_state, random_state + 1, ...), each fitted on
+    all rows, scores rank-normalised and averaged."""
+
+    candidate: ClassVar[bool] = False  # wraps a candidate; not one itself
+    min_labelled: ClassVar[int] = 0  # the wrapped method checks its own
+
+    method: str = "devnet"
+    method_params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    n_seeds: int = 3
+
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        if self.n_seeds < 1:
+            raise ValueError(f"n_seeds must be at least 1, got {self.n_seeds}")
+        template = make(self.method, **{**self.method_params, "random_state": self.random_state})
+        seeds = [self.random_state + i for i in range(self.n_seeds)]
+        self.members_ = fit_many(template, X, [y] * self.n_seeds, seeds)
+        unlabelled = X[y == 0]
+        self.quantiles_ = np.stack([score_quantiles(m._score(unlabelled)) for m in self.members_])
+
+    def member_scores(self, X: Any) -> np.ndarray:
+        """Each member's normalised scores, shape (n_seeds, n): their spread is the members'
+        disagreement on a row."""
+        return self._member_scores(check_X(X, self.n_features_in_))
+
+    def _member_scores(self, X: np.ndarray) -> np.ndarray:
+        return np.stack(
+            [
+                rank_normalise(m._score(X), q)
+                for m, q in zip(self.members_, self.quantiles_, strict=True)
+            ]
+        )
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        return self._member_scores(X).mean(axis=0)
+
+    def _get_state(self) -> dict[str, Any]:
+        return {
+            "members": [m._get_state() for m in self.members_],
+            "quantiles": self.quantiles_.tolist(),
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        seeds = [self.random_state + i for i in range(self.n_seeds)]
+        self.members_ = []
+        for seed, member_state in zip(seeds, state["members"], strict=True):
+            member = make(self.method, **{**self.method_params, "random_state": seed})
+            member.n_features_in_ = self.n_features_in_
+            member._set_state(member_state)
+            self.members_.append(member)
+        self.quantiles_ = np.asarray(state["quantiles"], dtype=np.float64)
