@@ -74,8 +74,8 @@ class RankEnsemble(Detector):
         self.quantiles_ = np.stack([score_quantiles(m._score(unlabelled)) for m in self.members_])
 
     def _template(self, method: str, seed: int | None = None) -> Detector:
-        params = self.method_params.get(method, {})
-        return make(method, **{**params, "random_state": self.random_state if seed is None else seed})
+        seed = self.random_state if seed is None else seed
+        return make(method, **{**self.method_params.get(method, {}), "random_state": seed})
 
     def _seeds(self) -> list[int]:
         return [self.random_state + i for i in range(self.n_seeds)]
