@@ -25,8 +25,9 @@ from __future__ import annotations
 import dataclasses
 import pickle  # nosec B403
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from catboost import CatBoostClassifier
@@ -77,10 +78,22 @@ class XGBOD(Detector):
     lr: float = 0.1
     n_jobs: int = -1
 
+    batchable = True  # the outlier scores ignore the labels: copies with one seed share them
+
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
-        self.outlier_scores_ = OutlierScores(self.random_state, self.n_jobs)
-        augmented = np.hstack([X, self.outlier_scores_.fit_transform(X)])
-        self.model_ = self._classifier().fit(augmented, y)
+        self._fit_many([self], X, [y])
+
+    def _fit_many(self, members: Sequence[Self], X: np.ndarray, ys: Sequence[np.ndarray]) -> None:
+        """Each member's classifier on its own labels; the unsupervised detectors are fitted
+        once per seed (the forests read it) and shared."""
+        shared: dict[int, tuple[OutlierScores, np.ndarray]] = {}
+        for member, y in zip(members, ys, strict=True):
+            if member.random_state not in shared:
+                scores = OutlierScores(member.random_state, self.n_jobs)
+                shared[member.random_state] = (scores, np.hstack([X, scores.fit_transform(X)]))
+            member.outlier_scores_, augmented = shared[member.random_state]
+            member.model_ = member._classifier().fit(augmented, y)
+            member.n_features_in_ = X.shape[1]
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         augmented = np.hstack([X, self.outlier_scores_.transform(X)])
