@@ -3,8 +3,11 @@
 Run `wsad bench ... --labels 5,10,20` (one or several processes, split by table), then
 `python -m benchmarks.trees_report part*.csv --command "..."`: mean AUC-PR over tables and
 seeds per method and label count beside ADGym's published means, the mean fit and score time
-per method, and per label count the mean AUC-PR per dataset and method. The merged raw rows
-go to benchmarks/results/trees_labels.csv.
+per method, and per label count the mean AUC-PR per dataset and method. In that run a
+batchable method's fit time is its share of one `fit_many` over a seed's label counts, so
+`--single-fits` takes a run with one label count (every fit on its own, the methods
+interleaved per table in one process) for the time of one fit. The merged raw rows go to
+benchmarks/results/trees_labels.csv and trees_fit_times.csv.
 """
 
 from __future__ import annotations
@@ -50,9 +53,19 @@ def summary_rows(results: pd.DataFrame, counts: list[int]) -> list[list[str]]:
     return rows
 
 
+def fit_time_rows(single: pd.DataFrame) -> list[list[str]]:
+    """Per method: fits, mean fit and score seconds of one fit on its own."""
+    per = single.groupby("method", sort=False)
+    return [
+        [m, f"{len(g)}", f"{g.fit_seconds.mean():.1f}", f"{g.score_seconds.mean():.2f}"]
+        for m, g in per
+    ]
+
+
 def main(
     csvs: Annotated[list[Path], typer.Argument(help="`wsad bench --labels` CSVs of one run")],
     command: Annotated[str, typer.Option(help="the command(s) that produced them")],
+    single_fits: Annotated[Path, typer.Option(help="a one-label-count run, for fit times")],
     note: Annotated[str, typer.Option(help="protocol note for RESULTS.md")] = "",
     results_md: Annotated[Path, typer.Option()] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option()] = HERE / "results",
@@ -86,6 +99,23 @@ def main(
         "number of labelled training anomalies; ADGym's means alongside ('–': not run here).",
         "",
         *table,
+        "",
+    ]
+    single = pd.read_csv(single_fits)
+    every_method = single.method.nunique()
+    single = single.groupby("dataset").filter(lambda g: g.method.nunique() == every_method)
+    single.to_csv(out_dir / "trees_fit_times.csv", index=False)
+    times = show_table(
+        "Time of one fit",
+        ("method", "fits", "fit s (mean)", "score s (mean)"),
+        fit_time_rows(single),
+    )
+    parts += [
+        f"Time of one fit, each on its own ({len(single)} fits: seed 0, "
+        f"{int(single['labels'].iloc[0])} labels, {single.dataset.nunique()} tables; raw rows: "
+        "benchmarks/results/trees_fit_times.csv):",
+        "",
+        *times,
         "",
     ]
     for count in counts:

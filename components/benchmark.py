@@ -254,7 +254,8 @@ def label_settings(label_ratios: str, labels: str) -> tuple[list[float], list[in
     counts = _csv_list(labels, int)
     if any(count < 1 for count in counts):
         raise typer.BadParameter(f"--labels must be counts of at least 1, got {labels}")
-    return _csv_list(label_ratios or DEFAULT_LABEL_RATIOS, float), counts
+    ratios = [] if counts else _csv_list(label_ratios or DEFAULT_LABEL_RATIOS, float)
+    return ratios, counts
 
 
 def bench(
