@@ -177,6 +177,7 @@ def wsad_bench(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # two `wsad` processes
 def test_wsad_bench_labels_writes_counts_and_refuses_ratios_beside_them(table_dir, tmp_path):
     out = tmp_path / "r.csv"
     common = ["--data-dir", str(table_dir), "--methods", "iforest", "--seeds", "0"]
