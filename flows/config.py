@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from components.detectors import available
 
-DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised"]
+DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised", "catboost", "xgbod"]
 
 
 class Settings(BaseSettings):
