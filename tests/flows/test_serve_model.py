@@ -1,8 +1,8 @@
-"""`wsad serve-model` as a real server subprocess on a loopback port, against a project whose
-registry holds one tiny champion: the demo table scored over HTTP equals `wsad score`,
-malformed requests get 400 with the line `wsad score` prints, and a promotion (then a
-rollback) is picked up without a restart and without a failed request. The refusals to
-start run the command in-process: they must end before anything listens."""
+"""`wsad serve-model` as a real server subprocess on a loopback port, against a registry with
+two tiny versions: the demo table scored over HTTP (by MLflow's own client, and as CSV)
+equals `wsad score`, malformed requests get 400 with the line `wsad score` prints, and a
+promotion, then a rollback, reach the running server without a failed request. The
+refusals to start run the command in-process: they must end before anything listens."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.pyfunc.scoring_server.client import ScoringServerClient
 from typer.testing import CliRunner
 
 from components import registry
@@ -184,16 +186,17 @@ def test_demo_table_over_http_equals_wsad_score(trained, server, tmp_path, monke
     done = wsad_score(trained, settings.records, tmp_path / "batch.csv", monkeypatch)
     assert done.exit_code == 0, done.output
     batch = pd.read_csv(tmp_path / "batch.csv")
+    host, port = server.split(":")
+    by_mlflow_client = ScoringServerClient(host, int(port)).invoke(records(root))
     connection = http.client.HTTPConnection(server, timeout=60)
-    for kind in ("split", "csv"):
-        status, body, version = invoke(connection, records(root), kind)
-        assert (status, version) == (200, "1"), body
-        online = pd.DataFrame(body["predictions"])
+    status, body, version = invoke(connection, records(root), "csv")
+    connection.close()
+    assert (status, version) == (200, "1"), body
+    for online in (by_mlflow_client.get_predictions(), pd.DataFrame(body["predictions"])):
         assert list(online.columns) == ["id", "score", "is_anomaly"]
         assert online["id"].tolist() == batch["id"].tolist()
         np.testing.assert_allclose(online["score"], batch["score"], rtol=0, atol=1e-6)
         assert online["is_anomaly"].tolist() == batch["is_anomaly"].tolist()
-    connection.close()
 
 
 @pytest.mark.slow
@@ -331,6 +334,7 @@ REFUSALS: dict[str, tuple[list[str], str]] = {
     "log_does_not_verify": ([], "fails verification"),
     "host_not_loopback": (["--host", "0.0.0.0"], "not loopback.*--allow-remote"),  # noqa: S104
     "no_workers": (["--workers", "0"], "--workers is 0"),
+    "port_in_use": ([], r"cannot listen on 127\.0\.0\.1:\d+ \(Address already in use\)"),
 }
 
 
@@ -347,8 +351,11 @@ def test_serve_model_refuses_to_start_in_one_line(case, trained, tmp_path, monke
         log.write_text("\n".join(lines) + "\n")
         env = {**env, "WSAD_AUDIT_LOG": str(log)}
     monkeypatch.chdir(root)
-    port = str(free_port())
-    result = CliRunner().invoke(app, ["serve-model", "--port", port, *args], env=env)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1] if case == "port_in_use" else free_port()
+        result = CliRunner().invoke(app, ["serve-model", "--port", str(port), *args], env=env)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert result.exit_code == 2
     assert "Traceback" not in result.output
