@@ -36,7 +36,7 @@ from components.serving import Champion, ServingConfig
 from components.serving_metrics import ServingMetrics
 from flows.cli import app
 from flows.config import Settings
-from tests.flows.conftest import cli_env, free_port
+from tests.flows.conftest import cli_env, free_port, wait_for_health
 from tests.flows.test_bad_inputs import TABLE_CASES, records
 
 POLL_S = 0.5
@@ -113,16 +113,7 @@ def server(trained) -> Iterator[str]:
     )
     address = f"127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if get(address, "/ping")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, (root / "server.log").read_text()
-            assert time.monotonic() < deadline, (root / "server.log").read_text()
-            time.sleep(0.2)
+        wait_for_health(f"http://{address}/ping", process, root / "server.log")
         yield address
     finally:
         process.send_signal(signal.SIGTERM)
