@@ -136,7 +136,7 @@ class Champion:
             seen = stamp
             try:
                 swapped = self.refresh()
-            except Exception as err:  # noqa: BLE001 - a failed reload must not end the watcher
+            except Exception as err:  # whatever failed, the watcher must go on
                 message = first_line(str(err))
                 if message != last_error:
                     log.warning("still serving v%s: %s", self.current.version, message)
