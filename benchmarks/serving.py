@@ -180,7 +180,8 @@ def main(
             server.wait(timeout=60)
     load_after = os.getloadavg()
     out_csv.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(raw, columns=["format", "rows", "side", "seconds"]).to_csv(out_csv, index=False)
+    timings = pd.DataFrame(raw, columns=["format", "rows", "side", "seconds"])
+    timings.to_csv(out_csv, index=False, float_format="%.6g")
     cols = (
         "rows per request",
         "side",
@@ -192,7 +193,7 @@ def main(
         "p50 HTTP / in-process",
     )
     lines = show_table("wsad serve-model vs in-process pyfunc.predict", cols, cells)
-    command = "python -m benchmarks.serving " + shlex.join(sys.argv[1:])
+    command = " ".join(["python -m benchmarks.serving", shlex.join(sys.argv[1:])]).strip()
     loads = "{:.1f} / {:.1f} / {:.1f}"
     section = f"""{HEADING}
 
@@ -210,7 +211,8 @@ signature check included) of the same rows. Latency runs from sending the encode
 to reading the whole answer; rows/s = rows / mean latency (wall clock, so it falls with the
 load). CPU per request: the server process's user + system time over the timed requests
 (/proc; the client's own work not included) and this process's CPU time of the in-process
-predicts; rows per CPU-s is what one idle core would sustain. Raw timings:
+predicts. Rows per CPU-s estimate what one core sustains when nothing else runs (CPU time
+also grows under contention, so on an idle machine they are higher). Raw timings:
 `benchmarks/results/serving.csv`. Targets (issue 18): p99 under 50 ms for a 1-row request;
 at least 100k rows/s for 1,000-row requests.
 
