@@ -96,6 +96,14 @@ def request_table(body: bytes, content_type: str) -> pd.DataFrame:
     return data
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """`frame.to_dict(orient="records")`, as MLflow answers, built column by column (faster
+    than pandas' row-by-row conversion)."""
+    names = [str(name) for name in frame.columns]
+    columns = (frame[name].tolist() for name in frame.columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
 def error_body(error_code: str, message: str) -> bytes:
     """MLflow's error body."""
     return orjson.dumps({"error_code": error_code, "message": message})
@@ -115,4 +123,4 @@ def respond(
     except Exception:  # a fault of the server, not of the request: the traceback stays here
         log.exception("scoring a request failed")
         return 500, error_body("INTERNAL_ERROR", "internal error; the server log has the details")
-    return 200, orjson.dumps({"predictions": predictions.to_dict(orient="records")})
+    return 200, orjson.dumps({"predictions": _records(predictions)})
