@@ -1,5 +1,5 @@
 """Online scoring: latency and rows/s of `wsad serve-model` on loopback, against in-process
-`pyfunc.predict` on the same rows.
+`pyfunc.predict` on the same rows; and the request handling alone, ours against MLflow's.
 
 A quick DevNet on a 20-feature table (as benchmarks.scoring_throughput registers it) is
 promoted with an audit entry in a temporary sqlite store; the real server starts as a
@@ -9,7 +9,9 @@ rows). Each HTTP request is followed by the in-process `pyfunc.predict` of the s
 (the served version, loaded here by its version URI, one torch thread), so the two sides
 share whatever load the machine carries and their ratio is comparable across runs; latency
 is from sending the encoded request to reading the whole answer. Raw timings go to
-benchmarks/results/serving.csv.
+benchmarks/results/serving.csv. Before the server starts, the request handling alone runs
+in this process: MLflow's `scoring_server.invocations` (what `mlflow models serve` runs per
+request) against `components.invocations.respond`, CPU time per request, interleaved.
 
     python -m benchmarks.serving
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import datetime
 import http.client
 import json
+import logging
 import os
 import shlex
 import subprocess
@@ -32,11 +35,14 @@ import numpy as np
 import pandas as pd
 import torch
 import typer
+from mlflow.pyfunc import scoring_server
 
 from benchmarks.report import machine, replace_section, show_table
 from benchmarks.scoring_throughput import NAME, register_champion, table
 from components import registry
 from components.audit import AuditLog
+from components.invocations import respond
+from components.serving import ServedModel
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Online scoring: `wsad serve-model` vs in-process pyfunc"
@@ -139,10 +145,37 @@ def row(
     ]
 
 
+def handling_cpu(
+    model: Any, served: ServedModel, frame: pd.DataFrame, kind: str, n: int
+) -> list[str]:
+    """CPU ms per request of the request handling alone, in this process and interleaved:
+    MLflow's `scoring_server.invocations` with the pyfunc (what `mlflow models serve` runs
+    per request) and ours (`components.invocations.respond`, what `wsad serve-model` runs)."""
+    body, content_type = encode(frame, kind)
+    schema = model.metadata.get_input_schema()
+    theirs = ours = 0.0
+    for _ in range(n):
+        start = time.process_time()
+        scoring_server.invocations(body, content_type, model, schema)
+        theirs += time.process_time() - start
+        start = time.process_time()
+        respond(served.score, body, content_type)
+        ours += time.process_time() - start
+    rows = len(frame)
+    return [
+        f"{rows:,} ({kind})",
+        f"{theirs / n * 1e3:.2f}",
+        f"{ours / n * 1e3:.2f}",
+        f"{rows * n / ours:,.0f}",
+        f"{theirs / ours:.1f}x",
+    ]
+
+
 def main(
     requests_1: Annotated[int, typer.Option(help="timed 1-row requests")] = 2_000,
     requests_1000: Annotated[int, typer.Option(help="timed 1,000-row requests per format")] = 300,
     warmup: Annotated[int, typer.Option(help="untimed requests per payload first")] = 50,
+    handling_n: Annotated[int, typer.Option(help="in-process request handlings timed")] = 200,
     port: Annotated[int, typer.Option(help="loopback port for the server")] = 5077,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_csv: Annotated[Path, typer.Option(help="raw timings")] = HERE / "results" / "serving.csv",
@@ -151,7 +184,7 @@ def main(
     torch.set_num_threads(1)
     data = table(1_000, seed=7).round(4)  # four decimals, as measured values usually carry
     load_before = os.getloadavg()
-    raw, cells = [], []
+    raw, cells, handling = [], [], []
     with tempfile.TemporaryDirectory(prefix="wsad-serving-") as tmp:
         root = Path(tmp)
         registry.configure(f"sqlite:///{root / 'mlflow.db'}")
@@ -159,6 +192,11 @@ def main(
         decision = registry.Decision(True, {}, "benchmark")
         registry.promote(NAME, "1", decision, AuditLog(root / "audit.jsonl"), "benchmark")
         model = registry.load_version(NAME, "1")
+        served = ServedModel.load(NAME, "1")
+        logging.getLogger("mlflow").setLevel(logging.ERROR)  # its per-request schema hints
+        for kind, rows in PAYLOADS:
+            handling_cpu(model, served, data.head(rows), kind, warmup)
+            handling.append(handling_cpu(model, served, data.head(rows), kind, handling_n))
         server = start_server(root, port)
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -193,6 +231,14 @@ def main(
         "p50 HTTP / in-process",
     )
     lines = show_table("wsad serve-model vs in-process pyfunc.predict", cols, cells)
+    handling_cols = (
+        "rows per request",
+        "MLflow scoring_server.invocations CPU ms",
+        "wsad invocations.respond CPU ms",
+        "wsad rows per CPU-s",
+        "MLflow / wsad",
+    )
+    handling_lines = show_table("request handling alone (in-process)", handling_cols, handling)
     command = " ".join(["python -m benchmarks.serving", shlex.join(sys.argv[1:])]).strip()
     loads = "{:.1f} / {:.1f} / {:.1f}"
     section = f"""{HEADING}
@@ -217,6 +263,15 @@ also grows under contention, so on an idle machine they are higher). Raw timings
 at least 100k rows/s for 1,000-row requests.
 
 {chr(10).join(lines)}
+
+Request handling alone, in this process without HTTP, {handling_n} interleaved requests per
+payload: MLflow's `scoring_server.invocations` with the pyfunc and its input schema (what
+`mlflow models serve` runs for each request: parse with the schema, MLflow's signature
+check, predict, the answer encoded) against `components.invocations.respond` with the
+served version's `score` (what `wsad serve-model` runs: parse once, our schema check,
+predict, the answer encoded), CPU time per request:
+
+{chr(10).join(handling_lines)}
 """
     replace_section(results_md, HEADING, section)
 
