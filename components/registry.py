@@ -7,7 +7,8 @@ scaler, the detector and the threshold, so `models:/<name>@champion` scores a ra
 exactly as training saw it. Every version carries its lineage (data version, git commit,
 validation, contamination interval, method, metrics) as tags.
 
-The only module besides flows/ that imports mlflow.
+With components/serving.py (MLflow's scoring server), the only module besides flows/ that
+imports mlflow.
 """
 
 from __future__ import annotations
@@ -371,16 +372,32 @@ def load_model(model_name: str, alias: str = "champion", audit: AuditLog | None 
     """The pyfunc behind `models:/<name>@<alias>`. With an audit log, `champion` is loaded
     only when the (verified) log names that very version as the current champion, and by its
     version URI, so an alias moved outside wsad never reaches production scoring."""
+    if audit is not None and alias == "champion":
+        return load_version(model_name, champion_version(model_name, audit))
+    return load_version(model_name, _required_alias_version(model_name, alias))
+
+
+def champion_version(model_name: str, audit: AuditLog) -> str:
+    """The champion's version, only when the (verified) audit log names that very version."""
+    version = _required_alias_version(model_name, "champion")
+    _check_named_by_audit(model_name, version, audit)
+    return version
+
+
+def load_version(model_name: str, version: str) -> Any:
+    """The pyfunc of one registered version. By version, never by alias: the alias could
+    move between a check and the load."""
+    return mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
+
+
+def _required_alias_version(model_name: str, alias: str) -> str:
     version = get_alias_version(model_name, alias)
     if version is None:
         raise RegistryError(
             f"no version of {model_name!r} has alias {alias!r}; "
             "train and promote one first (`wsad train`, `wsad promote`)"
         )
-    if audit is not None and alias == "champion":
-        _check_named_by_audit(model_name, version, audit)
-    # By version, never by alias: the alias could move between the check and the load.
-    return mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
+    return version
 
 
 def _check_named_by_audit(model_name: str, version: str, audit: AuditLog) -> None:

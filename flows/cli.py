@@ -22,6 +22,7 @@ from rich.table import Table
 from components.benchmark import bench
 from flows.config import Settings
 from flows.explain_cli import explain
+from flows.serve_model_cli import serve_model
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
 label_app = typer.Typer(no_args_is_help=True, help="Confirmed anomaly labels (versioned by DVC).")
@@ -30,6 +31,7 @@ app.add_typer(label_app, name="label")
 app.add_typer(audit_app, name="audit")
 app.command("bench")(bench)
 app.command("explain")(explain)
+app.command("serve-model")(serve_model)
 
 out = Console()
 err = Console(stderr=True)

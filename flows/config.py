@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     require_approval: bool = False  # pause before `champion` moves until someone approves
     approval_timeout_s: int = 86_400  # no answer within a day = rejected
     approval_poll_s: int = 10  # how often a paused run checks for the answer
+    serve_poll_s: float = Field(default=5.0, gt=0)  # `wsad serve-model` checks the audit log
 
     @field_validator("methods")
     @classmethod
