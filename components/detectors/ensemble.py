@@ -12,6 +12,9 @@ Above the top quantile the map keeps growing linearly, in units of the member's 
 spread (top minus median), so rows beyond everything seen in training stay ordered
 instead of tying at 1; below the bottom quantile likewise. The ensemble score is the mean of
 the members' normalised scores (higher = more anomalous).
+Rows an analyst dismissed (y = -1) go to the members as they are; each method uses them or
+trains on them as unlabelled, as its own docstring says. The normalising reference is the
+unlabelled rows (y = 0).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class SeedEnsemble(Detector):
 
     candidate: ClassVar[bool] = False  # wraps a candidate; not one itself
     min_labelled: ClassVar[int] = 0  # the wrapped method checks its own
+    uses_confirmed_normals: ClassVar[bool] = True  # passed on: each member decides
 
     method: str = "devnet"
     method_params: dict[str, Any] = dataclasses.field(default_factory=dict)

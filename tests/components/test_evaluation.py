@@ -106,3 +106,14 @@ def test_select_best_breaks_ties_and_refuses_nothing(results: list[SelectionResu
     assert select_best(tied).method == "y"
     with pytest.raises(EvaluationError, match="no cross-validation results"):
         select_best([])
+
+
+def test_dismissed_rows_train_but_are_never_held_out(decoy) -> None:
+    X, y, _ = decoy
+    with_dismissals = y.copy()
+    with_dismissals[200:260] = -1
+    plain = cross_validate("supervised", SUPERVISED, X, y, 0.05)
+    result = cross_validate("supervised", SUPERVISED, X, with_dismissals, 0.05)
+    assert set(np.unique(result.held_out_y).tolist()) == {0, 1}
+    assert len(result.held_out_y) == len(plain.held_out_y) - 60
+    assert [f["n_train"] for f in result.folds] == [f["n_train"] + 60 for f in plain.folds]

@@ -8,6 +8,7 @@ import torch
 
 from components.detectors import make
 from components.detectors.base import deviation_loss
+from tests.conftest import decoy_task
 
 
 def test_deviation_loss_is_per_sample():
@@ -57,3 +58,22 @@ def test_training_leaves_global_rng_untouched(task):
     torch.manual_seed(123)
     make("devnet", epochs=1).fit(X, y)
     assert torch.equal(torch.rand(1), expected)
+
+
+def test_deepsad_loss_has_the_papers_term_for_labelled_normals():
+    det = make("deepsad", eta=2.0, eps=0.0)
+    dist = torch.tensor([3.0, 4.0, 5.0])
+    loss = det._semi_supervised(dist, torch.tensor([0, 1, -1]))
+    torch.testing.assert_close(loss, torch.tensor([3.0, 2.0 / 4.0, 2.0 * 5.0]))
+
+
+def test_deepsad_pulls_dismissed_rows_towards_the_centre():
+    """Normal rows that look odd (decoy_task's wild normals) score lower once an analyst
+    dismissed them: Deep SAD trains them with weight eta toward the centre."""
+    X, y, _ = decoy_task()
+    dismissed = y.copy()
+    dismissed[45:85] = -1  # 40 of the wild-looking normal rows
+    params = {"epochs": 10, "pretrain_epochs": 5, "random_state": 0}
+    as_unlabelled = make("deepsad", **params).fit(X, y).decision_function(X[45:85])
+    as_normal = make("deepsad", **params).fit(X, dismissed).decision_function(X[45:85])
+    assert np.median(as_normal) < 0.5 * np.median(as_unlabelled)
