@@ -27,7 +27,7 @@ SORTABLE = {  # column -> (header, type)
     "score": ("score", "number"),
     "flagged": ("flagged", "text"),
     "reason": ("why queued", "text"),
-    "margin": ("margin", "number"),
+    "margin": ("margin to threshold", "number"),
 }
 _BAR_WIDTH, _LABEL_WIDTH, _LINE = 120, 330, 16
 
@@ -111,7 +111,9 @@ def render_html(review: Review, title: str) -> str:
         f'<th data-key="{key}" data-type="{kind}"{sorted_by.get(key, "")}>{label}</th>'
         for key, (label, kind) in SORTABLE.items()
     )
-    rows = "\n".join(_row(record) for record in review.rows.to_dict("records"))
+    shares = review.rows.filter(like="contribution_").abs().to_numpy()
+    longest = float(shares.max()) if shares.size else 1.0
+    rows = "\n".join(_row(r, longest) for r in review.rows.to_dict("records"))
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>\n"
@@ -123,7 +125,7 @@ def render_html(review: Review, title: str) -> str:
     )
 
 
-def _row(record: dict[str, Any]) -> str:
+def _row(record: dict[str, Any], longest: float) -> str:
     flagged = "yes" if record["flagged"] else "no"
     data = {**{k: record[k] for k in SORTABLE}, "flagged": flagged}
     attrs = " ".join(f'data-{k}="{html.escape(str(v), quote=True)}"' for k, v in data.items())
@@ -134,22 +136,22 @@ def _row(record: dict[str, Any]) -> str:
         f"<td>{flagged}</td>",
         f"<td>{html.escape(record['reason'])}</td>",
         f'<td class="num">{record["margin"]:.3g}</td>',
-        f"<td>{_bars(record)}</td>",
+        f"<td>{_bars(record, longest)}</td>",
     ]
     css = ' class="flagged"' if record["flagged"] else ""
     return f"<tr{css} {attrs}>{''.join(cells)}</tr>"
 
 
-def _bars(record: dict[str, Any]) -> str:
-    """An inline SVG: one labelled bar per top feature, length = |share|, green when it
-    pushed the score up, grey when down."""
+def _bars(record: dict[str, Any], longest: float) -> str:
+    """An inline SVG: one labelled bar per top feature, its length |share| relative to the
+    page's longest, green when it pushed the score up, grey when down."""
     k = 1
     parts = []
     while f"feature_{k}" in record:
         name, value, median, percentile, share = (record[c] for c in feature_columns(k))
         y = (k - 1) * _LINE
         label = f"{name} = {value:.4g} (p{percentile:.0f}; median {median:.4g})"
-        width = max(1.0, abs(share) * _BAR_WIDTH)
+        width = max(1.0, abs(share) / max(longest, 1e-12) * _BAR_WIDTH)
         colour = "#15803d" if share >= 0 else "#9ca3af"
         parts.append(
             f'<text x="0" y="{y + 12}">{html.escape(label)}</text>'

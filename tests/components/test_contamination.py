@@ -53,7 +53,7 @@ def test_bad_inputs_are_refused() -> None:
     X, y, _ = synthetic_task(0, n=200, n_anomalies=10, n_labelled=4)
     with pytest.raises(ContaminationError, match="one row per label"):
         estimate_contamination(X, y[:-1])
-    with pytest.raises(ContaminationError, match="0 \\(unlabelled\\) and 1"):
+    with pytest.raises(ContaminationError, match="0 \\(unlabelled\\) and -1"):
         estimate_contamination(X, y * 2)
     with pytest.raises(ContaminationError, match="confidence"):
         estimate_contamination(X, y, confidence=1.5)
