@@ -45,7 +45,7 @@ from components.review import build_queue
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("annthyroid", "cardio", "mammography", "pageblocks", "thyroid", "wilt")
-SHARES = (0.2, 0.5)
+SHARES = (0.2, 0.4, 0.5)
 N_START = 5
 BASELINES = ("top", "random", "anomalies")
 
@@ -225,11 +225,15 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=5000)
     parser.add_argument("--out", type=Path, default=RESULTS / "review_loop.csv")
     parser.add_argument("--report-only", action="store_true", help="table and plot from --out")
+    parser.add_argument(
+        "--queues-only", action="store_true", help="skip the baselines (to add a share later)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.WARNING)
     strategies = [f"queue@{s:g}" for s in args.shares] + list(BASELINES)
     if not args.report_only:
+        run = strategies[: len(args.shares)] if args.queues_only else strategies
         rows: list[dict] = []
         for name in args.datasets:
             for seed in args.seeds:
@@ -237,7 +241,7 @@ def main() -> None:
                 rows += simulate(
                     name,
                     seed,
-                    strategies,
+                    run,
                     args.rounds,
                     args.per_round,
                     args.epochs,

@@ -9,7 +9,8 @@ initialises the network; c = mean initial embedding with near-zero coordinates m
 +-0.1; then 50 epochs of Adam on plain shuffled batches of 128, eta = 1. Without labelled
 anomalies it reduces to Deep SVDD, so it runs with none.
 Labelled normals (y = -1, rows an analyst dismissed) get the paper's term for y~ = +1,
-eta * ||phi(x) - c||^2: they are pulled to the centre with weight eta.
+eta * ||phi(x) - c||^2: they are pulled to the centre with weight eta. At the default
+eta = 1 that equals an unlabelled row's term, so dismissals change the fit only with eta > 1.
 Where we differ: nothing in the objective; the data stay on the device and the pretraining
 runs through the same loop as the main stage. `balanced_batches=True` swaps the original's
 shuffled rows for DeepOD's class-balanced batches (half labelled anomalies), which matters when
