@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 
 # Share of the queue spent on uncertain rows; benchmarks/review_loop.py measured the options.
-DEFAULT_UNCERTAIN_SHARE = 0.2
+DEFAULT_UNCERTAIN_SHARE = 0.4
 TOP, UNCERTAIN = "top score", "uncertain"
 _EPS = 1e-12
 
