@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -17,7 +18,7 @@ from components.calibration import Threshold, calibrate_threshold
 from components.data import DataError, Scaler, Schema, feature_matrix, infer_schema
 from components.detectors import Detector, make
 from components.reference import FeatureReference
-from components.review import ReviewError
+from components.review import ReviewError, decision_margin
 from components.review_page import check_output, write_review
 from components.review_report import Review, build_review
 from tests.conftest import synthetic_task
@@ -90,6 +91,26 @@ def test_each_row_explains_its_top_features_against_the_training_reference(fitte
     top = rows.iloc[0]  # the highest score: a planted anomaly, shifted on features 0-2
     assert {top["feature_1"], top["feature_2"], top["feature_3"]} & {"f0", "f1", "f2"}
     assert top["percentile_1"] > 90
+
+
+def test_a_seed_ensemble_queues_the_rows_its_seeds_disagree_on(fitted) -> None:
+    table, model = fitted
+    X = model.scaler.transform(feature_matrix(table, model.schema))
+    y = (table["id"] < "r008").to_numpy().astype(int)
+    ensemble = make("seed-ensemble", method="devnet", method_params={"epochs": 3}, n_seeds=3)
+    ensemble.fit(X, y)
+    scores = ensemble.decision_function(X[y == 0])
+    threshold = calibrate_threshold(scores, "quantile", 0.04)
+    voted = dataclasses.replace(model, detector=ensemble, threshold=threshold)
+    review = build_review(table, set(), voted, n=10, uncertain_share=0.4)
+    assert review.about["uncertainty"] == "seed disagreement"
+    all_scores = ensemble.decision_function(X)
+    margin = decision_margin(all_scores, threshold.value, ensemble.member_scores(X))
+    rows = review.rows.set_index("id")
+    top = rows.index[rows["reason"] == "top score"]
+    rest = table["id"][~table["id"].isin(top)].to_numpy()
+    least_sure = rest[np.argsort(margin[~table["id"].isin(top).to_numpy()], kind="stable")[:4]]
+    assert sorted(rows.index[rows["reason"] == "uncertain"]) == sorted(least_sure)
 
 
 def test_a_model_without_reference_is_refused(fitted) -> None:

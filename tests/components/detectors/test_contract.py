@@ -158,7 +158,7 @@ def test_confirmed_normals_train_as_unlabelled_rows(name, task):
     X, y, _ = task
     dismissed = y.copy()
     dismissed[100:140] = -1
-    fit = {"epochs": 2, "pretrain_epochs": 1}
+    fit = {"epochs": 2, "pretrain_epochs": 1, "max_iter": 20, "n_estimators": 20}
     np.testing.assert_array_equal(
         fast(name, **fit).fit(X, dismissed).decision_function(X),
         fast(name, **fit).fit(X, y).decision_function(X),
