@@ -6,6 +6,7 @@ as a Prefect artifact; bad input ends in one `error:` line and changes nothing o
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -80,7 +81,8 @@ def test_review_flow_publishes_the_queue_as_an_artifact(champion, tmp_path):
         )
     latest = max(artifacts, key=lambda a: a.created)
     assert latest.type == "table"
-    assert [row["id"] for row in latest.data] == result["rows"]["id"].tolist()
+    table = json.loads(latest.data)  # a table artifact is stored as a JSON string
+    assert [row["id"] for row in table] == result["rows"]["id"].tolist()
 
 
 def test_dismissed_and_confirmed_rows_leave_the_queue_and_are_audited(champion, tmp_path):
