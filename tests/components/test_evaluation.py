@@ -116,4 +116,7 @@ def test_dismissed_rows_train_but_are_never_held_out(decoy) -> None:
     result = cross_validate("supervised", SUPERVISED, X, with_dismissals, 0.05)
     assert set(np.unique(result.held_out_y).tolist()) == {0, 1}
     assert len(result.held_out_y) == len(plain.held_out_y) - 60
-    assert [f["n_train"] for f in result.folds] == [f["n_train"] + 60 for f in plain.folds]
+    # each dismissed row sat in one fold's held-out part; there it moved to the training side
+    extra = [r["n_train"] - p["n_train"] for r, p in zip(result.folds, plain.folds, strict=True)]
+    assert sum(extra) == 60
+    assert min(extra) > 0
