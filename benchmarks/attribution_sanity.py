@@ -34,9 +34,9 @@ FAMILIES: dict[str, tuple[str, dict[str, Any]]] = {  # family (example) -> (meth
     "tree SHAP (supervised)": ("supervised", {"max_iter": 50}),
     "tree SHAP (iforest)": ("iforest", {"n_estimators": 50}),
     "devnet-topk explain": ("devnet-topk", {"epochs": 15}),
-    "seed ensemble (devnet x 3)": (
-        "seed-ensemble",
-        {"method": "devnet", "method_params": {"epochs": 15}, "n_seeds": 3},
+    "ensemble (devnet x 3 seeds)": (
+        "ensemble",
+        {"methods": ("devnet",), "method_params": {"devnet": {"epochs": 15}}, "n_seeds": 3},
     ),
 }
 

@@ -40,7 +40,7 @@ from components.benchmark import load_table, make_split
 from components.calibration import calibrate_threshold
 from components.contamination import estimate_contamination
 from components.detectors import make
-from components.detectors.ensemble import SeedEnsemble
+from components.detectors.ensemble import RankEnsemble
 from components.review import build_queue
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -51,21 +51,21 @@ N_START = 5
 BASELINES = ("top", "random", "anomalies")
 
 
-def detector(epochs: int, seed: int) -> SeedEnsemble:
+def detector(epochs: int, seed: int) -> RankEnsemble:
     det = make(
-        "seed-ensemble",
-        method="devnet",
-        method_params={"epochs": epochs, "device": "cpu", "verbose": False},
+        "ensemble",
+        methods=("devnet",),
+        method_params={"devnet": {"epochs": epochs, "device": "cpu", "verbose": False}},
         n_seeds=3,
         random_state=seed,
     )
-    assert isinstance(det, SeedEnsemble)
+    assert isinstance(det, RankEnsemble)
     return det
 
 
 def pick(
     strategy: str,
-    det: SeedEnsemble,
+    det: RankEnsemble,
     X: np.ndarray,
     y: np.ndarray,
     truth: np.ndarray,

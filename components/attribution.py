@@ -9,9 +9,9 @@ One method per model family, each the family's standard, from a maintained libra
   IsolationForest's SHAP values explain the mean path length, which falls as the anomaly
   score rises, so their sign is flipped; a classifier's explain its log-odds.
 - devnet-topk: its own `explain` (gradient x input through the top-K subspaces).
-- a seed ensemble: its members' attributions, each scaled to shares of its own total
-  |contribution| per row (members sit on different scales, as the ensemble's rank
-  normalisation acknowledges), averaged over members.
+- an ensemble (components/detectors/ensemble.py): each member's attribution by its own
+  family, scaled to shares of its own total |contribution| per row (members sit on
+  different scales, as the ensemble's rank normalisation acknowledges), averaged.
 A detector outside these families raises AttributionError naming it.
 
 Higher contribution = pushed the row towards anomalous.
@@ -28,11 +28,11 @@ import torch
 from components.detectors.anoonly import AnoOnly
 from components.detectors.base import DeepDetector, Detector, check_X
 from components.detectors.devnet_topk import DevNetTopK
-from components.detectors.ensemble import SeedEnsemble
+from components.detectors.ensemble import RankEnsemble
 
 # Tree detectors by name: the sign that turns their model's explained output into "more
 # anomalous" (each keeps its fitted tree model as `model_`).
-TREE_SHAP_SIGN = {"iforest": -1.0, "supervised": 1.0}
+TREE_SHAP_SIGN = {"catboost": 1.0, "iforest": -1.0, "supervised": 1.0}
 IG_STEPS = 32  # integration steps; Gauss-Legendre converges well before this on small MLPs
 _EPS = 1e-12
 
@@ -53,10 +53,11 @@ def attribute(detector: Detector, X: Any, baseline: np.ndarray) -> Attribution:
     """Contributions of each feature of each row of X (scaled, as the detector sees them);
     `baseline` (d,) is the reference row that gradient methods integrate from."""
     X_arr = check_X(X, detector.n_features_in_)
-    if isinstance(detector, SeedEnsemble):
+    if isinstance(detector, RankEnsemble):
         parts = [attribute(member, X_arr, baseline) for member in detector.members_]
         shares = [p.values / (np.abs(p.values).sum(1, keepdims=True) + _EPS) for p in parts]
-        method = f"{parts[0].method}, shares averaged over {len(parts)} seeds"
+        families = ", ".join(sorted({p.method for p in parts}))
+        method = f"{families}, shares averaged over {len(parts)} fits"
         return Attribution(np.mean(shares, axis=0), method)
     if isinstance(detector, AnoOnly):
         return attribute(detector.inner_, X_arr, baseline)
@@ -68,7 +69,7 @@ def attribute(detector: Detector, X: Any, baseline: np.ndarray) -> Attribution:
         return Attribution(_tree_shap(detector, X_arr), "tree SHAP")
     raise AttributionError(
         f"no attribution method for {detector.name!r} detectors; explainable families: "
-        "neural detectors, devnet-topk, seed ensembles, and trees "
+        "neural detectors, devnet-topk, ensembles, and trees "
         f"({', '.join(sorted(TREE_SHAP_SIGN))})"
     )
 

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXPERIMENT = "wsad"
-PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn")
+PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn", "catboost", "xgboost-cpu")
 BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
 REFERENCE_FILE = "reference.json"  # optional: versions registered before it have none
 GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")

@@ -6,10 +6,11 @@ already believes. A share of the queue therefore goes to the rows the model is l
 of, and each verdict there moves the decision boundary.
 
 "Least sure" is the distance between a row's score and the threshold, in units of how much
-the model's seeds disagree on that row: |mean - threshold| / std over the seed ensemble's
-rank-normalised member scores (members and threshold share that scale). A single detector
-has no spread, and the plain distance |score - threshold| is used. The default share was
-chosen by the simulated-analyst benchmark (benchmarks/review_loop.py, benchmarks/RESULTS.md).
+the released ensemble's members (seeds, and methods where there are several) disagree on
+that row: |mean - threshold| / std over their rank-normalised scores (members and threshold
+share that scale). A single detector has no spread, and the plain distance |score -
+threshold| is used. The default share was chosen by the simulated-analyst benchmark
+(benchmarks/review_loop.py, benchmarks/RESULTS.md).
 
 Import rule: numpy only.
 """

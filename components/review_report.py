@@ -20,7 +20,7 @@ from components.attribution import attribute
 from components.calibration import Threshold
 from components.data import Scaler, Schema, check_ids, feature_matrix
 from components.detectors import Detector
-from components.detectors.ensemble import SeedEnsemble
+from components.detectors.ensemble import RankEnsemble
 from components.reference import FeatureReference
 from components.review import ReviewError, build_queue
 
@@ -77,7 +77,7 @@ def build_review(
     X = model.scaler.transform(feature_matrix(table, schema))
     detector = model.detector
     scores = detector.decision_function(X)
-    members = detector.member_scores(X) if isinstance(detector, SeedEnsemble) else None
+    members = detector.member_scores(X) if isinstance(detector, RankEnsemble) else None
     reviewable = ~ids.isin(labelled_ids).to_numpy()
     queue = build_queue(scores, reviewable, n, uncertain_share, model.threshold.value, members)
     order = np.argsort(-scores[queue.rows], kind="stable")
@@ -102,7 +102,7 @@ def build_review(
         "threshold": model.threshold.value,
         "method": detector.name,
         "attribution": explained.method,
-        "uncertainty": "seed disagreement" if members is not None else "distance to threshold",
+        "uncertainty": "ensemble disagreement" if members is not None else "distance to threshold",
     }
     return Review(pd.concat([frame, features], axis=1), about)
 

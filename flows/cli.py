@@ -242,7 +242,7 @@ def models(model_name: ModelName = None) -> None:
         table.add_row(
             str(v["version"]),
             ",".join(v.get("aliases", [])),
-            tags.get("method", ""),
+            tags.get("release") or tags.get("method", ""),
             f"{auc:.3f}" if auc is not None else "",
             tags.get("data_version", "")[:12],
             tags.get("validation", ""),

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from components.detectors import available
 from components.review import DEFAULT_UNCERTAIN_SHARE
 
-DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised"]
+DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised", "catboost", "xgbod"]
 
 
 class Settings(BaseSettings):
@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     margin: float = 0.0
     allow_schema_change: bool = False  # train on columns that differ from the champion's
     cv_folds: int = Field(default=3, ge=2)
+    # The release: rank ensemble of the `release_top` best cross-validated candidates,
+    # `ensemble_seeds` seeds each (components/release.py; chosen by benchmarks/RESULTS.md).
+    release_top: int = Field(default=2, ge=1)
+    ensemble_seeds: int = Field(default=3, ge=1)
     random_state: int = 0
     device: str = "auto"
     # Distributed training (extra `[distributed]`): the cross-validation tasks run on this

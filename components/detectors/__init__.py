@@ -6,6 +6,7 @@ Importing this package registers every method module below.
 from components.detectors import (  # noqa: F401 (registers)
     anoonly,
     baselines,
+    boosted,
     deepsad,
     devnet,
     devnet_topk,

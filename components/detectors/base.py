@@ -317,6 +317,7 @@ class Detector(abc.ABC):
     # True where the method's objective has a term for labelled normals (y = -1); any other
     # method gets those rows as unlabelled (y = 0), as its paper has nothing else for them.
     uses_confirmed_normals: ClassVar[bool] = False
+    batchable: ClassVar[bool] = False  # `fit_many` fits its copies in one `_fit_many` call
 
     random_state: int = 0
 
@@ -384,6 +385,11 @@ class Detector(abc.ABC):
     @abc.abstractmethod
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         """Supplied by each method."""
+
+    def _fit_many(self, members: Sequence[Self], X: np.ndarray, ys: Sequence[np.ndarray]) -> None:
+        """Fit copies of this detector (own seed and labels) on the same rows at once;
+        supplied by the methods that set `batchable`."""
+        raise NotImplementedError(f"{self.name} fits its copies one by one")
 
     @abc.abstractmethod
     def _score(self, X: np.ndarray) -> np.ndarray:
@@ -639,10 +645,11 @@ def fit_many(
 ) -> list[Detector]:
     """One fitted copy of `template` per (labels, seed), all on the same rows X: several
     seeds and/or label sets of one method. Batchable deep methods train all copies in one
-    stacked pass; any other method fits them one by one (and says so in the log)."""
+    stacked pass, and other batchable methods share what does not depend on the labels; any
+    other method fits them one by one (and says so in the log)."""
     if len(labels) != len(seeds):
         raise ValueError(f"fit_many got {len(labels)} label sets for {len(seeds)} seeds")
-    if len(seeds) < 2 or not (isinstance(template, DeepDetector) and template.batchable):
+    if len(seeds) < 2 or not template.batchable:
         if len(seeds) > 1:
             log.info("%s fits its %d copies one by one: not batchable", template.name, len(seeds))
         singles = [dataclasses.replace(template, random_state=seed) for seed in seeds]

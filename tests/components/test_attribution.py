@@ -43,7 +43,7 @@ def test_isolation_forest_contributions_point_to_more_anomalous(task):
 
 def test_ensemble_shares_average_over_members(task):
     X, y, _ = task
-    det = make("seed-ensemble", method="devnet", method_params={"epochs": 3}, n_seeds=2)
+    det = make("ensemble", methods=("devnet",), method_params={"devnet": {"epochs": 3}}, n_seeds=2)
     values = attribute(det.fit(X, y), X[:5], X.mean(axis=0)).values
     np.testing.assert_array_less(np.abs(values).sum(axis=1), 1.0 + 1e-9)
 

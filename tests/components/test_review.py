@@ -1,5 +1,5 @@
 """The review queue: rows without a verdict only, most from the top of the scores, a share
-where the model is least sure (seed disagreement, or nearness to the threshold)."""
+where the model is least sure (ensemble disagreement, or nearness to the threshold)."""
 
 from __future__ import annotations
 

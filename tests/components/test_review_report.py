@@ -97,13 +97,15 @@ def test_a_seed_ensemble_queues_the_rows_its_seeds_disagree_on(fitted) -> None:
     table, model = fitted
     X = model.scaler.transform(feature_matrix(table, model.schema))
     y = (table["id"] < "r008").to_numpy().astype(int)
-    ensemble = make("seed-ensemble", method="devnet", method_params={"epochs": 3}, n_seeds=3)
+    ensemble = make(
+        "ensemble", methods=("devnet",), method_params={"devnet": {"epochs": 3}}, n_seeds=3
+    )
     ensemble.fit(X, y)
     scores = ensemble.decision_function(X[y == 0])
     threshold = calibrate_threshold(scores, "quantile", 0.04)
     voted = dataclasses.replace(model, detector=ensemble, threshold=threshold)
     review = build_review(table, set(), voted, n=10, uncertain_share=0.4)
-    assert review.about["uncertainty"] == "seed disagreement"
+    assert review.about["uncertainty"] == "ensemble disagreement"
     all_scores = ensemble.decision_function(X)
     margin = decision_margin(all_scores, threshold.value, ensemble.member_scores(X))
     rows = review.rows.set_index("id")

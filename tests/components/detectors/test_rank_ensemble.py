@@ -1,4 +1,4 @@
-"""The released seed ensemble: members are the method's own fits for seeds random_state..,
+"""The released rank ensemble: members are each method's own fits for seeds random_state..,
 scores are rank-normalised per member and averaged, ordering survives beyond the training
 range, and the whole ensemble round-trips through save/load."""
 
@@ -35,7 +35,9 @@ def test_rank_normalise_handles_tied_quantiles():
 
 def test_members_are_the_methods_own_fits_for_consecutive_seeds():
     X, y, _ = synthetic_task(n=600, n_anomalies=30, n_labelled=6)
-    ens = make("seed-ensemble", method="devnet", method_params=SMALL, n_seeds=3, random_state=5)
+    ens = make(
+        "ensemble", methods=("devnet",), method_params={"devnet": SMALL}, n_seeds=3, random_state=5
+    )
     ens.fit(X, y)
     single = make("devnet", **SMALL, random_state=6).fit(X, y)
     np.testing.assert_allclose(
@@ -47,10 +49,14 @@ def test_members_are_the_methods_own_fits_for_consecutive_seeds():
     assert not np.allclose(members[0], members[1])
 
 
-def test_ensemble_round_trips_and_is_not_a_candidate(tmp_path):
+def test_methods_weigh_the_same_and_the_ensemble_round_trips(tmp_path):
     X, y, _ = synthetic_task(n=600, n_anomalies=30, n_labelled=6)
-    ens = make("seed-ensemble", method="iforest", method_params={"n_estimators": 20}, n_seeds=2)
+    params = {"iforest": {"n_estimators": 20}, "supervised": {"max_iter": 20}}
+    ens = make("ensemble", methods=("iforest", "supervised"), method_params=params, n_seeds=2)
     scores = ens.fit(X, y).decision_function(X)
+    members = ens.member_scores(X)
+    assert members.shape == (4, len(X))
+    np.testing.assert_allclose(scores, (members[:2].mean(0) + members[2:].mean(0)) / 2)
     ens.save(tmp_path / "ens.pt")
     np.testing.assert_array_equal(Detector.load(tmp_path / "ens.pt").decision_function(X), scores)
-    assert "seed-ensemble" not in available()
+    assert "ensemble" not in available()
