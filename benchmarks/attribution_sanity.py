@@ -31,6 +31,7 @@ N_FEATURES, N_TYPES, N_ANOMALIES, N_LABELLED = 16, 4, 60, 15
 FAMILIES: dict[str, tuple[str, dict[str, Any]]] = {  # family (example) -> (method, params)
     "integrated gradients (devnet)": ("devnet", {"epochs": 15}),
     "integrated gradients (deepsad)": ("deepsad", {"epochs": 15, "pretrain_epochs": 10}),
+    "tree SHAP (catboost)": ("catboost", {"n_estimators": 200, "n_jobs": 1}),
     "tree SHAP (supervised)": ("supervised", {"max_iter": 50}),
     "tree SHAP (iforest)": ("iforest", {"n_estimators": 50}),
     "devnet-topk explain": ("devnet-topk", {"epochs": 15}),
