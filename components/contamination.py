@@ -33,6 +33,8 @@ hidden ones look like them. Failure modes:
   stays low and pi_U is over-estimated, with a floor that never reaches 0 (synthetic data,
   600 rows: truth 1.7% -> 3.3% with 10 labels, 7% with 6; 0% hidden -> 2.4% with 8).
   The interval is wide then; it is honest about that, not a fix. At least 2 are needed.
+Rows an analyst dismissed (y = -1, confirmed normals) are not part of the unlabelled pool:
+they are left out, so pi_U is the share of anomalies among the rows nobody has looked at.
 
 Import rule: numpy and scikit-learn only.
 """
@@ -88,8 +90,12 @@ def _check_inputs(X: np.ndarray, y: np.ndarray, n_folds: int) -> tuple[np.ndarra
         )
     if not np.isfinite(X_arr).all():
         raise ContaminationError("X holds NaN/inf values; impute or drop them first")
-    if not set(np.unique(y_arr).tolist()) <= {0, 1}:
-        raise ContaminationError("y must hold 0 (unlabelled) and 1 (labelled anomaly) only")
+    if not set(np.unique(y_arr).tolist()) <= {-1, 0, 1}:
+        raise ContaminationError(
+            "y must hold 1 (labelled anomaly), 0 (unlabelled) and -1 (confirmed normal) only"
+        )
+    looked_at = y_arr == -1
+    X_arr, y_arr = X_arr[~looked_at], y_arr[~looked_at]
     n_labelled = int(y_arr.sum())
     if n_labelled < MIN_LABELLED:
         raise ContaminationError(
@@ -136,8 +142,9 @@ def estimate_contamination(
     random_state: int = 0,
     n_folds: int = 5,
 ) -> ContaminationEstimate:
-    """PU class prior of anomalies among the unlabelled rows (y == 0), with a bootstrap
-    interval at `confidence`; see the module docstring for the estimator and its limits."""
+    """PU class prior of anomalies among the unlabelled rows (y == 0; confirmed normals,
+    y == -1, are left out), with a bootstrap interval at `confidence`; see the module
+    docstring for the estimator and its limits."""
     X_arr, y_arr = _check_inputs(X, y, n_folds)
     if not 0 < confidence < 1 or n_bootstrap < 1 or n_folds < 2:
         raise ContaminationError(

@@ -39,6 +39,7 @@ from components.audit import AuditLog
 from components.calibration import Threshold
 from components.data import Scaler, Schema, feature_matrix
 from components.detectors.base import SCORE_CHUNK_ROWS, Detector
+from components.reference import FeatureReference
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXPERIMENT = "wsad"
 PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn", "catboost", "xgboost-cpu")
 BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
+REFERENCE_FILE = "reference.json"  # optional: versions registered before it have none
 GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")
 APPROVAL_DECISIONS = ("approve", "reject", "timeout")
 
@@ -210,13 +212,26 @@ def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> 
 
 # The model bundle ------------------------------------------------------------------------------
 def write_bundle(
-    bundle_dir: Path, detector: Detector, schema: Schema, scaler: Scaler, threshold: Threshold
+    bundle_dir: Path,
+    detector: Detector,
+    schema: Schema,
+    scaler: Scaler,
+    threshold: Threshold,
+    reference: FeatureReference | None = None,
 ) -> Path:
-    """Write what the pyfunc needs to score a raw table: schema, scaler, threshold, detector."""
+    """Write what the pyfunc needs to score a raw table (schema, scaler, threshold,
+    detector) and, for `wsad review`, the training reference."""
     bundle_dir = Path(bundle_dir)
     bundle_dir.mkdir(parents=True, exist_ok=True)
-    for name, obj in (("schema", schema), ("scaler", scaler), ("threshold", threshold)):
-        (bundle_dir / f"{name}.json").write_text(json.dumps(obj.to_dict(), indent=2))
+    parts: dict[str, Schema | Scaler | Threshold | FeatureReference | None] = {
+        "schema": schema,
+        "scaler": scaler,
+        "threshold": threshold,
+        "reference": reference,
+    }
+    for name, part in parts.items():
+        if part is not None:
+            (bundle_dir / f"{name}.json").write_text(json.dumps(part.to_dict(), indent=2))
     detector.save(bundle_dir / "detector.pt")
     return bundle_dir
 
@@ -238,6 +253,12 @@ class WsadModel(PythonModel):
         self.scaler = Scaler.from_dict(json.loads((bundle / "scaler.json").read_text()))
         self.threshold = Threshold.from_dict(json.loads((bundle / "threshold.json").read_text()))
         self.detector = Detector.load(bundle / "detector.pt")
+        reference = bundle / REFERENCE_FILE
+        self.reference = (
+            FeatureReference.from_dict(json.loads(reference.read_text()))
+            if reference.is_file()
+            else None
+        )
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None

@@ -20,6 +20,7 @@ from components.audit import AuditLog
 from components.candidate import Candidate, candidate_plots, fit_candidate
 from components.contamination import ContaminationEstimate, estimate_contamination
 from components.detectors.base import applicable_params
+from components.reference import FeatureReference
 from components.release import ReleasePlan, describe, flat_params, plan_release, replay
 from flows.approval import ask_approval
 from flows.config import Settings
@@ -121,8 +122,9 @@ def register(
     """Bundle preprocessing + detector + threshold + schema as a pyfunc version."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)
+        reference = FeatureReference.fit(X[y != 1])  # the training bulk, for `wsad review`
         bundle = registry.write_bundle(
-            tmp_dir / "bundle", candidate.detector, schema, scaler, candidate.threshold
+            tmp_dir / "bundle", candidate.detector, schema, scaler, candidate.threshold, reference
         )
         (tmp_dir / "validation.json").write_text(json.dumps(report.to_dict(), indent=2))
         artifacts = [*candidate_plots(candidate, X, y, tmp_dir), tmp_dir / "validation.json"]

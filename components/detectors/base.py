@@ -33,6 +33,9 @@ Batch = tuple[Tensor, ...]
 # in cache (2.5x the rows/s of 64k chunks for Deep SAD); on a GPU larger chunks launch fewer
 # kernels.
 SCORE_CHUNK_ROWS = 16_384
+# y's value for a row an analyst dismissed. Only methods whose paper has a term for labelled
+# normals (`uses_confirmed_normals`) see it; every other method trains on it as unlabelled.
+CONFIRMED_NORMAL = -1
 GPU_SCORE_CHUNK_ROWS = 262_144
 _REGISTRY: dict[str, type[Detector]] = {}
 
@@ -129,13 +132,17 @@ def check_X(X: Any, n_features: int | None = None) -> np.ndarray:
 
 
 def check_y(y: Any, n_rows: int) -> np.ndarray:
-    """Validate weak labels: 1 = confirmed anomaly, 0 = unlabelled, one per row of X."""
+    """Validate weak labels, one per row of X: 1 = confirmed anomaly, 0 = unlabelled,
+    CONFIRMED_NORMAL (-1) = a row an analyst dismissed (`wsad label dismiss`)."""
     arr = np.asarray(y).ravel()
     if arr.shape[0] != n_rows:
         raise ValueError(f"y has {arr.shape[0]} labels but X has {n_rows} rows")
     values = set(np.unique(arr).tolist())
-    if not values <= {0, 1}:
-        raise ValueError(f"y must hold 0 (unlabelled) and 1 (labelled anomaly) only, got {values}")
+    if not values <= {CONFIRMED_NORMAL, 0, 1}:
+        raise ValueError(
+            "y must hold 1 (labelled anomaly), 0 (unlabelled) and -1 (confirmed normal) only, "
+            f"got {values}"
+        )
     return arr.astype(np.int64)
 
 
@@ -166,9 +173,9 @@ def deviation_loss(score: Tensor, y: Tensor, mu: Tensor, sigma: Tensor, margin: 
 
 
 def balanced_sampler(X: Tensor, y: Tensor, batch_size: int, gen: torch.Generator):
-    """DevNet's batches: half unlabelled, half labelled anomalies, drawn with replacement on
-    the device (no host round trip per batch)."""
-    idx_u, idx_a = torch.nonzero(y == 0).squeeze(1), torch.nonzero(y == 1).squeeze(1)
+    """DevNet's batches: half unlabelled (or confirmed normal), half labelled anomalies, drawn
+    with replacement on the device (no host round trip per batch)."""
+    idx_u, idx_a = torch.nonzero(y != 1).squeeze(1), torch.nonzero(y == 1).squeeze(1)
     n_u = batch_size // 2
     n_a = batch_size - n_u
 
@@ -307,6 +314,9 @@ class Detector(abc.ABC):
     name: ClassVar[str] = ""
     min_labelled: ClassVar[int] = 1  # labelled anomalies the method cannot train without
     candidate: ClassVar[bool] = True  # listed by `available()`: trainable by name on its own
+    # True where the method's objective has a term for labelled normals (y = -1); any other
+    # method gets those rows as unlabelled (y = 0), as its paper has nothing else for them.
+    uses_confirmed_normals: ClassVar[bool] = False
     batchable: ClassVar[bool] = False  # `fit_many` fits its copies in one `_fit_many` call
 
     random_state: int = 0
@@ -316,7 +326,8 @@ class Detector(abc.ABC):
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def fit(self, X: Any, y: Any) -> Self:
-        """Learn from features X and weak labels y (1 = labelled anomaly, 0 = unlabelled)."""
+        """Learn from features X and weak labels y (1 = labelled anomaly, 0 = unlabelled,
+        -1 = confirmed normal; see `uses_confirmed_normals`)."""
         X_arr, y_arr = self._check_fit_input(X, y)
         self.n_features_in_ = X_arr.shape[1]
         self._fit(X_arr, y_arr)
@@ -355,7 +366,9 @@ class Detector(abc.ABC):
     def _check_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         X_arr = check_X(X)
         y_arr = check_y(y, len(X_arr))
-        n_lab = int(y_arr.sum())
+        if not self.uses_confirmed_normals:
+            y_arr[y_arr == CONFIRMED_NORMAL] = 0
+        n_lab = int((y_arr == 1).sum())
         if n_lab < self.min_labelled:
             without = [n for n in available() if _REGISTRY[n].min_labelled <= n_lab]
             raise ValueError(
@@ -589,6 +602,13 @@ class DeepDetector(Detector):
                 chunk = torch.as_tensor(X[start : start + step], device=device)
                 out.append(self._forward_score(net, chunk).float().cpu())
         return torch.cat(out).numpy()
+
+    def score_tensor(self, X: Tensor) -> Tensor:
+        """Scores of rows already on the detector's device, differentiable in the rows (for
+        gradient attributions); `decision_function` is the chunked, gradient-free path."""
+        if not hasattr(self, "net_"):
+            raise ValueError(f"this {self.name} detector is not fitted yet; call fit(X, y) first")
+        return self._forward_score(self.net_, X)
 
     def _get_state(self) -> dict[str, Any]:
         return {k: v.detach().cpu() for k, v in self.net_.state_dict().items()}
