@@ -7,7 +7,8 @@ scaler, the detector and the threshold, so `models:/<name>@champion` scores a ra
 exactly as training saw it. Every version carries its lineage (data version, git commit,
 validation, contamination interval, method, metrics) as tags.
 
-The only module besides flows/ that imports mlflow.
+With components/serving.py (MLflow's scoring server), the only module besides flows/ that
+imports mlflow.
 """
 
 from __future__ import annotations
@@ -38,13 +39,15 @@ from components.audit import AuditLog
 from components.calibration import Threshold
 from components.data import Scaler, Schema, feature_matrix
 from components.detectors.base import SCORE_CHUNK_ROWS, Detector
+from components.reference import FeatureReference
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXPERIMENT = "wsad"
-PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn")
+PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn", "catboost", "xgboost-cpu")
 BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
+REFERENCE_FILE = "reference.json"  # optional: versions registered before it have none
 GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")
 APPROVAL_DECISIONS = ("approve", "reject", "timeout")
 
@@ -209,13 +212,26 @@ def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> 
 
 # The model bundle ------------------------------------------------------------------------------
 def write_bundle(
-    bundle_dir: Path, detector: Detector, schema: Schema, scaler: Scaler, threshold: Threshold
+    bundle_dir: Path,
+    detector: Detector,
+    schema: Schema,
+    scaler: Scaler,
+    threshold: Threshold,
+    reference: FeatureReference | None = None,
 ) -> Path:
-    """Write what the pyfunc needs to score a raw table: schema, scaler, threshold, detector."""
+    """Write what the pyfunc needs to score a raw table (schema, scaler, threshold,
+    detector) and, for `wsad review`, the training reference."""
     bundle_dir = Path(bundle_dir)
     bundle_dir.mkdir(parents=True, exist_ok=True)
-    for name, obj in (("schema", schema), ("scaler", scaler), ("threshold", threshold)):
-        (bundle_dir / f"{name}.json").write_text(json.dumps(obj.to_dict(), indent=2))
+    parts: dict[str, Schema | Scaler | Threshold | FeatureReference | None] = {
+        "schema": schema,
+        "scaler": scaler,
+        "threshold": threshold,
+        "reference": reference,
+    }
+    for name, part in parts.items():
+        if part is not None:
+            (bundle_dir / f"{name}.json").write_text(json.dumps(part.to_dict(), indent=2))
     detector.save(bundle_dir / "detector.pt")
     return bundle_dir
 
@@ -237,6 +253,12 @@ class WsadModel(PythonModel):
         self.scaler = Scaler.from_dict(json.loads((bundle / "scaler.json").read_text()))
         self.threshold = Threshold.from_dict(json.loads((bundle / "threshold.json").read_text()))
         self.detector = Detector.load(bundle / "detector.pt")
+        reference = bundle / REFERENCE_FILE
+        self.reference = (
+            FeatureReference.from_dict(json.loads(reference.read_text()))
+            if reference.is_file()
+            else None
+        )
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -371,16 +393,32 @@ def load_model(model_name: str, alias: str = "champion", audit: AuditLog | None 
     """The pyfunc behind `models:/<name>@<alias>`. With an audit log, `champion` is loaded
     only when the (verified) log names that very version as the current champion, and by its
     version URI, so an alias moved outside wsad never reaches production scoring."""
+    if audit is not None and alias == "champion":
+        return load_version(model_name, champion_version(model_name, audit))
+    return load_version(model_name, _required_alias_version(model_name, alias))
+
+
+def champion_version(model_name: str, audit: AuditLog) -> str:
+    """The champion's version, only when the (verified) audit log names that very version."""
+    version = _required_alias_version(model_name, "champion")
+    _check_named_by_audit(model_name, version, audit)
+    return version
+
+
+def load_version(model_name: str, version: str) -> Any:
+    """The pyfunc of one registered version. By version, never by alias: the alias could
+    move between a check and the load."""
+    return mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
+
+
+def _required_alias_version(model_name: str, alias: str) -> str:
     version = get_alias_version(model_name, alias)
     if version is None:
         raise RegistryError(
             f"no version of {model_name!r} has alias {alias!r}; "
             "train and promote one first (`wsad train`, `wsad promote`)"
         )
-    if audit is not None and alias == "champion":
-        _check_named_by_audit(model_name, version, audit)
-    # By version, never by alias: the alias could move between the check and the load.
-    return mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
+    return version
 
 
 def _check_named_by_audit(model_name: str, version: str, audit: AuditLog) -> None:

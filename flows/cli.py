@@ -22,14 +22,21 @@ from rich.table import Table
 from components.benchmark import bench
 from flows.config import Settings
 from flows.explain_cli import explain
+from flows.label_cli import label_add, label_dismiss
+from flows.review_cli import review
+from flows.serve_model_cli import serve_model
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
-label_app = typer.Typer(no_args_is_help=True, help="Confirmed anomaly labels (versioned by DVC).")
+label_app = typer.Typer(no_args_is_help=True, help="Verdicts: confirmed and dismissed (DVC).")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log of releases.")
 app.add_typer(label_app, name="label")
 app.add_typer(audit_app, name="audit")
 app.command("bench")(bench)
 app.command("explain")(explain)
+app.command("serve-model")(serve_model)
+app.command("review")(review)
+label_app.command("add")(label_add)
+label_app.command("dismiss")(label_dismiss)
 
 out = Console()
 err = Console(stderr=True)
@@ -237,7 +244,7 @@ def models(model_name: ModelName = None) -> None:
         table.add_row(
             str(v["version"]),
             ",".join(v.get("aliases", [])),
-            tags.get("method", ""),
+            tags.get("release") or tags.get("method", ""),
             f"{auc:.3f}" if auc is not None else "",
             tags.get("data_version", "")[:12],
             tags.get("validation", ""),
@@ -336,29 +343,6 @@ def show_config() -> None:
     for key, value in values.items():
         table.add_row(key, json.dumps(value) if not isinstance(value, str) else value)
     out.print(table)
-
-
-@label_app.command("add")
-def label_add(
-    ids: Annotated[list[str], typer.Argument(help="ids of the confirmed anomalies")],
-    who: Annotated[str, typer.Option(help="who confirmed them")],
-    note: Annotated[str, typer.Option(help="why they are anomalies")] = "",
-) -> None:
-    """Append confirmed anomalies to the label file and version it with `dvc add`."""
-    from components import data, lineage
-
-    settings = settings_with()
-    with one_line_errors():
-        table = data.read_table(settings.records)
-        known = set(table[settings.id_column].astype(str)) if settings.id_column in table else None
-        if known is None:
-            fail(f"{settings.records} has no id column {settings.id_column!r}; labels need ids")
-        added = data.append_labels(settings.labels, ids, who, note, known_ids=known)
-        version = lineage.dvc_add(Path.cwd(), str(settings.labels.parent))
-    out.print(
-        f"added {added} label(s) to {settings.labels}; data version {version}. "
-        "Commit data.dvc (git add data.dvc && git commit) and `dvc push` to publish it."
-    )
 
 
 @audit_app.command("verify")

@@ -11,8 +11,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from components.detectors import available
+from components.review import DEFAULT_UNCERTAIN_SHARE
 
-DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised"]
+DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised", "catboost", "xgbod"]
 
 
 class Settings(BaseSettings):
@@ -32,10 +33,16 @@ class Settings(BaseSettings):
     audit_key: SecretStr | None = None
     threshold_method: Literal["quantile", "fpr", "zscore"] = "quantile"
     target_fpr: float = Field(default=0.01, gt=0.0, lt=1.0)
+    # `wsad review`: share of the queue spent on rows the model is least sure of
+    review_uncertain_share: float = Field(default=DEFAULT_UNCERTAIN_SHARE, ge=0.0, le=1.0)
     metric_floor: float = 0.1
     margin: float = 0.0
     allow_schema_change: bool = False  # train on columns that differ from the champion's
     cv_folds: int = Field(default=3, ge=2)
+    # The release: rank ensemble of the `release_top` best cross-validated candidates,
+    # `ensemble_seeds` seeds each (components/release.py; chosen by benchmarks/RESULTS.md).
+    release_top: int = Field(default=2, ge=1)
+    ensemble_seeds: int = Field(default=3, ge=1)
     random_state: int = 0
     device: str = "auto"
     # Distributed training (extra `[distributed]`): the cross-validation tasks run on this
@@ -49,6 +56,7 @@ class Settings(BaseSettings):
     require_approval: bool = False  # pause before `champion` moves until someone approves
     approval_timeout_s: int = 86_400  # no answer within a day = rejected
     approval_poll_s: int = 10  # how often a paused run checks for the answer
+    serve_poll_s: float = Field(default=5.0, gt=0)  # `wsad serve-model` checks the audit log
 
     @field_validator("methods")
     @classmethod

@@ -20,6 +20,8 @@ from components.audit import AuditLog
 from components.candidate import Candidate, candidate_plots, fit_candidate
 from components.contamination import ContaminationEstimate, estimate_contamination
 from components.detectors.base import applicable_params
+from components.reference import FeatureReference
+from components.release import ReleasePlan, describe, flat_params, plan_release, replay
 from flows.approval import ask_approval
 from flows.config import Settings
 from flows.retrain_lock import one_retrain_per_model
@@ -82,6 +84,16 @@ def cross_validate(
 
 
 @task(cache_policy=NONE)
+def plan(
+    results: list[evaluation.SelectionResult], contamination: float, settings: Settings
+) -> ReleasePlan:
+    """Which candidates the release averages, from their cross-validation alone."""
+    return plan_release(
+        results, contamination, top=settings.release_top, n_seeds=settings.ensemble_seeds
+    )
+
+
+@task(cache_policy=NONE)
 def refit(
     selection: evaluation.SelectionResult,
     X: np.ndarray,
@@ -89,7 +101,7 @@ def refit(
     contamination: ContaminationEstimate,
     settings: Settings,
 ) -> Candidate:
-    """Refit the selected method on every row and calibrate its threshold."""
+    """Refit the planned ensemble on every row and calibrate its threshold."""
     return fit_candidate(
         selection, X, y, contamination, settings.threshold_method, settings.target_fpr
     )
@@ -110,8 +122,9 @@ def register(
     """Bundle preprocessing + detector + threshold + schema as a pyfunc version."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)
+        reference = FeatureReference.fit(X[y != 1])  # the training bulk, for `wsad review`
         bundle = registry.write_bundle(
-            tmp_dir / "bundle", candidate.detector, schema, scaler, candidate.threshold
+            tmp_dir / "bundle", candidate.detector, schema, scaler, candidate.threshold, reference
         )
         (tmp_dir / "validation.json").write_text(json.dumps(report.to_dict(), indent=2))
         artifacts = [*candidate_plots(candidate, X, y, tmp_dir), tmp_dir / "validation.json"]
@@ -120,9 +133,10 @@ def register(
             settings.model_name,
             bundle,
             metrics={**candidate.metrics(), "contamination": contamination.estimate},
-            params={"method": sel.method, **sel.params},
+            params=flat_params(sel.method, sel.params),
             tags={
                 "method": sel.method,
+                "release": describe(sel.method, sel.params),
                 "params": json.dumps(sel.params, default=str),
                 "data_version": lineage.data_version(settings.data_dvc),
                 "git_commit": lineage.git_commit(Path.cwd()),
@@ -150,14 +164,15 @@ def champion_on_same_folds(
     if version is None:
         return None
     tags = registry.version_info(settings.model_name, version)["tags"]
-    params = json.loads(tags["params"])
-    same = [r for r in results if r.method == tags["method"] and r.params == params]
-    result = (
-        same[0]
-        if same
-        else evaluation.cross_validate(
-            tags["method"], params, X, y, contamination, settings.cv_folds, settings.random_state
-        )
+    result = replay(
+        tags["method"],
+        json.loads(tags["params"]),
+        results,
+        X,
+        y,
+        contamination,
+        settings.cv_folds,
+        settings.random_state,
     )
     return {
         "version": version,
@@ -219,8 +234,8 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     with training_runner(settings) as runner:  # threads here, or a Ray cluster
         futures = [runner.submit(cross_validate, {"method": m, **shared}) for m in settings.methods]
         results = [f.result() for f in futures]
-    best = evaluation.select_best(results)
-    candidate = refit(best, X, y, contamination, settings)
+    chosen = plan(results, contamination.estimate, settings)
+    candidate = refit(chosen.selection, X, y, contamination, settings)
     ref = register(candidate, schema, scaler, table, X, y, report, contamination, settings)
     champion = champion_on_same_folds(results, X, y, contamination.estimate, settings)
     decision = gate(candidate, report, contamination, champion, settings)
@@ -231,7 +246,7 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     return {
         "model_name": settings.model_name,
         "version": ref.version,
-        "method": best.method,
+        "method": describe(chosen.selection.method, chosen.selection.params),
         "metrics": candidate.metrics(),
         "contamination": contamination.to_dict(),
         "promoted": decision.promote,
@@ -240,4 +255,5 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
         "gates": decision.gates,
         "champion": registry.get_alias_version(settings.model_name, "champion"),
         "cv": {r.method: round(r.auc_pr, 4) for r in results},
+        "ranking": {m: round(auc, 4) for m, auc in chosen.ranking},
     }

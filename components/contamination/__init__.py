@@ -10,7 +10,8 @@ anomaly type nobody labelled is invisible to all of them.
 
 API:
 - `estimate_contamination(X, y, method=...)` -> `ContaminationEstimate(estimate, low, high,
-  method, trusted, reason)`; y = 1 for labelled anomalies, 0 for unlabelled rows.
+  method, trusted, reason)`; y = 1 for labelled anomalies, 0 for unlabelled rows, -1 for
+  rows an analyst dismissed (confirmed normals: left out of the unlabelled pool).
 - `contamination_for_threshold(estimate)` -> `ThresholdContamination(value, fallback, note)`:
   the share to calibrate the threshold on, with the fallback for an untrusted estimate.
 The rules for `trusted` and the fallback are in `trust.py`.
@@ -72,9 +73,9 @@ def estimate_contamination(
     n_folds: int = 5,
     method: str = DEFAULT_METHOD,
 ) -> ContaminationEstimate:
-    """Share of anomalies among the unlabelled rows (y == 0), with an interval at
-    `confidence` and a verdict on whether to trust it. `n_bootstrap` is used by the
-    bootstrap methods only ("elkan-noto-e1")."""
+    """Share of anomalies among the unlabelled rows (y == 0; confirmed normals, y == -1, are
+    left out), with an interval at `confidence` and a verdict on whether to trust it.
+    `n_bootstrap` is used by the bootstrap methods only ("elkan-noto-e1")."""
     if method not in METHODS:
         raise ContaminationError(
             f"unknown contamination method {method!r}; choose one of {', '.join(METHODS)}"

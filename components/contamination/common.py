@@ -48,7 +48,9 @@ class PUData:
 
 
 def prepare(X: np.ndarray, y: np.ndarray, n_folds: int, random_state: int) -> PUData:
-    """Check the inputs and build the shared views; raises ContaminationError on bad input."""
+    """Check the inputs and build the shared views; raises ContaminationError on bad input.
+    Rows an analyst dismissed (y = -1, confirmed normals) are not part of the unlabelled pool:
+    they are left out, so the share is that of anomalies among the rows nobody has looked at."""
     X_arr = np.asarray(X, dtype=np.float64)
     y_arr = np.asarray(y).ravel()
     if X_arr.ndim != 2 or len(X_arr) != len(y_arr):
@@ -57,8 +59,12 @@ def prepare(X: np.ndarray, y: np.ndarray, n_folds: int, random_state: int) -> PU
         )
     if not np.isfinite(X_arr).all():
         raise ContaminationError("X holds NaN/inf values; impute or drop them first")
-    if not set(np.unique(y_arr).tolist()) <= {0, 1}:
-        raise ContaminationError("y must hold 0 (unlabelled) and 1 (labelled anomaly) only")
+    if not set(np.unique(y_arr).tolist()) <= {-1, 0, 1}:
+        raise ContaminationError(
+            "y must hold 1 (labelled anomaly), 0 (unlabelled) and -1 (confirmed normal) only"
+        )
+    looked_at = y_arr == -1
+    X_arr, y_arr = X_arr[~looked_at], y_arr[~looked_at]
     n_labelled = int(y_arr.sum())
     if n_labelled < MIN_LABELLED:
         raise ContaminationError(

@@ -22,6 +22,8 @@ setting (weight decay, clipping, best-loss checkpoint, pretraining) is the base 
 BN uses torch's defaults (momentum 0.1) also for the Keras bases devnet and feawad (Keras:
 0.99), so that its running statistics, which scoring uses, settle within short training runs.
 feawad's residual term is the residual length, as in our FeaWAD (see its docstring).
+Rows an analyst dismissed (y = -1, confirmed normals) are unlabelled rows here: the
+anomaly-only loss has nothing for them, whichever the base.
 """
 
 from __future__ import annotations

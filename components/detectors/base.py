@@ -33,6 +33,9 @@ Batch = tuple[Tensor, ...]
 # in cache (2.5x the rows/s of 64k chunks for Deep SAD); on a GPU larger chunks launch fewer
 # kernels.
 SCORE_CHUNK_ROWS = 16_384
+# y's value for a row an analyst dismissed. Only methods whose paper has a term for labelled
+# normals (`uses_confirmed_normals`) see it; every other method trains on it as unlabelled.
+CONFIRMED_NORMAL = -1
 GPU_SCORE_CHUNK_ROWS = 262_144
 _REGISTRY: dict[str, type[Detector]] = {}
 
@@ -52,8 +55,9 @@ def register(name: str) -> Callable[[T], T]:
 
 
 def available() -> list[str]:
-    """Names accepted by `make`, sorted."""
-    return sorted(_REGISTRY)
+    """Candidate methods by name, sorted (`make` also builds wrappers such as the seed
+    ensemble, which are not candidates themselves)."""
+    return sorted(name for name, cls in _REGISTRY.items() if cls.candidate)
 
 
 def parameter_names(name: str) -> set[str]:
@@ -128,13 +132,17 @@ def check_X(X: Any, n_features: int | None = None) -> np.ndarray:
 
 
 def check_y(y: Any, n_rows: int) -> np.ndarray:
-    """Validate weak labels: 1 = confirmed anomaly, 0 = unlabelled, one per row of X."""
+    """Validate weak labels, one per row of X: 1 = confirmed anomaly, 0 = unlabelled,
+    CONFIRMED_NORMAL (-1) = a row an analyst dismissed (`wsad label dismiss`)."""
     arr = np.asarray(y).ravel()
     if arr.shape[0] != n_rows:
         raise ValueError(f"y has {arr.shape[0]} labels but X has {n_rows} rows")
     values = set(np.unique(arr).tolist())
-    if not values <= {0, 1}:
-        raise ValueError(f"y must hold 0 (unlabelled) and 1 (labelled anomaly) only, got {values}")
+    if not values <= {CONFIRMED_NORMAL, 0, 1}:
+        raise ValueError(
+            "y must hold 1 (labelled anomaly), 0 (unlabelled) and -1 (confirmed normal) only, "
+            f"got {values}"
+        )
     return arr.astype(np.int64)
 
 
@@ -165,9 +173,9 @@ def deviation_loss(score: Tensor, y: Tensor, mu: Tensor, sigma: Tensor, margin: 
 
 
 def balanced_sampler(X: Tensor, y: Tensor, batch_size: int, gen: torch.Generator):
-    """DevNet's batches: half unlabelled, half labelled anomalies, drawn with replacement on
-    the device (no host round trip per batch)."""
-    idx_u, idx_a = torch.nonzero(y == 0).squeeze(1), torch.nonzero(y == 1).squeeze(1)
+    """DevNet's batches: half unlabelled (or confirmed normal), half labelled anomalies, drawn
+    with replacement on the device (no host round trip per batch)."""
+    idx_u, idx_a = torch.nonzero(y != 1).squeeze(1), torch.nonzero(y == 1).squeeze(1)
     n_u = batch_size // 2
     n_a = batch_size - n_u
 
@@ -305,6 +313,11 @@ class Detector(abc.ABC):
 
     name: ClassVar[str] = ""
     min_labelled: ClassVar[int] = 1  # labelled anomalies the method cannot train without
+    candidate: ClassVar[bool] = True  # listed by `available()`: trainable by name on its own
+    # True where the method's objective has a term for labelled normals (y = -1); any other
+    # method gets those rows as unlabelled (y = 0), as its paper has nothing else for them.
+    uses_confirmed_normals: ClassVar[bool] = False
+    batchable: ClassVar[bool] = False  # `fit_many` fits its copies in one `_fit_many` call
 
     random_state: int = 0
 
@@ -313,7 +326,8 @@ class Detector(abc.ABC):
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def fit(self, X: Any, y: Any) -> Self:
-        """Learn from features X and weak labels y (1 = labelled anomaly, 0 = unlabelled)."""
+        """Learn from features X and weak labels y (1 = labelled anomaly, 0 = unlabelled,
+        -1 = confirmed normal; see `uses_confirmed_normals`)."""
         X_arr, y_arr = self._check_fit_input(X, y)
         self.n_features_in_ = X_arr.shape[1]
         self._fit(X_arr, y_arr)
@@ -352,9 +366,11 @@ class Detector(abc.ABC):
     def _check_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         X_arr = check_X(X)
         y_arr = check_y(y, len(X_arr))
-        n_lab = int(y_arr.sum())
+        if not self.uses_confirmed_normals:
+            y_arr[y_arr == CONFIRMED_NORMAL] = 0
+        n_lab = int((y_arr == 1).sum())
         if n_lab < self.min_labelled:
-            without = [n for n, c in sorted(_REGISTRY.items()) if c.min_labelled <= n_lab]
+            without = [n for n in available() if _REGISTRY[n].min_labelled <= n_lab]
             raise ValueError(
                 f"{self.name} needs at least {self.min_labelled} labelled anomalies, got {n_lab}; "
                 f"methods that can run with {n_lab}: {', '.join(without) or 'none'}"
@@ -369,6 +385,11 @@ class Detector(abc.ABC):
     @abc.abstractmethod
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         """Supplied by each method."""
+
+    def _fit_many(self, members: Sequence[Self], X: np.ndarray, ys: Sequence[np.ndarray]) -> None:
+        """Fit copies of this detector (own seed and labels) on the same rows at once;
+        supplied by the methods that set `batchable`."""
+        raise NotImplementedError(f"{self.name} fits its copies one by one")
 
     @abc.abstractmethod
     def _score(self, X: np.ndarray) -> np.ndarray:
@@ -582,6 +603,13 @@ class DeepDetector(Detector):
                 out.append(self._forward_score(net, chunk).float().cpu())
         return torch.cat(out).numpy()
 
+    def score_tensor(self, X: Tensor) -> Tensor:
+        """Scores of rows already on the detector's device, differentiable in the rows (for
+        gradient attributions); `decision_function` is the chunked, gradient-free path."""
+        if not hasattr(self, "net_"):
+            raise ValueError(f"this {self.name} detector is not fitted yet; call fit(X, y) first")
+        return self._forward_score(self.net_, X)
+
     def _get_state(self) -> dict[str, Any]:
         return {k: v.detach().cpu() for k, v in self.net_.state_dict().items()}
 
@@ -617,10 +645,11 @@ def fit_many(
 ) -> list[Detector]:
     """One fitted copy of `template` per (labels, seed), all on the same rows X: several
     seeds and/or label sets of one method. Batchable deep methods train all copies in one
-    stacked pass; any other method fits them one by one (and says so in the log)."""
+    stacked pass, and other batchable methods share what does not depend on the labels; any
+    other method fits them one by one (and says so in the log)."""
     if len(labels) != len(seeds):
         raise ValueError(f"fit_many got {len(labels)} label sets for {len(seeds)} seeds")
-    if len(seeds) < 2 or not (isinstance(template, DeepDetector) and template.batchable):
+    if len(seeds) < 2 or not template.batchable:
         if len(seeds) > 1:
             log.info("%s fits its %d copies one by one: not batchable", template.name, len(seeds))
         singles = [dataclasses.replace(template, random_state=seed) for seed in seeds]

@@ -11,6 +11,8 @@ Where we differ: the 5000 reference draws are made once per fit from the seeded 
 `l2(0.01)` adds 0.01*||W||^2 to the loss, i.e. a gradient of 0.02*W, hence our
 `weight_decay=0.02` on weight matrices; the loss is per sample (DeepOD broadcasts (B,1) against
 (B,), mixing both terms for every sample).
+Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
+the deviation loss has no term for labelled normals.
 """
 
 from __future__ import annotations

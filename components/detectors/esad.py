@@ -35,6 +35,8 @@ Where we differ from the Julia reading, and why:
   with biased layers because E2 can place its code anywhere.
 Defaults follow the Deep SAD ADBench setting: MLP 100-20 -> 10, Adam 1e-3, weight decay
 1e-6, shuffled batches of 128, 50 epochs, no pretraining (end to end).
+Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
+the paper's objective has no labelled-normal term (unlike Deep SAD's).
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ Where we differ, and why:
   numpy RNG for every batch, so it trains on one fixed batch over and over;
 - DeepOD's port trains one batch per epoch, skips the AE pretraining and broadcasts a (B,1)
   score against (B,) labels; none of that is here.
+Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
+the paper has no term for labelled normals.
 """
 
 from __future__ import annotations

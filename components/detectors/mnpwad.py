@@ -35,6 +35,8 @@ prototypes, not biases (the shared optimiser's rule). Kept as in the reference a
 unusual: gradients flow through DEC's target P, the contamination weights w and the dynamic
 loss weights (detaching P made the prototypes collapse on our synthetic task: the KL term
 grew from 0.05 to 8 while training), and the KL term is summed, not averaged, over the batch.
+Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
+the paper has no term for labelled normals.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ unlabelled rows without replacement per batch, a negligible difference for large
 reference rows u_e, a_e are drawn from the fit's seeded generator and stored with the model
 (the reference re-seeds 42 at scoring; DeepOD leaves them unseeded); one reference run, not
 the paper's ensemble of 30 (the authors' code comment: size 1 performs similarly).
+Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
+the paper's pairs are built from labelled anomalies and unlabelled rows only.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ Where we differ, and why:
 - only pairwise (k = 2) interpolation, the default of both codes;
 - anchors and positives are drawn without replacement, as in both codes, but when fewer
   unlabelled rows than `batch_size` exist the batch shrinks instead of failing.
+Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
+the paper has no term for labelled normals.
 """
 
 from __future__ import annotations

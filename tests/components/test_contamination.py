@@ -158,7 +158,7 @@ def test_bad_inputs_are_refused() -> None:
     X, y, _ = synthetic_task(0, n=200, n_anomalies=10, n_labelled=4)
     with pytest.raises(ContaminationError, match="one row per label"):
         estimate_contamination(X, y[:-1])
-    with pytest.raises(ContaminationError, match="0 \\(unlabelled\\) and 1"):
+    with pytest.raises(ContaminationError, match="0 \\(unlabelled\\) and -1"):
         estimate_contamination(X, y * 2)
     with pytest.raises(ContaminationError, match="confidence"):
         estimate_contamination(X, y, confidence=1.5)
@@ -174,3 +174,14 @@ def test_estimate_round_trips_and_contains() -> None:
     stored = json.loads(json.dumps(estimate.to_dict()))
     assert stored["trusted"] is True
     assert ContaminationEstimate.from_dict(stored) == estimate
+
+
+def test_dismissed_rows_are_not_in_the_unlabelled_pool() -> None:
+    """Rows an analyst dismissed (y = -1) are left out: the same estimate as without them."""
+    X, y, _ = synthetic_task(4, n=500, n_anomalies=30, n_labelled=10)
+    dismissed = y.copy()
+    dismissed[100:160] = -1
+    keep = dismissed != -1
+    with_them = estimate_contamination(X, dismissed, n_bootstrap=5, random_state=0)
+    without = estimate_contamination(X[keep], y[keep], n_bootstrap=5, random_state=0)
+    assert with_them == without

@@ -106,3 +106,17 @@ def test_select_best_breaks_ties_and_refuses_nothing(results: list[SelectionResu
     assert select_best(tied).method == "y"
     with pytest.raises(EvaluationError, match="no cross-validation results"):
         select_best([])
+
+
+def test_dismissed_rows_train_but_are_never_held_out(decoy) -> None:
+    X, y, _ = decoy
+    with_dismissals = y.copy()
+    with_dismissals[200:260] = -1
+    plain = cross_validate("supervised", SUPERVISED, X, y, 0.05)
+    result = cross_validate("supervised", SUPERVISED, X, with_dismissals, 0.05)
+    assert set(np.unique(result.held_out_y).tolist()) == {0, 1}
+    assert len(result.held_out_y) == len(plain.held_out_y) - 60
+    # each dismissed row sat in one fold's held-out part; there it moved to the training side
+    extra = [r["n_train"] - p["n_train"] for r, p in zip(result.folds, plain.folds, strict=True)]
+    assert sum(extra) == 60
+    assert min(extra) > 0
