@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from typing import Any
 
 import numpy as np
@@ -56,6 +55,7 @@ class SelectionResult:
     recall_at_threshold: float
     held_out_scores: np.ndarray  # out-of-fold scores, folds concatenated
     held_out_y: np.ndarray  # 1 = held-out labelled anomaly, 0 = held-out unlabelled row
+    held_out_rows: np.ndarray  # row index in X of each held-out score
     folds: list[dict[str, Any]]
 
 
@@ -125,7 +125,7 @@ def cross_validate(
             "anomalies or use fewer folds"
         )
     dismissed = np.flatnonzero(y == -1)
-    records, all_scores, all_y = [], [], []
+    records, all_scores, all_y, all_rows = [], [], [], []
     for fold, (train_rows, test_rows) in enumerate(folds):
         train = np.union1d(train_rows, dismissed)
         test = np.setdiff1d(test_rows, dismissed)
@@ -151,6 +151,7 @@ def cross_validate(
         )
         all_scores.append(scores)
         all_y.append(y_test)
+        all_rows.append(test)
     auc_pr = [r["auc_pr"] for r in records]
     result = SelectionResult(
         method=method,
@@ -161,6 +162,7 @@ def cross_validate(
         recall_at_threshold=float(np.mean([r["recall_at_threshold"] for r in records])),
         held_out_scores=np.concatenate(all_scores),
         held_out_y=np.concatenate(all_y),
+        held_out_rows=np.concatenate(all_rows),
         folds=records,
     )
     log.info(
@@ -172,14 +174,3 @@ def cross_validate(
         result.recall_at_threshold,
     )
     return result
-
-
-def select_best(results: list[SelectionResult]) -> SelectionResult:
-    """Highest corrected AUC-PR; ties go to the higher recall at the threshold, then to the
-    steadier method (lower std), then to the earlier entry."""
-    if not results:
-        raise EvaluationError("no cross-validation results to select from")
-    nan = [r.method for r in results if math.isnan(r.auc_pr)]
-    if nan:
-        raise EvaluationError(f"AUC-PR is NaN for {', '.join(nan)}; check its scores")
-    return max(results, key=lambda r: (r.auc_pr, r.recall_at_threshold, -r.auc_pr_std))

@@ -97,8 +97,10 @@ def _print_outcome(result: dict[str, Any]) -> None:
     for name, gate in result["gates"].items():
         table.add_row(name, _fmt(gate.get("value")), _fmt(gate.get("limit")), str(gate["passed"]))
     out.print(table)
-    cv = ", ".join(f"{m} {v:.3f}" for m, v in result["cv"].items())
-    out.print(f"cross-validated AUC-PR on held-out labels: {cv}")
+    ranking = ", ".join(f"{m} {v:.3f}" for m, v in result["ranking"].items())
+    out.print(f"cross-validated AUC-ROC of held-out labels vs unlabelled rows: {ranking}")
+    out.print(f"released: {result['method']}")
+    out.print(f"threshold: {result['threshold_contamination']['note']}")
     verdict = "[green]promoted to champion[/]" if result["promoted"] else "[yellow]not promoted[/]"
     out.print(f"v{result['version']} {verdict}: {result['reason']}")
     out.print(f"champion is now v{result['champion']}" if result["champion"] else "no champion")
