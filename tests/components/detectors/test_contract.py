@@ -144,7 +144,7 @@ def test_labels_must_be_binary_and_aligned(task):
     X, y, _ = task
     with pytest.raises(ValueError, match="y has 3 labels but X has"):
         make("devnet").fit(X, y[:3])
-    with pytest.raises(ValueError, match="0 \\(unlabelled\\) and 1"):
+    with pytest.raises(ValueError, match="1 \\(labelled anomaly\\), 0 \\(unlabelled\\)"):
         make("devnet").fit(X, y * 2)
 
 
