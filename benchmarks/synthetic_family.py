@@ -26,6 +26,7 @@ import torch
 from components import synthetic
 from components.benchmark import evaluate
 from components.detectors import available
+from components.detectors.base import applicable_params
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "datasets"
@@ -53,7 +54,8 @@ def run(
             for method in todo:
                 row: dict[str, Any] = {"version": version, "task": spec.name, "seed": seed}
                 row |= {"method": method, "n_train": len(task.X), "generate_seconds": generate}
-                row |= evaluate(method, task.split, {"random_state": seed, "device": "cpu"})
+                params = applicable_params(method, {"random_state": seed, "device": "cpu"})
+                row |= evaluate(method, task.split, params)
                 pd.DataFrame([row]).to_csv(out, mode="a", header=not out.exists(), index=False)
                 print(f"{spec.name} seed {seed} {method}: AUC-PR {row['auc_pr']:.3f}", flush=True)
 
