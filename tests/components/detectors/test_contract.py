@@ -13,7 +13,9 @@ from tests.conftest import decoy_task
 
 ALL = available()
 DEEP = [m for m in ALL if "epochs" in make(m).get_params()]
-FAST = {"epochs": 15, "pretrain_epochs": 10}
+# Short fixed-length fits keep the contract cheap; `until_converged` has its own tests
+# (test_training_length.py, test_ensemble.py).
+FAST = {"epochs": 15, "pretrain_epochs": 10, "until_converged": False}
 
 
 def fast(name: str, **extra: object) -> Detector:
