@@ -31,7 +31,6 @@ from components.detectors.base import applicable_params
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "datasets"
 OUT = HERE / "results" / "synthetic_family.csv"
-PEERS = ("devnet", "prenet", "deepsad")
 
 
 def run(
