@@ -121,6 +121,8 @@ def _test_metrics(det: Detector, split: Split, fit_seconds: float, note: str) ->
         "auc_pr": average_precision_score(split.y_test, scores),
         "fit_seconds": fit_seconds,
         "score_seconds": time.perf_counter() - start,
+        # epochs of the main training stage: the papers' count, or more (`until_converged`)
+        "epochs": len(det.loss_history_) if hasattr(det, "loss_history_") else float("nan"),
         "note": note,
     }
 
@@ -163,7 +165,14 @@ def run(
 def _skipped(reason: str) -> dict[str, Any]:
     """A row for a method that cannot run on a split (kept, so the gap is visible)."""
     nan = float("nan")
-    return {"auc_roc": nan, "auc_pr": nan, "fit_seconds": nan, "score_seconds": nan, "note": reason}
+    return {
+        "auc_roc": nan,
+        "auc_pr": nan,
+        "fit_seconds": nan,
+        "score_seconds": nan,
+        "epochs": nan,
+        "note": reason,
+    }
 
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
