@@ -59,35 +59,69 @@ def run(
                 print(f"{spec.name} seed {seed} {method}: AUC-PR {row['auc_pr']:.3f}", flush=True)
 
 
-def _table(frame: pd.DataFrame, values: str, fmt: str) -> list[str]:
+def _means(frame: pd.DataFrame, values: str) -> pd.DataFrame:
+    """Mean over seeds, tasks in run order as rows, methods in registry order as columns."""
     table = frame.pivot_table(index="task", columns="method", values=values, aggfunc="mean")
-    order = [t for t in dict.fromkeys(frame.task) if t in table.index]
-    table = table.loc[order]
-    table.loc["**mean**"] = table.mean()
-    columns = [m for m in available() if m in table.columns]
-    lines = ["| task | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
-    for task, cells in table[columns].iterrows():
-        lines.append(f"| {task} | " + " | ".join(format(v, fmt) for v in cells) + " |")
+    table = table.loc[[t for t in dict.fromkeys(frame.task) if t in table.index]]
+    return table[[m for m in available() if m in table.columns]]
+
+
+def _markdown(table: pd.DataFrame, cell: Any) -> list[str]:
+    lines = ["| task | " + " | ".join(table.columns) + " |", "|---|" + "---|" * table.shape[1]]
+    for task in table.index:
+        lines.append(f"| {task} | " + " | ".join(cell(task, m) for m in table.columns) + " |")
     return lines
 
 
-def report(out: Path) -> str:
-    """Markdown: per version, mean test AUC-PR over seeds and mean fit seconds (task x
-    method), then the median and 90th percentile of the per-(task, method) seed std."""
+def collapses(table: pd.DataFrame) -> list[str]:
+    """Methods at or below IsolationForest's mean AUC-PR on a task where every peer (DevNet,
+    PReNet, Deep SAD) is above it."""
+    found = []
+    for task, row in table.iterrows():
+        if all(row[p] > row["iforest"] for p in synthetic.PEERS):
+            found += [
+                f"{m} on {task} ({row[m]:.3f} vs IsolationForest {row['iforest']:.3f})"
+                for m in table.columns
+                if m != "iforest" and row[m] <= row["iforest"]
+            ]
+    return found
+
+
+def report(out: Path, before: str = "before", after: str = "after") -> str:
+    """Markdown: mean test AUC-PR (task x method; "before -> after" for the methods re-run
+    under `after`, every other method's rows are `before`'s: same code, same draws), the
+    collapses in each, epochs trained and fit seconds after, and the seed spread."""
     frame = pd.read_csv(out)
-    lines: list[str] = []
-    for version, part in frame.groupby("version", sort=False):
-        seeds = sorted(part.seed.unique())
-        lines += [f"**{version}**: mean test AUC-PR over seeds {seeds}", ""]
-        lines += _table(part, "auc_pr", ".3f") + [""]
-        lines += [f"**{version}**: mean fit seconds", ""]
-        lines += _table(part, "fit_seconds", ".1f") + [""]
-        spread = part.groupby(["task", "method"]).auc_pr.std().dropna()
-        lines.append(
-            f"{version}: seed std of AUC-PR per (task, method): median {spread.median():.3f}, "
-            f"90th percentile {np.quantile(spread, 0.9):.3f}, max {spread.max():.3f}"
-        )
-        lines.append("")
+    old = frame[frame.version == before]
+    rerun = set(frame[frame.version == after].method)
+    new = pd.concat([frame[frame.version == after], old[~old.method.isin(rerun)]])
+    auc_old, auc_new = _means(old, "auc_pr"), _means(new, "auc_pr")
+    for table in (auc_old, auc_new):
+        table.loc["**mean**"] = table.mean()
+
+    def auc_cell(task: str, method: str) -> str:
+        value = f"{auc_new.loc[task, method]:.3f}"
+        return f"{auc_old.loc[task, method]:.3f} → {value}" if method in rerun else value
+
+    seeds = sorted(int(s) for s in new.seed.unique())
+    lines = [f"Mean test AUC-PR over seeds {seeds} ({before} → {after} where re-run):", ""]
+    lines += _markdown(auc_new, auc_cell) + [""]
+    for version, table in ((before, auc_old), (after, auc_new)):
+        found = collapses(table.drop(index="**mean**"))
+        lines.append(f"Collapses {version}: " + ("; ".join(found) or "none") + ".")
+    epochs = _means(new[new.method.isin(rerun)], "epochs")
+    lines += ["", f"Mean epochs trained {after} (the papers' count before):", ""]
+    lines += _markdown(epochs, lambda t, m: f"{epochs.loc[t, m]:.0f}") + [""]
+    fit = _means(new, "fit_seconds")
+    lines += [f"Mean fit seconds {after} (wall clock on a shared machine):", ""]
+    lines += _markdown(fit, lambda t, m: f"{fit.loc[t, m]:.1f}") + [""]
+    spread = new.groupby(["task", "method"]).auc_pr.std().dropna()
+    q90 = np.quantile(spread, 0.9)
+    lines.append(
+        f"Seed std of AUC-PR per (task, method), {after}: median {spread.median():.3f}, "
+        f"90th percentile {q90:.3f}, max {spread.max():.3f}; two standard errors of a "
+        f"difference of two 2-seed means at the 90th percentile: {2 * q90:.3f}."
+    )
     return "\n".join(lines)
 
 
@@ -99,7 +133,7 @@ def main() -> None:
     parser.add_argument("--tasks", default="", help="only tasks whose name contains this")
     parser.add_argument("--data-dir", type=Path, default=SHARED)
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--report", action="store_true", help="print the markdown tables")
+    parser.add_argument("--report", action="store_true", help="print before/after tables")
     args = parser.parse_args()
     if args.report:
         print(report(args.out))

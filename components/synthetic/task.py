@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler
 
-from components.benchmark import Split
+from components.benchmark import Split, scaled_split
 
 _TEST_SIZE = 0.3
 
@@ -47,7 +46,7 @@ def protocol_split(
     rng: np.random.Generator,
 ) -> Split:
     """70/30 stratified split, `n_labelled` labelled among the labellable train anomalies,
-    min-max scaling fitted on train."""
+    min-max scaling fitted on train (`components.benchmark.scaled_split`)."""
     X = np.vstack([normal, anomalies])
     truth = np.r_[np.zeros(len(normal), np.int64), np.ones(len(anomalies), np.int64)]
     kind = np.r_[np.zeros(len(normal), bool), labellable]  # labellable anomaly
@@ -63,15 +62,7 @@ def protocol_split(
         )
     weak = np.zeros_like(y_tr)
     weak[rng.choice(candidates, n_labelled, replace=False)] = 1
-    scaler = MinMaxScaler().fit(X_tr)
-    return Split(
-        X_train=scaler.transform(X_tr).astype(np.float32),
-        y_train=weak,
-        X_test=np.clip(scaler.transform(X_te), -1e6, 1e6).astype(np.float32),
-        y_test=y_te,
-        n_labelled=n_labelled,
-        y_train_true=y_tr,
-    )
+    return scaled_split(X_tr, weak, y_tr, X_te, y_te)
 
 
 def counts(n_rows: int, anomaly_share: float) -> tuple[int, int]:
