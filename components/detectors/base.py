@@ -5,6 +5,15 @@ checks, device handling, seeding, balanced sampling on the device, the optimiser
 best-loss checkpoint, progress and persistence live here once, so a method file stays a
 page long and a fix here fixes every method.
 
+Training length: a method's paper fixes its steps (DevNet: 50 epochs x 20 batches), which
+left some seeds far from converged, more often as tables grow. With `until_converged` (on
+for the fixed-step methods) the paper's epochs always run, then more while the training loss
+still falls: the best epoch loss of the last fifth of the paper's epochs must beat the best
+before by over 5 % of the whole fall since the first epoch, for at most four times the paper's
+epochs. It reads the training loss only, never a label beyond the training ones; a method
+whose epoch is a pass over the rows already trains longer on larger tables and keeps its
+fixed count.
+
 Import rule: numpy, pandas, scikit-learn, torch and tqdm only (runs on a bare GPU box).
 """
 
