@@ -16,6 +16,8 @@ runs through the same loop as the main stage. `balanced_batches=True` swaps the 
 shuffled rows for DeepOD's class-balanced batches (half labelled anomalies), which matters when
 the labelled anomalies are a tiny share of the rows (mammography at 10,000 rows: AUC-PR 0.03
 with shuffled rows vs 0.33 balanced, BatchNorm-free network, benchmarks/RESULTS.md).
+Training length: fixed, as the paper's (`until_converged=False`): an epoch is one pass over the
+rows, so the number of steps already grows with the table.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class DeepSADRegime(DeepDetector):
     optimizer: str = "adam"
     clip_norm: float | None = None
     keep_best: bool = False
+    until_converged: bool = False  # an epoch is a pass over the rows: steps grow with them
     rep_dim: int = 10
     eta: float = 1.0
     eps: float = 1e-6

@@ -15,7 +15,9 @@ from tests.conftest import decoy_task
 
 ALL = available()
 DEEP = [m for m in ALL if "epochs" in make(m).get_params()]
-FAST = {"epochs": 15, "pretrain_epochs": 10, "n_estimators": 100}  # catboost: 1,000 at defaults
+# Short fixed-length fits keep the contract cheap; `until_converged` has its own tests
+# (test_training_length.py, test_ensemble.py); catboost: 1,000 trees at defaults.
+FAST = {"epochs": 15, "pretrain_epochs": 10, "n_estimators": 100, "until_converged": False}
 
 
 def fast(name: str, **extra: object) -> Detector:
