@@ -29,13 +29,13 @@ import numpy as np
 import torch
 
 from components.benchmark import Split, load_table, make_split, select_tables
-from components.contamination import estimate_contamination
+from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors import make
 from components.detectors.base import applicable_params, fit_many
 from components.evaluation import EvaluationError, cross_validate
 
 log = logging.getLogger(__name__)
-METHODS = "devnet,prenet,deepsad,feawad,iforest,supervised"
+METHODS = "devnet,prenet,deepsad,iforest,supervised,catboost"
 CV_SEED = 0
 
 
@@ -60,22 +60,29 @@ def split_with_count(
 
 
 def _split_facts(split: Split, folder: Path) -> None:
-    """Labels and the contamination estimate of one split (the flow's first steps)."""
-    target = folder / "split.npz"
-    if target.exists():
+    """Labels and the contamination estimate of one split (the flow's first steps): the
+    estimate, and the share the flow calibrates and cross-validates with (the estimate, or
+    the fallback when it is not trusted)."""
+    if (folder / "contamination.json").exists():
         return
     start = time.perf_counter()
     est = estimate_contamination(split.X_train, split.y_train, random_state=CV_SEED)
+    share = contamination_for_threshold(est)
     unlabelled = split.y_train == 0
     facts = {
         **est.to_dict(),
+        "share": share.value,
+        "fallback": share.fallback,
         "seconds": time.perf_counter() - start,
         "truth": float(split.y_train_true[unlabelled].mean()),
         "test_share": float(split.y_test.mean()),
     }
     (folder / "contamination.json").write_text(json.dumps(facts))
     np.savez_compressed(
-        target, y_train=split.y_train, y_train_true=split.y_train_true, y_test=split.y_test
+        folder / "split.npz",
+        y_train=split.y_train,
+        y_train_true=split.y_train_true,
+        y_test=split.y_test,
     )
 
 
@@ -85,7 +92,7 @@ def _method_facts(method: str, split: Split, folder: Path, n_seeds: int) -> None
     target = folder / f"{method}.npz"
     if target.exists():
         return
-    contamination = json.loads((folder / "contamination.json").read_text())["estimate"]
+    contamination = json.loads((folder / "contamination.json").read_text())["share"]
     params = applicable_params(method, {"random_state": CV_SEED, "device": "cpu"})
     start = time.perf_counter()
     try:

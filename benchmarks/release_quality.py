@@ -1,0 +1,285 @@
+"""Release quality: what `wsad train` would release on each split, scored on held-out rows,
+against every fixed candidate and the best one in hindsight.
+
+Reads the cache that `benchmarks/release_grid.py` writes (the flow's cross-validation of
+every candidate over the training labels, and each candidate's test and train scores for
+seeds 0..k-1). The release is `components.release.plan_release` on that cross-validation,
+exactly as the flow calls it; its test score is the rank ensemble's (the normalisation of
+`RankEnsemble`, computed from the cached member scores, so nothing is refitted); its
+threshold is the flow's: the quantile at `contamination_for_threshold`'s share of the
+training rows without a label.
+
+    python -m benchmarks.release_quality --cache results-release-cache --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from benchmarks.report import replace_section, show_table
+from components.calibration import calibrate_threshold
+from components.detectors.ensemble import rank_normalise, score_quantiles
+from components.evaluation import SelectionResult, pu_average_precision, pu_roc_auc
+from components.release import members, plan_release
+from flows.config import DEFAULT_METHODS, Settings
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+HEADING = "## Release quality: `wsad train`'s selection vs hindsight (issue 15)"
+OVER = 2.0  # a threshold that flags more than OVER x the true anomaly share is reported
+
+
+@dataclass
+class Cached:
+    """One candidate on one split, as the grid left it."""
+
+    cv: SelectionResult
+    test: np.ndarray  # (seeds, n_test)
+    train: np.ndarray  # (seeds, n_train)
+
+
+def _selection(method: str, z: np.lib.npyio.NpzFile, contamination: float) -> SelectionResult:
+    """The cached cross-validation as the flow's `SelectionResult` (per-fold PU metrics)."""
+    scores, y, folds = z["cv_scores"].astype(np.float64), z["cv_y"], z["cv_fold"]
+    records = []
+    for f in np.unique(folds):
+        s, y_f = scores[folds == f], y[folds == f]
+        records.append(
+            {
+                "fold": int(f),
+                "n_test": len(s),
+                "labelled_test": int(y_f.sum()),
+                "auc_pr": pu_average_precision(s, y_f, contamination),
+                "auc_roc": pu_roc_auc(s, y_f, contamination),
+                "auc_pr_uncorrected": float(average_precision_score(y_f, s)),
+                "auc_roc_uncorrected": float(roc_auc_score(y_f, s)),
+            }
+        )
+    return SelectionResult(
+        method=method,
+        params={},
+        auc_pr=float(np.mean([r["auc_pr"] for r in records])),
+        auc_pr_std=float(np.std([r["auc_pr"] for r in records])),
+        auc_roc=float(np.mean([r["auc_roc"] for r in records])),
+        recall_at_threshold=float("nan"),
+        held_out_scores=scores,
+        held_out_y=y,
+        held_out_rows=np.arange(len(y)),  # every method of a split shares the grid's folds
+        folds=records,
+    )
+
+
+def _normalised(c: Cached, seeds: int, unlabelled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A method's k-seed score on the test and the training rows, as RankEnsemble computes."""
+    q = [score_quantiles(c.train[i][unlabelled]) for i in range(seeds)]
+    test = np.mean([rank_normalise(c.test[i], q[i]) for i in range(seeds)], axis=0)
+    train = np.mean([rank_normalise(c.train[i], q[i]) for i in range(seeds)], axis=0)
+    return test, train
+
+
+def split_rows(
+    folder: Path, methods: list[str], tops: list[int], seeds: list[int]
+) -> list[dict[str, object]]:
+    """Every fixed method (each seed alone, and k-seed ensembles) and every (top, k) release
+    on one split."""
+    facts = json.loads((folder / "contamination.json").read_text())
+    labels = np.load(folder / "split.npz")
+    y_test, unlabelled = labels["y_test"], labels["y_train"] == 0
+    share = facts["share"]
+    cached = {}
+    for m in methods:
+        z = np.load(folder / f"{m}.npz")
+        cached[m] = Cached(_selection(m, z, share), z["test_scores"], z["train_scores"])
+    table, n, seed = folder.name.rsplit("-", 2)
+    base = {
+        "split": folder.name,
+        "table": table,
+        "n_labels": int(n[1:]),
+        "seed": int(seed[1:]),
+        "test_share": facts["test_share"],
+        "fallback": facts["fallback"],
+    }
+    rows: list[dict[str, object]] = []
+    for m, c in cached.items():
+        single = [average_precision_score(y_test, s) for s in c.test]
+        rows.append({**base, "kind": "seed", "release": m, "auc_pr": float(np.mean(single)),
+                     "seed_std": float(np.std(single))})  # fmt: skip
+    for k in seeds:
+        normed = {m: _normalised(c, k, unlabelled) for m, c in cached.items()}
+        for m in methods:
+            rows.append({**base, "kind": "fixed", "release": m, "n_seeds": k,
+                         "auc_pr": average_precision_score(y_test, normed[m][0])})  # fmt: skip
+        for top in tops:
+            plan = plan_release([cached[m].cv for m in methods], share, top=top, n_seeds=k)
+            chosen = [m for m, _ in members(plan.selection.method, plan.selection.params)]
+            test = np.mean([normed[m][0] for m in chosen], axis=0)
+            train = np.mean([normed[m][1] for m in chosen], axis=0)
+            threshold = calibrate_threshold(train[unlabelled], "quantile", share)
+            rows.append({**base, "kind": "release", "release": f"top{top}", "n_seeds": k,
+                         "members": "+".join(chosen),
+                         "auc_pr": average_precision_score(y_test, test),
+                         "flag_rate": float(threshold.flag(test).mean())})  # fmt: skip
+    return rows
+
+
+def _f(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def quality_table(rows: pd.DataFrame, default: tuple[int, int]) -> list[list[str]]:
+    """Mean test AUC-PR by labelled count: releases, fixed methods, hindsight best."""
+    fixed = rows[rows.kind == "fixed"]
+    labels = sorted(rows.n_labels.unique())
+    out = []
+    hindsight = fixed.groupby(["split", "n_seeds", "n_labels"]).auc_pr.max().reset_index()
+    rel = rows[rows.kind == "release"]
+    for (release, k), group in rel.groupby(["release", "n_seeds"]):
+        name = f"release {release}, {k} seed(s)"
+        if (int(release[3:]), k) == default:
+            name = f"**{name} (default)**"
+        means = group.groupby("n_labels").auc_pr.mean()
+        best = hindsight[hindsight.n_seeds == k].auc_pr.mean()
+        out.append([name, *[_f(means[n]) for n in labels], _f(group.auc_pr.mean()),
+                    f"{group.auc_pr.mean() / best:.1%}"])  # fmt: skip
+    for k, group in hindsight.groupby("n_seeds"):
+        means = group.groupby("n_labels").auc_pr.mean()
+        out.append([f"hindsight best, {k} seed(s)", *[_f(means[n]) for n in labels],
+                    _f(group.auc_pr.mean()), "100.0%"])  # fmt: skip
+    for (m, k), group in fixed.groupby(["release", "n_seeds"]):
+        means = group.groupby("n_labels").auc_pr.mean()
+        best = hindsight[hindsight.n_seeds == k].auc_pr.mean()
+        out.append([f"fixed {m}, {k} seed(s)", *[_f(means[n]) for n in labels],
+                    _f(group.auc_pr.mean()), f"{group.auc_pr.mean() / best:.1%}"])  # fmt: skip
+    return out
+
+
+def flag_table(rows: pd.DataFrame) -> list[list[str]]:
+    """How far each release's flag rate is from the true anomaly share of the test rows."""
+    rel = rows[rows.kind == "release"]
+    out = []
+    for (release, k), g in rel.groupby(["release", "n_seeds"]):
+        ratio = g.flag_rate / g.test_share
+        out.append([f"{release}, {k} seed(s)", f"{(ratio > OVER).mean():.1%}",
+                    f"{(ratio < 1 / OVER).mean():.1%}", f"{ratio.median():.2f}",
+                    f"{g.flag_rate.max():.3f}"])  # fmt: skip
+    return out
+
+
+def seed_table(rows: pd.DataFrame, k: int) -> list[list[str]]:
+    """Per method: the spread of test AUC-PR across single seeds, and what k seeds add."""
+    single = rows[rows.kind == "seed"].set_index(["split", "release"])
+    ens = rows[(rows.kind == "fixed") & (rows.n_seeds == k)].set_index(["split", "release"])
+    out = []
+    for m in sorted(single.index.get_level_values("release").unique()):
+        s, e = single.xs(m, level="release"), ens.xs(m, level="release")
+        gain = (e.auc_pr - s.auc_pr).dropna()
+        out.append([m, _f(s.seed_std.mean()), _f(s.seed_std.max()), _f(s.auc_pr.mean()),
+                    _f(e.auc_pr.mean()), f"{gain.mean():+.3f}",
+                    f"{(gain > 0).mean():.0%}"])  # fmt: skip
+    return out
+
+
+def render(rows: pd.DataFrame, command: str, methods: list[str], default: tuple[int, int]) -> str:
+    """The RESULTS.md section."""
+    labels = [str(n) for n in sorted(rows.n_labels.unique())]
+    splits = rows.split.nunique()
+    seeds = sorted(rows.seed.unique().tolist())
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    top, k = default
+    lines = [
+        HEADING,
+        "",
+        f"{splits} splits ({rows.table.nunique()} shared tables x {', '.join(labels)} labelled "
+        f"anomalies x seeds {seeds}; not every table has every seed, see below). Candidates: "
+        f"{', '.join(methods)}. ADBench split: stratified subsample to at most 5,000 rows, "
+        "stratified 70/30, exactly N training anomalies labelled, min-max scaling fitted on "
+        "train. Release = `plan_release` on the flow's own 3-fold cross-validation over the "
+        "training labels only (rank by held-out labelled-vs-unlabelled AUC-ROC, rank-average "
+        "the top members, each a k-seed `RankEnsemble`); hindsight best = the best fixed "
+        "method on each split's test rows, at the same k. Test AUC-PR on the held-out 30 %. "
+        f"Date: {when}.",
+        "",
+        f"Command: `{command}`",
+        "",
+        *show_table(
+            "release quality",
+            ["configuration", *[f"{n} labels" for n in labels], "all", "of hindsight"],
+            quality_table(rows, default),
+        ),
+        "",
+        f"Flag rate of the released threshold against the true anomaly share of the test rows "
+        f"(the flow's quantile at `contamination_for_threshold`'s share; the fallback fired on "
+        f"{rows.groupby('split').fallback.first().mean():.0%} of splits):",
+        "",
+        *show_table(
+            "flag rate",
+            [
+                "release",
+                f"flags > {OVER:g}x truth",
+                f"flags < truth / {OVER:g}",
+                "median flags / truth",
+                "max flag rate",
+            ],
+            flag_table(rows),
+        ),  # fmt: skip
+        "",
+        f"Seed variance: test AUC-PR of each seed alone (std over seeds 0..{k - 1} per split, "
+        f"mean and max over splits), and of the {k}-seed rank ensemble:",
+        "",
+        *show_table(
+            "seed variance",
+            [
+                "method",
+                "seed std (mean)",
+                "seed std (max)",
+                "one seed",
+                f"{k} seeds",
+                "gain",
+                "splits gained",
+            ],
+            seed_table(rows, k),
+        ),  # fmt: skip
+        "",
+        f"Defaults: `release_top={top}`, `ensemble_seeds={k}` (flows/config.py).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path("results-release-cache"))
+    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
+    parser.add_argument("--tops", default="1,2,3")
+    parser.add_argument("--seeds", default="1,3")
+    parser.add_argument("--csv", type=Path, default=Path("benchmarks/results/release.csv"))
+    parser.add_argument("--write", action="store_true", help="replace the RESULTS.md section")
+    parser.add_argument("--command", default="", help="the commands that made the cache")
+    args = parser.parse_args()
+    methods = args.methods.split(",")
+    tops = [int(t) for t in args.tops.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    folders = [f for f in sorted(args.cache.iterdir()) if f.is_dir()]
+    complete = [f for f in folders if all((f / f"{m}.npz").exists() for m in methods)]
+    rows = pd.DataFrame([r for f in complete for r in split_rows(f, methods, tops, seeds)])
+    rows.to_csv(args.csv, index=False)
+    defaults = Settings.model_fields
+    default = (defaults["release_top"].default, defaults["ensemble_seeds"].default)
+    command = " && ".join(
+        c for c in (args.command, "python -m benchmarks.release_quality " + " ".join(sys.argv[1:]))
+        if c
+    )  # fmt: skip
+    section = render(rows, command, methods, default)
+    if args.write:
+        replace_section(RESULTS, HEADING, section)
+
+
+if __name__ == "__main__":
+    main()
