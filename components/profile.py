@@ -186,8 +186,10 @@ class ReferenceProfile:
 
 def bin_counts(X: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """(d, N_BINS) counts of the rows of `X` (n, d) per column bin: a value lands in bin b
-    when exactly b of its column's edges lie below it."""
+    when exactly b of its column's edges lie below it. Edges are float32 values, so float32
+    features (training and scoring both read them so) bin the same either way."""
     n, d = X.shape
+    edges = edges.astype(X.dtype, copy=False)
     below = np.zeros((n, d), dtype=np.int32)
     for b in range(edges.shape[1]):
         below += edges[:, b] < X
@@ -212,8 +214,9 @@ def psi_limit(n_bins: int, n_rows: int, n_reference: int, limits: Limits) -> flo
 
 
 def _deciles(values: np.ndarray) -> tuple[float, ...]:
-    """The distinct interior deciles, padded with +inf to N_BINS - 1 edges."""
-    cuts = np.unique(np.quantile(values, np.linspace(0, 1, N_BINS + 1)[1:-1]))
+    """The distinct interior deciles as float32 values, padded with +inf to N_BINS - 1."""
+    deciles = np.quantile(values.astype(np.float64), np.linspace(0, 1, N_BINS + 1)[1:-1])
+    cuts = np.unique(deciles.astype(np.float32)).astype(np.float64)
     return (*cuts.tolist(), *[math.inf] * (N_BINS - 1 - len(cuts)))
 
 
@@ -225,13 +228,14 @@ def build_profile(
     threshold: float,
     flag_rate: float,
 ) -> ReferenceProfile:
-    """Profile the raw (unscaled) training features `X` (n, d), columns in `features` order."""
-    X = np.asarray(X, dtype=np.float64)
+    """Profile the raw (unscaled) training features `X` (n, d), columns in `features` order,
+    as `data.feature_matrix` gives them (float32)."""
+    X = np.asarray(X, dtype=np.float32)
     profiles = {}
     for j, name in enumerate(features):
-        column = X[:, j]
-        edges = _deciles(column)
-        counts = bin_counts(column[:, None], np.array([edges]))[0]
+        edges = _deciles(X[:, j])
+        counts = bin_counts(X[:, j : j + 1], np.array([edges]))[0]
+        column = X[:, j].astype(np.float64)
         profiles[name] = FeatureProfile(
             percentiles=tuple(np.quantile(column, PERCENTILES).tolist()),
             mean=float(column.mean()),

@@ -19,7 +19,8 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from components.audit import AuditLog
 from components.calibration import Threshold
 from components.data import Scaler, Schema, feature_matrix
 from components.detectors.base import SCORE_CHUNK_ROWS, Detector
+from components.profile import ReferenceProfile
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXPERIMENT = "wsad"
 PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn")
 BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
+PROFILE_FILE = "profile.json"  # optional: versions registered before profiles have none
 GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")
 APPROVAL_DECISIONS = ("approve", "reject", "timeout")
 
@@ -209,20 +212,54 @@ def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> 
 
 # The model bundle ------------------------------------------------------------------------------
 def write_bundle(
-    bundle_dir: Path, detector: Detector, schema: Schema, scaler: Scaler, threshold: Threshold
+    bundle_dir: Path,
+    detector: Detector,
+    schema: Schema,
+    scaler: Scaler,
+    threshold: Threshold,
+    profile: ReferenceProfile | None = None,
 ) -> Path:
-    """Write what the pyfunc needs to score a raw table: schema, scaler, threshold, detector."""
+    """Write what the pyfunc needs to score a raw table: schema, scaler, threshold, detector,
+    and the reference profile that scoring compares each batch with."""
     bundle_dir = Path(bundle_dir)
     bundle_dir.mkdir(parents=True, exist_ok=True)
-    for name, obj in (("schema", schema), ("scaler", scaler), ("threshold", threshold)):
-        (bundle_dir / f"{name}.json").write_text(json.dumps(obj.to_dict(), indent=2))
+    parts: dict[str, Schema | Scaler | Threshold | ReferenceProfile | None] = {
+        "schema": schema,
+        "scaler": scaler,
+        "threshold": threshold,
+        "profile": profile,
+    }
+    for name, obj in parts.items():
+        if obj is not None:
+            (bundle_dir / f"{name}.json").write_text(json.dumps(obj.to_dict(), indent=2))
     detector.save(bundle_dir / "detector.pt")
     return bundle_dir
 
 
+def bundle_reference(model_name: str, version: str) -> tuple[Schema, ReferenceProfile | None]:
+    """A version's schema and reference profile, read from its bundle without loading the
+    detector (None for a version registered before profiles)."""
+    uri = f"models:/{model_name}/{version}/artifacts/bundle"
+    with tempfile.TemporaryDirectory(prefix="wsad-reference-") as tmp:
+        schema = json.loads(
+            Path(
+                mlflow.artifacts.download_artifacts(f"{uri}/schema.json", dst_path=tmp)
+            ).read_text()
+        )
+        try:
+            profile_path = mlflow.artifacts.download_artifacts(
+                f"{uri}/{PROFILE_FILE}", dst_path=tmp
+            )
+        except (MlflowException, OSError):
+            return Schema.from_dict(schema), None
+        profile = json.loads(Path(profile_path).read_text())
+    return Schema.from_dict(schema), ReferenceProfile.from_dict(profile)
+
+
 class WsadModel(PythonModel):
     """Raw table in, `score` and `is_anomaly` out: the schema is enforced (`feature_matrix`),
-    features scaled as in training, rows scored in chunks to bound memory."""
+    features scaled as in training, rows scored in chunks to bound memory. `profile` is the
+    training data's reference (None for versions registered before profiles)."""
 
     def load_context(self, context: Any) -> None:
         self._load(Path(context.artifacts["bundle"]))
@@ -237,11 +274,26 @@ class WsadModel(PythonModel):
         self.scaler = Scaler.from_dict(json.loads((bundle / "scaler.json").read_text()))
         self.threshold = Threshold.from_dict(json.loads((bundle / "threshold.json").read_text()))
         self.detector = Detector.load(bundle / "detector.pt")
+        profile = bundle / PROFILE_FILE
+        self.profile = (
+            ReferenceProfile.from_dict(json.loads(profile.read_text()))
+            if profile.is_file()
+            else None
+        )
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
+        return self.score(model_input)
+
+    def score(
+        self, model_input: pd.DataFrame, observe: Callable[[np.ndarray], None] | None = None
+    ) -> pd.DataFrame:
+        """`predict` without MLflow's arguments; `observe` sees the raw feature matrix in
+        schema order (the drift statistics read it there instead of converting again)."""
         X = feature_matrix(model_input, self.schema)
+        if observe is not None:
+            observe(X)
         scores = np.concatenate(
             [
                 self.detector.decision_function(self.scaler.transform(X[i : i + SCORE_CHUNK_ROWS]))
@@ -337,6 +389,17 @@ def get_alias_version(model_name: str, alias: str) -> str | None:
         return None
 
 
+def require_alias(model_name: str, alias: str) -> str:
+    """The version holding `alias`; a RegistryError saying what to do when none does."""
+    version = get_alias_version(model_name, alias)
+    if version is None:
+        raise RegistryError(
+            f"no version of {model_name!r} has alias {alias!r}; "
+            "train and promote one first (`wsad train`, `wsad promote`)"
+        )
+    return version
+
+
 def version_info(model_name: str, version: str) -> dict[str, Any]:
     """Tags, aliases, run id and the run's metrics of one registered version."""
     client = _client()
@@ -371,15 +434,15 @@ def load_model(model_name: str, alias: str = "champion", audit: AuditLog | None 
     """The pyfunc behind `models:/<name>@<alias>`. With an audit log, `champion` is loaded
     only when the (verified) log names that very version as the current champion, and by its
     version URI, so an alias moved outside wsad never reaches production scoring."""
-    version = get_alias_version(model_name, alias)
-    if version is None:
-        raise RegistryError(
-            f"no version of {model_name!r} has alias {alias!r}; "
-            "train and promote one first (`wsad train`, `wsad promote`)"
-        )
+    version = require_alias(model_name, alias)
     if audit is not None and alias == "champion":
         _check_named_by_audit(model_name, version, audit)
     # By version, never by alias: the alias could move between the check and the load.
+    return load_version(model_name, version)
+
+
+def load_version(model_name: str, version: str) -> Any:
+    """The pyfunc of one registered version."""
     return mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
 
 

@@ -49,10 +49,11 @@ _MAX_EXAMPLES = 3
 
 
 class DataValidationError(ValueError):
-    """The data failed its expectations; `.report` holds every failed check."""
+    """The data failed its expectations; `.report` holds every failed check, `hint` says
+    what to do."""
 
-    def __init__(self, report: ValidationReport) -> None:
-        super().__init__(report.summary())
+    def __init__(self, report: ValidationReport, hint: str = "") -> None:
+        super().__init__(f"{report.summary()}; {hint}" if hint else report.summary())
         self.report = report
 
 
@@ -70,6 +71,8 @@ class ValidationReport:
     def summary(self) -> str:
         """One line for logs and the CLI."""
         note = f" ({self.note})" if self.note else ""
+        if self.evaluated == 0:
+            return f"{self.scope}: not run{note}"
         if self.success:
             return f"{self.scope} passed: {self.evaluated} expectations met{note}"
         return (
@@ -264,7 +267,7 @@ def _reference_expectations(
                 column=column, max_value=bands.psi, meta={"check": "shift"}
             )
         )
-    X = records[features].to_numpy(dtype=np.float64)
+    X = records[features].to_numpy(dtype=np.float32)  # as the profile was binned
     values = psi(profile.shares(features), bin_counts(X, profile.edges(features)))
     return table, shift, pd.DataFrame([values], columns=features)
 

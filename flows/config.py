@@ -10,8 +10,6 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from components.detectors import available
-
 DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised"]
 
 
@@ -35,6 +33,9 @@ class Settings(BaseSettings):
     metric_floor: float = 0.1
     margin: float = 0.0
     allow_schema_change: bool = False  # train on columns that differ from the champion's
+    # Train although the data moved away from the champion's reference (audited with this
+    # reason); per run (`wsad train --accept-drift --reason`), never a standing setting.
+    accept_drift_reason: str | None = None
     cv_folds: int = Field(default=3, ge=2)
     random_state: int = 0
     device: str = "auto"
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, methods: list[str]) -> list[str]:
+        from components.detectors import available  # torch: only when methods are given
+
         unknown = sorted(set(methods) - set(available()))
         if unknown:
             raise ValueError(
