@@ -93,41 +93,45 @@ def _tracked(dvc_file: Path) -> dict[str, Any]:
     return dict(outs[0])
 
 
-def tracked_dir(repo: Path, dvc_file: Path) -> Path:
+def tracked_dir(dvc_file: Path) -> Path:
     """The folder (or file) a .dvc file tracks, resolved."""
-    dvc_file = Path(repo) / dvc_file
+    dvc_file = Path(dvc_file).resolve()
     return (dvc_file.parent / str(_tracked(dvc_file)["path"])).resolve()
 
 
-def _workspace_matches(repo: Path, dvc_file: Path) -> bool:
-    """Whether the tracked files are exactly what the .dvc file records (`dvc status`)."""
-    return not json.loads(_dvc(Path(repo), "status", "--json", str(dvc_file)) or "{}")
+def _workspace_matches(dvc_file: Path) -> bool:
+    """Whether the tracked files are exactly what the .dvc file records (`dvc status`, run
+    in the .dvc file's folder: its DVC repository)."""
+    dvc_file = Path(dvc_file).resolve()
+    return not json.loads(_dvc(dvc_file.parent, "status", "--json", dvc_file.name) or "{}")
 
 
-def input_version(repo: Path, dvc_file: Path, inputs: Sequence[Path]) -> str:
+def input_version(dvc_file: Path, inputs: Sequence[Path]) -> str:
     """The data version a run's `inputs` belong to: the .dvc file's md5 when they lie in
     the data it tracks and the workspace matches it, "<md5>+modified" when they were edited
     since the last `dvc add`, "untracked" when one lies outside it. Only the first can be
     restored and reproduced later."""
-    tracked = tracked_dir(repo, dvc_file)
-    if not all((Path(repo) / p).resolve().is_relative_to(tracked) for p in inputs):
+    tracked = tracked_dir(dvc_file)
+    if not all(Path(p).resolve().is_relative_to(tracked) for p in inputs):
         return UNTRACKED
-    version = data_version(Path(repo) / dvc_file)
-    return version if _workspace_matches(repo, dvc_file) else f"{version}{MODIFIED}"
+    version = data_version(dvc_file)
+    return version if _workspace_matches(dvc_file) else f"{version}{MODIFIED}"
 
 
-def labels_removed_on_purpose(repo: Path, dvc_file: Path, labels: Path, since: str | None) -> bool:
+def labels_removed_on_purpose(dvc_file: Path, labels: Path, since: str | None) -> bool:
     """Whether a shorter label file is a versioned decision rather than a truncated feed: it
     lies in the data `dvc_file` tracks, the workspace matches that pointer, the pointer is
     committed to git, and its data version differs from `since` (the champion's)."""
-    repo = Path(repo)
+    dvc_file = Path(dvc_file).resolve()
     try:
-        version = input_version(repo, dvc_file, [labels])
-        committed = not _run(["git", "status", "--porcelain", "--", str(dvc_file)], repo).strip()
+        version = input_version(dvc_file, [labels])
+        changed = _run(["git", "status", "--porcelain", "--", dvc_file.name], dvc_file.parent)
     except LineageError as err:
         log.info("label removal not confirmed by DVC history: %s", err)
         return False
-    return committed and version not in (UNTRACKED, since) and not version.endswith(MODIFIED)
+    if changed.strip() or version == UNTRACKED or version.endswith(MODIFIED):
+        return False
+    return version != since
 
 
 def _default_remote(repo: Path) -> str | None:
@@ -149,7 +153,7 @@ def _missing_from_cache(cache: Path, version: str) -> str:
     files/md5/<2 hex>/<rest>; a directory version is a JSON list of its files)."""
     manifest = cache / "files" / "md5" / version[:2] / version[2:]
     if not manifest.is_file():
-        return "all of it"
+        return "its file listing and every file"
     missing = [
         entry["relpath"]
         for entry in json.loads(manifest.read_text())
@@ -158,12 +162,13 @@ def _missing_from_cache(cache: Path, version: str) -> str:
     return ", ".join(missing) or "nothing (but checkout failed)"
 
 
-def restore_data(repo: Path, dvc_file: Path, version: str, dest: Path) -> Path:
-    """Check data version `version` of what `dvc_file` tracks out into `dest` (a new
-    DVC workspace sharing `repo`'s cache, and its default remote when there is one), never
-    touching `repo`'s own files; returns the restored folder."""
-    repo, dest = Path(repo), Path(dest)
-    name = Path(str(_tracked(repo / dvc_file)["path"])).name
+def restore_data(dvc_file: Path, version: str, dest: Path) -> Path:
+    """Check data version `version` of what `dvc_file` tracks out into `dest` (a new DVC
+    workspace sharing the cache of `dvc_file`'s repository, and its default remote when
+    there is one), never touching that repository's files; returns the restored folder."""
+    dvc_file, dest = Path(dvc_file).resolve(), Path(dest)
+    repo = dvc_file.parent
+    name = Path(str(_tracked(dvc_file)["path"])).name
     cache = Path(_dvc(repo, "cache", "dir").strip())
     remote = _default_remote(repo)
     dest.mkdir(parents=True, exist_ok=True)

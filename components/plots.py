@@ -10,7 +10,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend first)
 import numpy as np  # noqa: E402
-from sklearn.metrics import average_precision_score, precision_recall_curve  # noqa: E402
 
 
 def plot_score_distribution(
@@ -38,6 +37,9 @@ def plot_score_distribution(
 
 def plot_pr_curve(scores: np.ndarray, y: np.ndarray, path: Path) -> Path:
     """Cross-validated precision-recall of held-out labelled anomalies vs unlabelled rows."""
+    # Imported here: scoring draws its drift plot from this module without scikit-learn.
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
     precision, recall, _ = precision_recall_curve(y, scores)
     fig, ax = plt.subplots(figsize=(4.5, 4))
     ax.step(recall, precision, where="post")
@@ -62,7 +64,8 @@ def plot_drift(psi: dict[str, float], limits: dict[str, float], title: str, path
     ax.barh(names, values, color=colours)
     ax.scatter([limits[n] for n in names], names, marker="|", s=120, color="black", label="limit")
     ax.set_xscale("log")
-    ax.set(xlabel="population stability index (log scale)", title=title)
+    ax.set(xlabel="population stability index (log scale)")
+    ax.set_title(title, fontsize=9)
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

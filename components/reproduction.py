@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from components import data
 from components.candidate import fit_candidate
@@ -55,6 +56,7 @@ class Recipe:
     target_fpr: float
     records: str  # paths as the run saw them, inside the DVC-tracked data
     labels: str
+    torch_threads: int | None  # CPU threads of the training process: the order of its sums
 
     @classmethod
     def from_release(cls, info: dict[str, Any], entries: list[dict[str, Any]]) -> Recipe:
@@ -102,12 +104,16 @@ class Recipe:
             target_fpr=float(tags.get("target_fpr", 0.01)),
             records=tags["records"],
             labels=tags["labels"],
+            torch_threads=int(tags["torch_threads"]) if "torch_threads" in tags else None,
         )
 
 
 def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: Path) -> WsadModel:
     """The training flow's steps after selection, on CPU: schema, scaler, weak labels,
-    contamination (same seed), the recorded configuration refit on every row, threshold."""
+    contamination (same seed), the recorded configuration refit on every row, threshold,
+    with as many torch threads as the training process had."""
+    if recipe.torch_threads:
+        torch.set_num_threads(recipe.torch_threads)
     table, confirmed = data.read_table(records), data.read_labels(labels)
     schema = data.infer_schema(table, id_column)
     raw = data.feature_matrix(table, schema)

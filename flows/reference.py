@@ -46,7 +46,7 @@ def check_against_champion(
         return _internal_only(f"champion v{version} has no reference profile")
     champion_data = registry.version_info(settings.model_name, version)["tags"].get("data_version")
     on_purpose = len(confirmed) < profile.n_labelled and lineage.labels_removed_on_purpose(
-        Path.cwd(), settings.data_dvc, settings.labels, champion_data
+        settings.data_dvc, settings.labels, champion_data
     )
     report = validation.validate_against_reference(
         table, confirmed, schema, profile, labels_may_shrink=on_purpose

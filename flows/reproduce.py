@@ -33,21 +33,18 @@ def reproduce_version(settings: Settings, version: str) -> str:
             f"{recipe.model_name} v{version} was trained on data DVC did not version "
             f"({recipe.data_version}: {recipe.records}, {recipe.labels}); it cannot be restored"
         )
-    repo = Path.cwd()
-    tracked = lineage.tracked_dir(repo, settings.data_dvc)
+    tracked = lineage.tracked_dir(settings.data_dvc)
     notes = []
-    head = lineage.git_commit(repo)
+    head = lineage.git_commit(Path.cwd())
     if head != recipe.git_commit:
         notes.append(f"code at {head}, trained at {recipe.git_commit}")
     with tempfile.TemporaryDirectory(prefix="wsad-reproduce-") as tmp:
-        restored = lineage.restore_data(
-            repo, settings.data_dvc, recipe.data_version, Path(tmp) / "ws"
-        )
+        restored = lineage.restore_data(settings.data_dvc, recipe.data_version, Path(tmp) / "ws")
         records, labels = (
-            restored / (repo / p).resolve().relative_to(tracked)
+            restored / Path(p).resolve().relative_to(tracked)
             for p in (recipe.records, recipe.labels)
         )
-        now = repo / recipe.labels
+        now = Path(recipe.labels)
         if not now.is_file() or now.read_bytes() != labels.read_bytes():
             before = len(data.read_labels(labels))
             after = len(data.read_labels(now)) if now.is_file() else 0

@@ -37,7 +37,7 @@ def publish_drift(report: DriftReport, out: Path) -> None:
     plot_drift(
         {c: s["psi"] for c, s in report.columns.items()},
         {c: s["limit"] for c, s in report.columns.items()},
-        f"Drift of {out.name} against {report.model}",
+        f"Drift of {out.name}\nagainst {report.model}",
         png_path,
     )
     create_markdown_artifact(

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
@@ -128,7 +129,7 @@ def register(
                 "method": sel.method,
                 "params": json.dumps(sel.params, default=str),
                 "data_version": lineage.input_version(
-                    Path.cwd(), settings.data_dvc, [settings.records, settings.labels]
+                    settings.data_dvc, [settings.records, settings.labels]
                 ),
                 "records": str(settings.records),
                 "labels": str(settings.labels),
@@ -137,6 +138,7 @@ def register(
                 "reference_check": f"{'passed' if reference.success else 'drift accepted'} "
                 f"({reference.note})",
                 "random_state": str(settings.random_state),
+                "torch_threads": str(torch.get_num_threads()),  # CPU sums' order: reproduce
                 "threshold_method": settings.threshold_method,
                 "target_fpr": str(settings.target_fpr),
                 "contamination": f"{contamination.estimate:.6f}",

@@ -11,7 +11,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-Feed = Callable[[pd.DataFrame, pd.DataFrame, np.random.Generator], tuple[pd.DataFrame, pd.DataFrame]]
+Feed = Callable[
+    [pd.DataFrame, pd.DataFrame, np.random.Generator], tuple[pd.DataFrame, pd.DataFrame]
+]
 
 
 def _column(name: str, change: Callable[[pd.Series, np.random.Generator], pd.Series]) -> Feed:
