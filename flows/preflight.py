@@ -1,7 +1,7 @@
 """Checks the CLI runs before the Prefect engine starts, so a bad input is refused in seconds
-rather than after the engine (and, on a fresh machine, its ephemeral server) has started:
-the files are readable tables, the label file is well formed, the output path is usable,
-the model exists and the table's header has its columns. The flows check the same things
+rather than after the engine (and, on a fresh machine, its ephemeral server) has started.
+Training reads its table whole anyway, so `train` parses it here too (schema, ids, label
+ids); scoring streams, so `score` reads only the header. The flows check the same things
 again (deployments run them without the CLI); these only move the refusal earlier."""
 
 from __future__ import annotations
@@ -33,11 +33,15 @@ def same_columns_as_champion(columns: Iterable[object], settings: Settings) -> N
 
 
 def train_inputs(settings: Settings) -> None:
-    """The table and label files, and the table's header against the champion's columns."""
-    data.ensure_table_file(settings.records)
-    data.read_labels(settings.labels)
+    """The table and the label file parse, the schema holds (numeric, finite, unique ids),
+    every label id is in the table, and the columns are the champion's."""
+    table, labels = data.read_table(settings.records), data.read_labels(settings.labels)
+    schema = data.infer_schema(table, settings.id_column)
+    data.weak_labels(table, labels, schema)
+    columns = table.columns
+    del table  # the flow reads it again; keep one copy in memory
     registry.configure(settings.tracking_uri)
-    same_columns_as_champion(data.read_columns(settings.records), settings)
+    same_columns_as_champion(columns, settings)
 
 
 def score_inputs(records: Path, out: Path, chunk_rows: int, alias: str, settings: Settings) -> None:
