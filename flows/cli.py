@@ -50,7 +50,16 @@ class _LazyCommands(TyperGroup):
 app = typer.Typer(
     cls=_LazyCommands, no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0]
 )
-app.callback()(quiet_console)  # before any command imports Prefect
+
+
+@app.callback()
+def _before_any_command(ctx: typer.Context) -> None:
+    """Quiet the terminal before a command imports Prefect; `serve` keeps its flow runs'
+    logs on its console (it is where an operator watches them)."""
+    if ctx.invoked_subcommand != "serve":
+        quiet_console()
+
+
 label_app = typer.Typer(no_args_is_help=True, help="Confirmed anomaly labels (versioned by DVC).")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log of releases.")
 app.add_typer(label_app, name="label")
