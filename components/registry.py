@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
@@ -38,8 +38,10 @@ from components import faults
 from components.audit import AuditLog
 from components.calibration import Threshold
 from components.data import Scaler, Schema, feature_matrix
-from components.detectors.base import SCORE_CHUNK_ROWS, Detector
 from components.profile import ReferenceProfile
+
+if TYPE_CHECKING:  # torch loads with the first model, not with the registry's commands
+    from components.detectors.base import Detector
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +275,8 @@ class WsadModel(PythonModel):
         self.schema = Schema.from_dict(json.loads((bundle / "schema.json").read_text()))
         self.scaler = Scaler.from_dict(json.loads((bundle / "scaler.json").read_text()))
         self.threshold = Threshold.from_dict(json.loads((bundle / "threshold.json").read_text()))
+        from components.detectors.base import Detector
+
         self.detector = Detector.load(bundle / "detector.pt")
         profile = bundle / PROFILE_FILE
         self.profile = (
@@ -291,6 +295,8 @@ class WsadModel(PythonModel):
     ) -> pd.DataFrame:
         """`predict` without MLflow's arguments; `observe` sees the raw feature matrix in
         schema order (the drift statistics read it there instead of converting again)."""
+        from components.detectors.base import SCORE_CHUNK_ROWS
+
         X = feature_matrix(model_input, self.schema)
         if observe is not None:
             observe(X)

@@ -151,9 +151,11 @@ def train(
     with one_line_errors():
         files.ensure_table_file(settings.records)
         files.ensure_readable(settings.labels)
+        from flows import preflight
+
+        preflight.train_columns(preflight.train_tables(settings), settings)
         from prefect.settings import get_current_settings
 
-        from flows import preflight
         from flows.training import training_flow
 
         if settings.require_approval and not get_current_settings().api.url:
@@ -161,7 +163,6 @@ def train(
                 "approval needs a Prefect server that `wsad approve` reaches too; "
                 "set PREFECT_API_URL"
             )
-        preflight.train_inputs(settings)
         result = training_flow(settings)
     _print_outcome(result)
 
@@ -186,9 +187,10 @@ def score(
     settings = settings_with(model_name=model_name)
     with one_line_errors():
         from flows import preflight
-        from flows.scoring import scoring_flow
 
         preflight.score_inputs(records, out_path, chunk_rows, alias, settings)
+        from flows.scoring import scoring_flow
+
         result = scoring_flow(records, out_path, alias, chunk_rows, settings, strict)
     out.print(
         f"scored {result['rows']} rows with {result['model']}: {result['flagged']} flagged, "

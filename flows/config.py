@@ -16,7 +16,11 @@ DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised"]
 class Settings(BaseSettings):
     """Where the data, the registry and the audit log live, and how models are chosen."""
 
-    model_config = SettingsConfigDict(env_prefix="WSAD_", env_file=".env", extra="ignore")
+    # Defaults are ours and valid: validating them would load torch (to check the methods'
+    # names) on every command, even one that refuses a missing file.
+    model_config = SettingsConfigDict(
+        env_prefix="WSAD_", env_file=".env", extra="ignore", validate_default=False
+    )
 
     records: Path = Path("data/records.csv")
     labels: Path = Path("data/labels.csv")
@@ -54,7 +58,7 @@ class Settings(BaseSettings):
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, methods: list[str]) -> list[str]:
-        from components.detectors import available  # torch: only when methods are given
+        from components.detectors import available  # torch: only when methods are set
 
         unknown = sorted(set(methods) - set(available()))
         if unknown:

@@ -1,22 +1,25 @@
 """Checks the CLI runs before the Prefect engine starts, so a bad input is refused in seconds
 rather than after the engine (and, on a fresh machine, its ephemeral server) has started.
 Training reads its table whole anyway, so `train` parses it here too (schema, ids, label
-ids); scoring streams, so `score` reads only the header. The flows check the same things
-again (deployments run them without the CLI); these only move the refusal earlier."""
+ids) before loading MLflow, torch or Prefect; scoring streams, so `score` reads only the
+header. The flows check the same things again (deployments run them without the CLI);
+these only move the refusal earlier. The registry (MLflow, torch) is imported only by the
+checks that need it, after the cheap ones."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
 
-from components import data, registry
-from components.scoring import check_output
+from components import data
 from flows.config import Settings
 
 
 def same_columns_as_champion(columns: Iterable[object], settings: Settings) -> None:
     """A new feature set would break every client that scores with the champion's columns:
     refuse it unless the run says it is on purpose (`allow_schema_change`)."""
+    from components import registry
+
     if settings.allow_schema_change:
         return
     version = registry.get_alias_version(settings.model_name, "champion")
@@ -32,23 +35,31 @@ def same_columns_as_champion(columns: Iterable[object], settings: Settings) -> N
         ) from err
 
 
-def train_inputs(settings: Settings) -> None:
-    """The table and the label file parse, the schema holds (numeric, finite, unique ids),
-    every label id is in the table, and the columns are the champion's."""
+def train_tables(settings: Settings) -> list[str]:
+    """The table and the label file parse, the schema holds (numeric, finite, unique ids)
+    and every label id is in the table; returns the table's columns."""
     table, labels = data.read_table(settings.records), data.read_labels(settings.labels)
-    schema = data.infer_schema(table, settings.id_column)
-    data.weak_labels(table, labels, schema)
-    columns = table.columns
-    del table  # the flow reads it again; keep one copy in memory
+    data.weak_labels(table, labels, data.infer_schema(table, settings.id_column))
+    return [str(c) for c in table.columns]
+
+
+def train_columns(columns: list[str], settings: Settings) -> None:
+    """The columns against the champion's, in the store the run will write to."""
+    from components import registry
+
     registry.configure(settings.tracking_uri)
     same_columns_as_champion(columns, settings)
 
 
 def score_inputs(records: Path, out: Path, chunk_rows: int, alias: str, settings: Settings) -> None:
     """The table, the output path, the model under `alias` and the header's columns."""
+    from components import registry
+    from components.scoring import check_output
+
     data.ensure_table_file(records)
     check_output(out, chunk_rows)
+    columns = data.read_columns(records)
     registry.configure(settings.tracking_uri)
     version = registry.require_alias(settings.model_name, alias)
     schema, _ = registry.bundle_reference(settings.model_name, version)
-    data.check_columns(data.read_columns(records), schema)
+    data.check_columns(columns, schema)

@@ -31,7 +31,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
     assert training_flow(settings)["champion"] == "1"
     # MLflow writes registered_model_meta next to the model on its first load
     registry.load_model(settings.model_name, "champion", AuditLog(settings.audit_log))
-    return root, settings, {**cli_env(settings), "PREFECT_API_URL": prefect_server}
+    # Refusals never train: WSAD_METHODS stays unset (checking its names loads torch).
+    env = {k: v for k, v in cli_env(settings).items() if k not in ("WSAD_METHODS", "WSAD_PARAMS")}
+    return root, settings, {**env, "PREFECT_API_URL": prefect_server}
 
 
 def fingerprint(root: Path) -> dict[str, str]:
