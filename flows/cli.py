@@ -153,7 +153,7 @@ def train(
         files.ensure_readable(settings.labels)
         from flows import preflight
 
-        preflight.train_columns(preflight.train_tables(settings), settings)
+        preflight.train_inputs(settings)
         from prefect.settings import get_current_settings
 
         from flows.training import training_flow

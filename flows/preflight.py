@@ -1,10 +1,10 @@
 """Checks the CLI runs before the Prefect engine starts, so a bad input is refused in seconds
 rather than after the engine (and, on a fresh machine, its ephemeral server) has started.
 Training reads its table whole anyway, so `train` parses it here too (schema, ids, label
-ids) before loading MLflow, torch or Prefect; scoring streams, so `score` reads only the
-header. The flows check the same things again (deployments run them without the CLI);
-these only move the refusal earlier. The registry (MLflow, torch) is imported only by the
-checks that need it, after the cheap ones."""
+ids) and checks it against the champion's reference before loading torch or Prefect;
+scoring streams, so `score` reads only the header. The flows check the same things again
+(deployments run them without the CLI); these only move the refusal earlier. The registry
+(MLflow) is imported only by the checks that need it, after the cheap ones."""
 
 from __future__ import annotations
 
@@ -35,20 +35,24 @@ def same_columns_as_champion(columns: Iterable[object], settings: Settings) -> N
         ) from err
 
 
-def train_tables(settings: Settings) -> list[str]:
-    """The table and the label file parse, the schema holds (numeric, finite, unique ids)
-    and every label id is in the table; returns the table's columns."""
+def train_inputs(settings: Settings) -> None:
+    """The table and the label file parse, the schema holds (numeric, finite, unique ids),
+    every label id is in the table, the columns are the champion's, and (unless the run
+    accepts drift, which the flow audits) the data holds against the champion's reference."""
+    from components import reference_check, registry
+    from components.validation import DataValidationError
+
     table, labels = data.read_table(settings.records), data.read_labels(settings.labels)
     data.weak_labels(table, labels, data.infer_schema(table, settings.id_column))
-    return [str(c) for c in table.columns]
-
-
-def train_columns(columns: list[str], settings: Settings) -> None:
-    """The columns against the champion's, in the store the run will write to."""
-    from components import registry
-
     registry.configure(settings.tracking_uri)
-    same_columns_as_champion(columns, settings)
+    same_columns_as_champion(table.columns, settings)
+    if settings.accept_drift_reason:
+        return
+    report = reference_check.check_against_champion(
+        table, labels, settings.model_name, settings.data_dvc, settings.labels
+    )
+    if not report.success:
+        raise DataValidationError(report, hint=reference_check.ACCEPT_HINT)
 
 
 def score_inputs(records: Path, out: Path, chunk_rows: int, alias: str, settings: Settings) -> None:

@@ -14,21 +14,13 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NONE
 
-from components import lineage, registry, validation
+from components import lineage, reference_check, validation
 from components.audit import AuditLog
 from components.candidate import Candidate
 from components.contamination import ContaminationEstimate
 from components.data import Schema
 from components.profile import ReferenceProfile, build_profile
 from flows.config import Settings
-
-SCOPE = "validation against the champion's reference"
-
-
-def _internal_only(why: str) -> validation.ValidationReport:
-    return validation.ValidationReport(
-        True, 0, [], scope=SCOPE, note=f"{why}: internal checks only"
-    )
 
 
 @task(cache_policy=NONE)
@@ -38,37 +30,21 @@ def check_against_champion(
     """GX expectations built from the champion's reference profile; a failure stops the flow
     before anything is trained or registered, unless the run accepts the drift on purpose
     (`accept_drift_reason`), which is audited with who, why and the failed checks."""
-    version = registry.get_alias_version(settings.model_name, "champion")
-    if version is None:
-        return _internal_only("no champion yet")
-    schema, profile = registry.bundle_reference(settings.model_name, version)
-    if profile is None:
-        return _internal_only(f"champion v{version} has no reference profile")
-    champion_data = registry.version_info(settings.model_name, version)["tags"].get("data_version")
-    on_purpose = len(confirmed) < profile.n_labelled and lineage.labels_removed_on_purpose(
-        settings.data_dvc, settings.labels, champion_data
-    )
-    report = validation.validate_against_reference(
-        table, confirmed, schema, profile, labels_may_shrink=on_purpose
-    )
-    report.note = f"champion v{version}" + (
-        ", labels removed in a committed data version" if on_purpose else ""
+    report = reference_check.check_against_champion(
+        table, confirmed, settings.model_name, settings.data_dvc, settings.labels
     )
     if report.success:
         return report
     reason = settings.accept_drift_reason
     if not reason:
-        raise validation.DataValidationError(
-            report,
-            hint="to train on this data on purpose: wsad train --accept-drift --reason '...'",
-        )
+        raise validation.DataValidationError(report, hint=reference_check.ACCEPT_HINT)
     AuditLog(settings.audit_log, settings.audit_key_bytes()).append(
         {
             "model_name": settings.model_name,
             "action": "accept-drift",
             "who": settings.who,
             "reason": reason,
-            "champion": version,
+            "champion": report.note,
             "failed": report.failed,
             "data_version": lineage.data_version(settings.data_dvc),
             "git_commit": lineage.git_commit(Path.cwd()),
