@@ -197,7 +197,9 @@ def score(
         f"written to {result['out']} in {result['seconds']:.1f}s"
     )
     drift = result["drift"]
-    if drift is not None and drift["drifted"]:
+    if drift is None:
+        out.print("drift not measured: the model has no reference profile (registered before)")
+    elif drift["drifted"]:
         out.print(
             f"[yellow]warning:[/] {drift['summary']}; report: {result['drift_report']}",
             highlight=False,
