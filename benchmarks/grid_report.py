@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 HEADING = "## Every method on the shared datasets (`wsad bench`)"
 METHOD_ORDER = [
     "devnet", "devnet-topk", "prenet", "deepsad", "anoonly", "feawad", "rosas", "esad",
-    "mnpwad", "supervised", "iforest",
+    "mnpwad", "supervised", "catboost", "xgbod", "iforest",
 ]  # fmt: skip
 # Published numbers on datasets we have (METHODS.md), AUC-ROC, with their protocol.
 PUBLISHED = [
@@ -31,9 +31,12 @@ PUBLISHED = [
 ]  # fmt: skip
 
 
-def pivot(results: pd.DataFrame, ratio: float, metric: str = "auc_pr") -> pd.DataFrame:
-    """Mean over seeds: datasets as rows, methods as columns, a mean row last."""
-    part = results[results.label_ratio == ratio]
+def pivot(
+    results: pd.DataFrame, value: float, metric: str = "auc_pr", setting: str = "label_ratio"
+) -> pd.DataFrame:
+    """Mean over seeds at one label setting (`label_ratio` or `labels` equal to `value`):
+    datasets as rows, methods as columns, a mean row last."""
+    part = results[results[setting] == value]
     table = part.pivot_table(index="dataset", columns="method", values=metric, aggfunc="mean")
     table = table[[m for m in METHOD_ORDER if m in table.columns]]
     table.loc["**mean**"] = table.mean(skipna=True)

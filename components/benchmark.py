@@ -2,10 +2,14 @@
 
 Per (dataset, seed): an optional stratified subsample (`max_rows`; ADBench uses 10,000), a
 stratified 70/30 train/test split, a share of the *training* anomalies labelled (at least
-one; the rest stay hidden in the unlabelled set), min-max scaling fitted on train. Every
-method of a (dataset, label ratio, seed) sees the identical split. A seed's label ratios share
-their rows (the split depends on the seed only; the ratio only picks which train anomalies are
-labelled), so a batchable method fits one seed's label ratios as one stacked ensemble
+one; the rest stay hidden in the unlabelled set), min-max scaling fitted on train. Instead of
+a share, `--labels` asks for a count of labelled anomalies, as ADGym (Jiang et al., NeurIPS
+2023) does; a count above the training anomalies is capped at them (ADGym fails there
+instead), and the result row says what was asked (`labels`) and what was labelled
+(`n_labelled`), with `label_ratio` left empty. Every method of a (dataset, label setting, seed)
+sees the identical split. A seed's label settings share their rows (the split depends on the
+seed only; the setting only picks which train anomalies are labelled), so a batchable method
+fits one seed's label settings as one stacked ensemble
 (`fit_many`), each member with `random_state=seed` and its own labels, exactly the detectors the
 one-by-one protocol fits; seeds are never batched together, as each has its own split. Metrics
 on the test set:
@@ -61,16 +65,26 @@ def load_table(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def make_split(
-    X: np.ndarray, y: np.ndarray, label_ratio: float, seed: int, max_rows: int | None = None
+    X: np.ndarray,
+    y: np.ndarray,
+    label_ratio: float | None,
+    seed: int,
+    max_rows: int | None = None,
+    n_labels: int | None = None,
 ) -> Split:
-    """The ADBench semi-supervised split for one seed and share of labelled anomalies."""
+    """The ADBench semi-supervised split for one seed, labelling either a share of the
+    training anomalies (`label_ratio`) or a count of them (`n_labels`, capped at how many
+    there are); each at least one."""
+    if (label_ratio is None) == (n_labels is None):
+        raise ValueError("make_split takes a label_ratio or n_labels, not both or neither")
     if max_rows is not None and len(X) > max_rows:
         X, _, y, _ = train_test_split(X, y, train_size=max_rows, stratify=y, random_state=seed)
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, y, test_size=0.3, stratify=y, random_state=seed, shuffle=True
     )
     anomalies = np.flatnonzero(y_tr == 1)
-    n_lab = max(1, math.ceil(label_ratio * len(anomalies)))
+    wanted = n_labels if n_labels is not None else math.ceil((label_ratio or 0) * len(anomalies))
+    n_lab = max(1, min(wanted, len(anomalies)))
     rng = np.random.default_rng(seed)
     weak = np.zeros_like(y_tr)
     weak[rng.choice(anomalies, size=n_lab, replace=False)] = 1
@@ -94,7 +108,7 @@ def evaluate(method: str, split: Split, params: dict[str, Any]) -> dict[str, Any
 
 
 def evaluate_many(method: str, splits: list[Split], params: dict[str, Any]) -> list[dict[str, Any]]:
-    """`evaluate` for splits that share their train rows (one seed's label ratios): a
+    """`evaluate` for splits that share their train rows (one seed's label settings): a
     batchable method fits them in one `fit_many` call, each row getting an equal share of
     its time; any other method, or splits on different rows, one by one."""
     template = make(method, **params)
@@ -109,7 +123,7 @@ def evaluate_many(method: str, splits: list[Split], params: dict[str, Any]) -> l
     start = time.perf_counter()
     fitted = fit_many(template, X_train, [s.y_train for s in splits], seeds)
     share = (time.perf_counter() - start) / len(splits)
-    note = f"fitted with {len(splits) - 1} other label ratio(s) in one stacked pass"
+    note = f"fitted with {len(splits) - 1} other label setting(s) in one stacked pass"
     return [_test_metrics(d, s, share, note) for d, s in zip(fitted, splits, strict=True)]
 
 
@@ -133,13 +147,23 @@ def run(
     device: str = "auto",
     max_rows: int | None = None,
     params: dict[str, Any] | None = None,
+    label_counts: list[int] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield one result row per (dataset, seed, method, label ratio)."""
+    """Yield one result row per (dataset, seed, method, label setting): each of
+    `label_counts` labelled anomalies when given, else each share in `label_ratios`."""
     device_name = str(resolve_device(device))
+    settings: list[tuple[float | None, int | None]] = (
+        [(None, count) for count in label_counts]
+        if label_counts
+        else [(ratio, None) for ratio in label_ratios]
+    )
     for path in tables:
         X, y = load_table(path)
         for seed in seeds:
-            splits = {ratio: make_split(X, y, ratio, seed, max_rows) for ratio in label_ratios}
+            splits = {
+                (ratio, count): make_split(X, y, ratio, seed, max_rows, n_labels=count)
+                for ratio, count in settings
+            }
             for method in methods:
                 chosen = applicable_params(method, {"device": device, **(params or {})})
                 det_params = {"random_state": seed, **chosen}
@@ -147,13 +171,16 @@ def run(
                 runnable = [r for r, s in splits.items() if s.n_labelled >= needed]
                 done = evaluate_many(method, [splits[r] for r in runnable], det_params)
                 fitted = dict(zip(runnable, done, strict=True))
-                for ratio, split in splits.items():
+                for (ratio, count), split in splits.items():
                     yield {
                         "dataset": path.stem,
                         "method": method,
                         "label_ratio": ratio,
+                        "labels": count,
                         "seed": seed,
-                        **fitted.get(ratio, _skipped(f"needs >= {needed} labelled anomalies")),
+                        **fitted.get(
+                            (ratio, count), _skipped(f"needs >= {needed} labelled anomalies")
+                        ),
                         "n_train": len(split.X_train),
                         "n_labelled": split.n_labelled,
                         "device": device_name if "device" in chosen else "cpu",
@@ -167,8 +194,9 @@ def _skipped(reason: str) -> dict[str, Any]:
 
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std of AUC-PR/AUC-ROC and mean fit time per dataset, method and label ratio."""
-    grouped = results.groupby(["dataset", "method", "label_ratio"])
+    """Mean and std of AUC-PR/AUC-ROC and mean fit time per dataset, method and label setting
+    (`label_ratio` or `labels`, whichever the run used; the other is empty)."""
+    grouped = results.groupby(["dataset", "method", "label_ratio", "labels"], dropna=False)
     return grouped.agg(
         auc_pr=("auc_pr", "mean"),
         auc_pr_std=("auc_pr", "std"),
@@ -212,17 +240,30 @@ def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-DEFAULT_METHODS = "devnet,prenet,deepsad,iforest,supervised"
+DEFAULT_METHODS = "devnet,prenet,deepsad,iforest,supervised,catboost,xgbod"
+DEFAULT_LABEL_RATIOS = "0.05,0.1"
 SET_HELP = "hyperparameter override key=value, applied to every method that has it"
+RATIOS_HELP = f"shares of train anomalies labelled [default: {DEFAULT_LABEL_RATIOS}]"
+LABELS_HELP = "counts of train anomalies labelled, as ADGym (e.g. 5,10,20); not with --label-ratios"
+
+
+def label_settings(label_ratios: str, labels: str) -> tuple[list[float], list[int]]:
+    """The `--label-ratios` or the `--labels` of a run (never both; ratios by default)."""
+    if label_ratios and labels:
+        raise typer.BadParameter("pass --labels (counts) or --label-ratios (shares), not both")
+    counts = _csv_list(labels, int)
+    if any(count < 1 for count in counts):
+        raise typer.BadParameter(f"--labels must be counts of at least 1, got {labels}")
+    ratios = [] if counts else _csv_list(label_ratios or DEFAULT_LABEL_RATIOS, float)
+    return ratios, counts
 
 
 def bench(
     data_dir: Annotated[Path, typer.Option(help="folder of parquet tables with a 'label' column")],
     datasets: Annotated[str, typer.Option(help="comma-separated table names; default all")] = "",
     methods: Annotated[str, typer.Option(help="comma-separated method names")] = DEFAULT_METHODS,
-    label_ratios: Annotated[
-        str, typer.Option(help="shares of train anomalies labelled")
-    ] = "0.05,0.1",
+    label_ratios: Annotated[str, typer.Option(help=RATIOS_HELP, show_default=False)] = "",
+    labels: Annotated[str, typer.Option(help=LABELS_HELP)] = "",
     seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     max_rows: Annotated[int | None, typer.Option(help="stratified subsample per table")] = None,
@@ -237,24 +278,27 @@ def bench(
     method_list = _csv_list(methods, str)
     for m in method_list:
         make(m)  # unknown names fail before any training
-    ratios, seed_list = _csv_list(label_ratios, float), _csv_list(seeds, int)
+    ratios, counts = label_settings(label_ratios, labels)
+    seed_list = _csv_list(seeds, int)
     overrides = _parse_overrides(set_ or [])
-    total = len(tables) * len(method_list) * len(ratios) * len(seed_list)
+    total = len(tables) * len(method_list) * len(counts or ratios) * len(seed_list)
     rows = []
+    grid = run(tables, method_list, ratios, seed_list, device, max_rows, overrides, counts)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("benchmark", total=total)
-        for row in run(tables, method_list, ratios, seed_list, device, max_rows, overrides):
+        for row in grid:
             rows.append(row)
             pd.DataFrame(rows).to_csv(out, index=False)
             progress.update(task, advance=1, description=f"{row['dataset']} {row['method']}")
     table = Table(title=f"AUC-PR / AUC-ROC (mean over seeds), written to {out}")
-    for col in ("dataset", "method", "label ratio", "AUC-PR", "AUC-ROC", "fit s"):
+    setting = "labels" if counts else "label ratio"
+    for col in ("dataset", "method", setting, "AUC-PR", "AUC-ROC", "fit s"):
         table.add_column(col)
     for r in summary(pd.DataFrame(rows)).itertuples():
         table.add_row(
             r.dataset,
             r.method,
-            f"{r.label_ratio:g}",
+            f"{r.labels:g}" if counts else f"{r.label_ratio:g}",
             f"{r.auc_pr:.3f} ± {0 if pd.isna(r.auc_pr_std) else r.auc_pr_std:.3f}",
             f"{r.auc_roc:.3f}",
             f"{r.fit_seconds:.2f}",

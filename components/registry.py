@@ -7,7 +7,8 @@ scaler, the detector and the threshold, so `models:/<name>@champion` scores a ra
 exactly as training saw it. Every version carries its lineage (data version, git commit,
 validation, contamination interval, method, metrics) as tags.
 
-The only module besides flows/ that imports mlflow.
+With components/serving.py (MLflow's scoring server), the only module besides flows/ that
+imports mlflow.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXPERIMENT = "wsad"
-PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn")
+PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn", "catboost", "xgboost-cpu")
 BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
 PROFILE_FILE = "profile.json"  # optional: versions registered before profiles have none
 GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")
@@ -395,17 +396,6 @@ def get_alias_version(model_name: str, alias: str) -> str | None:
         return None
 
 
-def require_alias(model_name: str, alias: str) -> str:
-    """The version holding `alias`; a RegistryError saying what to do when none does."""
-    version = get_alias_version(model_name, alias)
-    if version is None:
-        raise RegistryError(
-            f"no version of {model_name!r} has alias {alias!r}; "
-            "train and promote one first (`wsad train`, `wsad promote`)"
-        )
-    return version
-
-
 def version_info(model_name: str, version: str) -> dict[str, Any]:
     """Tags, aliases, run id and the run's metrics of one registered version."""
     client = _client()
@@ -440,16 +430,33 @@ def load_model(model_name: str, alias: str = "champion", audit: AuditLog | None 
     """The pyfunc behind `models:/<name>@<alias>`. With an audit log, `champion` is loaded
     only when the (verified) log names that very version as the current champion, and by its
     version URI, so an alias moved outside wsad never reaches production scoring."""
-    version = require_alias(model_name, alias)
     if audit is not None and alias == "champion":
-        _check_named_by_audit(model_name, version, audit)
-    # By version, never by alias: the alias could move between the check and the load.
-    return load_version(model_name, version)
+        return load_version(model_name, champion_version(model_name, audit))
+    return load_version(model_name, require_alias(model_name, alias))
+
+
+def champion_version(model_name: str, audit: AuditLog) -> str:
+    """The champion's version, only when the (verified) audit log names that very version."""
+    version = require_alias(model_name, "champion")
+    _check_named_by_audit(model_name, version, audit)
+    return version
 
 
 def load_version(model_name: str, version: str) -> Any:
-    """The pyfunc of one registered version."""
+    """The pyfunc of one registered version. By version, never by alias: the alias could
+    move between a check and the load."""
     return mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
+
+
+def require_alias(model_name: str, alias: str) -> str:
+    """The version holding `alias`; a RegistryError saying what to do when none does."""
+    version = get_alias_version(model_name, alias)
+    if version is None:
+        raise RegistryError(
+            f"no version of {model_name!r} has alias {alias!r}; "
+            "train and promote one first (`wsad train`, `wsad promote`)"
+        )
+    return version
 
 
 def _check_named_by_audit(model_name: str, version: str, audit: AuditLog) -> None:

@@ -33,6 +33,7 @@ from components.contamination import estimate_contamination
 from components.detectors.base import applicable_params
 from components.evaluation import SelectionResult
 from components.registry import WsadModel, write_bundle
+from components.release import ENSEMBLE
 
 RTOL = 1e-5
 
@@ -108,6 +109,15 @@ class Recipe:
         )
 
 
+def on_cpu(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The released configuration with `device="cpu"` wherever a method has a device (an
+    ensemble's members included)."""
+    if method != ENSEMBLE:
+        return {**params, **applicable_params(method, {"device": "cpu"})}
+    members = {m: on_cpu(m, p) for m, p in params["method_params"].items()}
+    return {**params, "method_params": members}
+
+
 def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: Path) -> WsadModel:
     """The training flow's steps after selection, on CPU: schema, scaler, weak labels,
     contamination (same seed), the recorded configuration refit on every row, threshold,
@@ -122,7 +132,7 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
     contamination = estimate_contamination(X, y, random_state=recipe.random_state)
     selected = SelectionResult(
         recipe.method,
-        recipe.params,
+        on_cpu(recipe.method, recipe.params),
         math.nan,
         math.nan,
         math.nan,
@@ -132,13 +142,7 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
         [],
     )
     candidate = fit_candidate(
-        selected,
-        X,
-        y,
-        contamination,
-        recipe.threshold_method,
-        recipe.target_fpr,
-        overrides=applicable_params(recipe.method, {"device": "cpu"}),
+        selected, X, y, contamination, recipe.threshold_method, recipe.target_fpr
     )
     bundle = write_bundle(work, candidate.detector, schema, scaler, candidate.threshold)
     return WsadModel.from_bundle(bundle)

@@ -56,6 +56,15 @@ def check_output(dst: Path, chunk_rows: int) -> None:
         raise DataError(f"chunk_rows (--chunk-rows) is {chunk_rows}; use a positive row count")
 
 
+def with_ids(
+    predictions: pd.DataFrame, records: pd.DataFrame, id_column: str | None
+) -> pd.DataFrame:
+    """`predictions` with the records' ids in front, when the records carry the id column."""
+    if id_column and id_column in records.columns:
+        predictions.insert(0, id_column, records[id_column].to_numpy())
+    return predictions
+
+
 def score_table(
     predict: Predict,
     src: Path,
@@ -74,9 +83,7 @@ def score_table(
     writer: pq.ParquetWriter | None = None
     try:
         for chunk in iter_chunks(src, chunk_rows):
-            out = predict(chunk)
-            if id_column and id_column in chunk.columns:
-                out.insert(0, id_column, chunk[id_column].to_numpy())
+            out = with_ids(predict(chunk), chunk, id_column)
             rows, flagged = rows + len(out), flagged + int(out["is_anomaly"].sum())
             if dst.suffix == ".csv":
                 out.to_csv(

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from flows import release_cli, reproduce, schedule_cli
+from flows import release_cli, reproduce, schedule_cli, serve_model_cli
 from flows.terminal import (
     ModelName,
     Who,
@@ -266,6 +266,7 @@ for command in (
     reproduce.reproduce,
 ):
     app.command()(command)
+app.command("serve-model")(serve_model_cli.serve_model)
 
 
 if __name__ == "__main__":

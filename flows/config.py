@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised"]
+DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised", "catboost", "xgbod"]
 
 
 class Settings(BaseSettings):
@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # reason); per run (`wsad train --accept-drift --reason`), never a standing setting.
     accept_drift_reason: str | None = None
     cv_folds: int = Field(default=3, ge=2)
+    # The release: rank ensemble of the `release_top` best cross-validated candidates,
+    # `ensemble_seeds` seeds each (components/release.py; chosen by benchmarks/RESULTS.md).
+    release_top: int = Field(default=2, ge=1)
+    ensemble_seeds: int = Field(default=3, ge=1)
     random_state: int = 0
     device: str = "auto"
     # Distributed training (extra `[distributed]`): the cross-validation tasks run on this
@@ -54,6 +58,7 @@ class Settings(BaseSettings):
     require_approval: bool = False  # pause before `champion` moves until someone approves
     approval_timeout_s: int = 86_400  # no answer within a day = rejected
     approval_poll_s: int = 10  # how often a paused run checks for the answer
+    serve_poll_s: float = Field(default=5.0, gt=0)  # `wsad serve-model` checks the audit log
 
     @field_validator("methods")
     @classmethod

@@ -22,6 +22,7 @@ from components.candidate import Candidate, candidate_plots, fit_candidate
 from components.contamination import ContaminationEstimate, estimate_contamination
 from components.detectors.base import applicable_params
 from components.profile import ReferenceProfile
+from components.release import ReleasePlan, describe, flat_params, plan_release, replay
 from flows import preflight
 from flows.approval import ask_approval
 from flows.config import Settings
@@ -74,6 +75,16 @@ def cross_validate(
 
 
 @task(cache_policy=NONE)
+def plan(
+    results: list[evaluation.SelectionResult], contamination: float, settings: Settings
+) -> ReleasePlan:
+    """Which candidates the release averages, from their cross-validation alone."""
+    return plan_release(
+        results, contamination, top=settings.release_top, n_seeds=settings.ensemble_seeds
+    )
+
+
+@task(cache_policy=NONE)
 def refit(
     selection: evaluation.SelectionResult,
     X: np.ndarray,
@@ -81,7 +92,7 @@ def refit(
     contamination: ContaminationEstimate,
     settings: Settings,
 ) -> Candidate:
-    """Refit the selected method on every row and calibrate its threshold."""
+    """Refit the planned ensemble on every row and calibrate its threshold."""
     return fit_candidate(
         selection, X, y, contamination, settings.threshold_method, settings.target_fpr
     )
@@ -124,9 +135,10 @@ def register(
             settings.model_name,
             bundle,
             metrics={**candidate.metrics(), "contamination": contamination.estimate},
-            params={"method": sel.method, **sel.params},
+            params=flat_params(sel.method, sel.params),
             tags={
                 "method": sel.method,
+                "release": describe(sel.method, sel.params),
                 "params": json.dumps(sel.params, default=str),
                 "data_version": lineage.input_version(
                     settings.data_dvc, [settings.records, settings.labels]
@@ -164,14 +176,15 @@ def champion_on_same_folds(
     if version is None:
         return None
     tags = registry.version_info(settings.model_name, version)["tags"]
-    params = json.loads(tags["params"])
-    same = [r for r in results if r.method == tags["method"] and r.params == params]
-    result = (
-        same[0]
-        if same
-        else evaluation.cross_validate(
-            tags["method"], params, X, y, contamination, settings.cv_folds, settings.random_state
-        )
+    result = replay(
+        tags["method"],
+        json.loads(tags["params"]),
+        results,
+        X,
+        y,
+        contamination,
+        settings.cv_folds,
+        settings.random_state,
     )
     return {
         "version": version,
@@ -234,8 +247,8 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     with training_runner(settings) as runner:  # threads here, or a Ray cluster
         futures = [runner.submit(cross_validate, {"method": m, **shared}) for m in settings.methods]
         results = [f.result() for f in futures]
-    best = evaluation.select_best(results)
-    candidate = refit(best, X, y, contamination, settings)
+    chosen = plan(results, contamination.estimate, settings)
+    candidate = refit(chosen.selection, X, y, contamination, settings)
     profile = profile_reference(raw, X, y, contamination, candidate, schema)
     ref = register(
         candidate, schema, scaler, profile, table, X, y, report, reference, contamination, settings
@@ -249,7 +262,7 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     return {
         "model_name": settings.model_name,
         "version": ref.version,
-        "method": best.method,
+        "method": describe(chosen.selection.method, chosen.selection.params),
         "metrics": candidate.metrics(),
         "contamination": contamination.to_dict(),
         "promoted": decision.promote,
@@ -258,5 +271,6 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
         "gates": decision.gates,
         "champion": registry.get_alias_version(settings.model_name, "champion"),
         "cv": {r.method: round(r.auc_pr, 4) for r in results},
+        "ranking": {m: round(auc, 4) for m, auc in chosen.ranking},
         "reference": reference.summary(),
     }

@@ -6,9 +6,11 @@ Importing this package registers every method module below.
 from components.detectors import (  # noqa: F401 (registers)
     anoonly,
     baselines,
+    boosted,
     deepsad,
     devnet,
     devnet_topk,
+    ensemble,
     esad,
     feawad,
     mnpwad,

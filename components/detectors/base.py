@@ -52,8 +52,9 @@ def register(name: str) -> Callable[[T], T]:
 
 
 def available() -> list[str]:
-    """Names accepted by `make`, sorted."""
-    return sorted(_REGISTRY)
+    """Candidate methods by name, sorted (`make` also builds wrappers such as the seed
+    ensemble, which are not candidates themselves)."""
+    return sorted(name for name, cls in _REGISTRY.items() if cls.candidate)
 
 
 def parameter_names(name: str) -> set[str]:
@@ -305,6 +306,8 @@ class Detector(abc.ABC):
 
     name: ClassVar[str] = ""
     min_labelled: ClassVar[int] = 1  # labelled anomalies the method cannot train without
+    candidate: ClassVar[bool] = True  # listed by `available()`: trainable by name on its own
+    batchable: ClassVar[bool] = False  # `fit_many` fits its copies in one `_fit_many` call
 
     random_state: int = 0
 
@@ -354,7 +357,7 @@ class Detector(abc.ABC):
         y_arr = check_y(y, len(X_arr))
         n_lab = int(y_arr.sum())
         if n_lab < self.min_labelled:
-            without = [n for n, c in sorted(_REGISTRY.items()) if c.min_labelled <= n_lab]
+            without = [n for n in available() if _REGISTRY[n].min_labelled <= n_lab]
             raise ValueError(
                 f"{self.name} needs at least {self.min_labelled} labelled anomalies, got {n_lab}; "
                 f"methods that can run with {n_lab}: {', '.join(without) or 'none'}"
@@ -369,6 +372,11 @@ class Detector(abc.ABC):
     @abc.abstractmethod
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         """Supplied by each method."""
+
+    def _fit_many(self, members: Sequence[Self], X: np.ndarray, ys: Sequence[np.ndarray]) -> None:
+        """Fit copies of this detector (own seed and labels) on the same rows at once;
+        supplied by the methods that set `batchable`."""
+        raise NotImplementedError(f"{self.name} fits its copies one by one")
 
     @abc.abstractmethod
     def _score(self, X: np.ndarray) -> np.ndarray:
@@ -617,10 +625,11 @@ def fit_many(
 ) -> list[Detector]:
     """One fitted copy of `template` per (labels, seed), all on the same rows X: several
     seeds and/or label sets of one method. Batchable deep methods train all copies in one
-    stacked pass; any other method fits them one by one (and says so in the log)."""
+    stacked pass, and other batchable methods share what does not depend on the labels; any
+    other method fits them one by one (and says so in the log)."""
     if len(labels) != len(seeds):
         raise ValueError(f"fit_many got {len(labels)} label sets for {len(seeds)} seeds")
-    if len(seeds) < 2 or not (isinstance(template, DeepDetector) and template.batchable):
+    if len(seeds) < 2 or not template.batchable:
         if len(seeds) > 1:
             log.info("%s fits its %d copies one by one: not batchable", template.name, len(seeds))
         singles = [dataclasses.replace(template, random_state=seed) for seed in seeds]

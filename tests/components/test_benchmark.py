@@ -4,12 +4,15 @@ that cannot run on a split leaves a visible gap instead of crashing the run."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from components import benchmark
 from components.benchmark import bench, evaluate, load_table, make_split, run
 from tests.conftest import synthetic_task
 
@@ -120,3 +123,71 @@ def test_label_ratios_of_a_seed_are_fitted_as_one_ensemble_matching_one_by_one(t
         )
         assert row["auc_pr"] == pytest.approx(alone["auc_pr"], abs=0.01)
     assert rows[0]["n_labelled"] < rows[1]["n_labelled"]
+
+
+def test_label_counts_label_exactly_n_train_anomalies_shared_by_every_method(
+    table_dir, monkeypatch
+):
+    """ADGym's protocol: N labelled anomalies (capped at the 28 in train), the same rows for
+    every method of a seed."""
+    seen: dict[str, list] = {}
+    original = benchmark.evaluate_many
+
+    def spy(method, splits, params):
+        seen[method] = splits
+        return original(method, splits, params)
+
+    monkeypatch.setattr(benchmark, "evaluate_many", spy)
+    rows = list(
+        run(
+            [table_dir / "toy.parquet"],
+            ["iforest", "supervised"],
+            label_ratios=[],
+            seeds=[4],
+            label_counts=[3, 10, 500],
+        )
+    )
+    assert [r["labels"] for r in rows] == [3, 10, 500] * 2
+    assert [r["n_labelled"] for r in rows] == [3, 10, 28] * 2
+    assert all(r["label_ratio"] is None for r in rows)
+    for iforest_split, supervised_split, n in zip(
+        seen["iforest"], seen["supervised"], [3, 10, 28], strict=True
+    ):
+        labelled = np.flatnonzero(iforest_split.y_train)
+        assert len(labelled) == n
+        assert (iforest_split.y_train_true[labelled] == 1).all()
+        np.testing.assert_array_equal(np.flatnonzero(supervised_split.y_train), labelled)
+        np.testing.assert_array_equal(supervised_split.X_train, iforest_split.X_train)
+
+
+def test_make_split_takes_a_ratio_or_a_count_not_both():
+    X, _, truth = synthetic_task(n=300, n_anomalies=20)
+    with pytest.raises(ValueError, match="label_ratio or n_labels, not both or neither"):
+        make_split(X, truth, 0.1, 0, n_labels=5)
+    with pytest.raises(ValueError, match="label_ratio or n_labels, not both or neither"):
+        make_split(X, truth, None, 0)
+
+
+def wsad_bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow  # two `wsad` processes
+def test_wsad_bench_labels_writes_counts_and_refuses_ratios_beside_them(table_dir, tmp_path):
+    out = tmp_path / "r.csv"
+    common = ["--data-dir", str(table_dir), "--methods", "iforest", "--seeds", "0"]
+    done = wsad_bench(*common, "--labels", "2,4", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_csv(out)
+    assert frame["labels"].tolist() == [2, 4]
+    assert frame["n_labelled"].tolist() == [2, 4]
+    assert frame["label_ratio"].isna().all()
+    assert "labels" in done.stdout
+    refused = wsad_bench(*common, "--labels", "5", "--label-ratios", "0.1", "--out", str(out))
+    assert refused.returncode == 2
+    assert "pass --labels (counts) or --label-ratios (shares), not both" in refused.stderr

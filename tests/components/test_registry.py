@@ -309,7 +309,10 @@ def test_champion_pyfunc_scores_a_raw_table_and_enforces_the_schema(
     assert 0 < out["is_anomaly"].sum() < len(table)
 
     monkeypatch.setattr(registry, "SCORE_CHUNK_ROWS", 7)  # many chunks, same scores
-    np.testing.assert_allclose(model.predict(table)["score"].to_numpy(), out["score"].to_numpy())
+    # float32 matmuls may sum in another order for another chunk shape (CPU-dependent kernels)
+    np.testing.assert_allclose(
+        model.predict(table)["score"].to_numpy(), out["score"].to_numpy(), rtol=1e-6
+    )
 
     with pytest.raises(DataError, match="'f2'.*row 3"):
         model.predict(table.assign(f2=table["f2"].where(table.index != 3)))

@@ -84,6 +84,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for_health(
+    url: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float = 120
+) -> None:
+    """Until GET `url` answers 200; fails with the server's log when it exits or times out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"server did not start: {log.read_text()}")
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Prefect server on 127.0.0.1 with its own home and no UI or analytics; yields its
@@ -108,19 +125,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}/api"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"prefect server did not start: {(home / 'server.log').read_text()}"
-                )
-            time.sleep(0.5)
+        wait_for_health(f"{url}/health", server, home / "server.log")
         yield url
     finally:
         server.terminate()

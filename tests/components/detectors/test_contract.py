@@ -13,7 +13,7 @@ from tests.conftest import decoy_task
 
 ALL = available()
 DEEP = [m for m in ALL if "epochs" in make(m).get_params()]
-FAST = {"epochs": 15, "pretrain_epochs": 10}
+FAST = {"epochs": 15, "pretrain_epochs": 10, "n_estimators": 100}  # catboost: 1,000 at defaults
 
 
 def fast(name: str, **extra: object) -> Detector:
