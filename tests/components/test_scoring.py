@@ -67,5 +67,5 @@ def test_unreadable_inputs_fail_clearly(tmp_path):
     with pytest.raises(DataError, match="cannot read"):
         list(iter_chunks(bad, 10))
     (tmp_path / "t.txt").write_text("x")
-    with pytest.raises(DataError, match="unknown table format"):
+    with pytest.raises(DataError, match="unknown file type"):
         list(iter_chunks(tmp_path / "t.txt", 10))
