@@ -26,7 +26,7 @@ import numpy as np
 
 from components.profile import Limits, ReferenceProfile, bin_counts, psi, psi_limit
 
-SAMPLE_ROWS = 10_000
+SAMPLE_ROWS = 4_096
 WORST_SHOWN = 3
 
 
@@ -124,7 +124,7 @@ class DriftMonitor:
 
     def observe(self, X: np.ndarray) -> None:
         """Add a chunk's raw features (n, d), in the model's schema order."""
-        sample = X[:: max(1, math.ceil(len(X) / SAMPLE_ROWS))]
+        sample = np.ascontiguousarray(X[:: max(1, math.ceil(len(X) / SAMPLE_ROWS))])
         self._counts += bin_counts(sample, self._edges)
         centred = sample - self._centre  # near the reference mean: no cancellation below
         self._sum += centred.sum(axis=0, dtype=np.float64)
