@@ -2,7 +2,9 @@
 the data version, the code commit, the method and its parameters, the seed and the
 threshold rule. The data comes back from the DVC cache or remote (components/lineage.py),
 the model is retrained on CPU, and its scores and threshold are compared with the
-registered model's on the same rows.
+registered model's on the same rows. The code is the checkout it runs from: when its commit
+is not the recorded one, the verdict says so (check the recorded commit out to reproduce
+with the release's own code).
 
 Why: an auditor must be able to show that the registered detector is what that data, those
 labels and that code produce, and a label file changed after the release must be noticed,
