@@ -50,8 +50,9 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
 
     from components import data, evaluation, registry, validation
     from components.candidate import candidate_plots, fit_candidate
-    from components.contamination import estimate_contamination
+    from components.contamination import contamination_for_threshold, estimate_contamination
     from components.detectors.base import applicable_params
+    from components.release import plan_release
 
     times: dict[str, float] = {}
 
@@ -72,20 +73,19 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     X, y = scaler.transform(raw), data.weak_labels(table, confirmed, schema)
     seed = settings.random_state
     estimate = timed("contamination", lambda: estimate_contamination(X, y, random_state=seed))
+    share = contamination_for_threshold(estimate).value
 
     def cv(method: str) -> evaluation.SelectionResult:
         shared = applicable_params(method, {"random_state": seed, "device": settings.device})
         params = {**shared, **settings.params.get(method, {})}
-        return evaluation.cross_validate(
-            method, params, X, y, estimate.estimate, settings.cv_folds, seed
-        )
+        return evaluation.cross_validate(method, params, X, y, share, settings.cv_folds, seed)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = timed("cross-validation", lambda: list(pool.map(cv, settings.methods)))
-    best = evaluation.select_best(results)
+    best = plan_release(results, share, settings.release_top, settings.ensemble_seeds).selection
     candidate = timed(
         "refit + calibration",
-        lambda: fit_candidate(best, X, y, estimate, settings.threshold_method, settings.target_fpr),
+        lambda: fit_candidate(best, X, y, share, settings.threshold_method, settings.target_fpr),
     )
     timed("plots", lambda: candidate_plots(candidate, X, y, out_dir))
     timed(

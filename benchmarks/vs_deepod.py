@@ -202,7 +202,9 @@ def pair_settings(
     their_steps = deepod_steps(method, n_rows, theirs["batch_size"], theirs["epoch_steps"])
     if config == "deepod":
         ours = {**ours, "batches_per_epoch": their_steps}
-    ours = {**ours, "device": "cpu", "verbose": False, "random_state": seed}
+    # DeepOD trains a fixed number of epochs: ours too (no `until_converged` extension)
+    ours = {**ours, "until_converged": False, "device": "cpu", "verbose": False}
+    ours["random_state"] = seed
     params = make(method, **ours).get_params()
     per_epoch = params["batches_per_epoch"] or math.ceil(n_rows / params["batch_size"])
     our_steps = per_epoch * (params["epochs"] + params.get("pretrain_epochs", 0))

@@ -88,14 +88,26 @@ def make_split(
     rng = np.random.default_rng(seed)
     weak = np.zeros_like(y_tr)
     weak[rng.choice(anomalies, size=n_lab, replace=False)] = 1
-    scaler = MinMaxScaler().fit(X_tr)
+    return scaled_split(X_tr, weak, y_tr, X_te, y_te)
+
+
+def scaled_split(
+    X_train: np.ndarray,
+    y_weak: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+) -> Split:
+    """The protocol's split from raw train/test rows: min-max scaling fitted on train (test
+    values outside the train range kept, clipped to +-1e6), float32 features."""
+    scaler = MinMaxScaler().fit(X_train)
     return Split(
-        X_train=scaler.transform(X_tr).astype(np.float32),
-        y_train=weak,
-        X_test=np.clip(scaler.transform(X_te), -1e6, 1e6).astype(np.float32),
-        y_test=y_te,
-        n_labelled=n_lab,
-        y_train_true=y_tr,
+        X_train=scaler.transform(X_train).astype(np.float32),
+        y_train=y_weak,
+        X_test=np.clip(scaler.transform(X_test), -1e6, 1e6).astype(np.float32),
+        y_test=y_test,
+        n_labelled=int(y_weak.sum()),
+        y_train_true=y_train,
     )
 
 
@@ -135,6 +147,8 @@ def _test_metrics(det: Detector, split: Split, fit_seconds: float, note: str) ->
         "auc_pr": average_precision_score(split.y_test, scores),
         "fit_seconds": fit_seconds,
         "score_seconds": time.perf_counter() - start,
+        # epochs of the main training stage: the papers' count, or more (`until_converged`)
+        "epochs": len(det.loss_history_) if hasattr(det, "loss_history_") else float("nan"),
         "note": note,
     }
 
@@ -190,7 +204,14 @@ def run(
 def _skipped(reason: str) -> dict[str, Any]:
     """A row for a method that cannot run on a split (kept, so the gap is visible)."""
     nan = float("nan")
-    return {"auc_roc": nan, "auc_pr": nan, "fit_seconds": nan, "score_seconds": nan, "note": reason}
+    return {
+        "auc_roc": nan,
+        "auc_pr": nan,
+        "fit_seconds": nan,
+        "score_seconds": nan,
+        "epochs": nan,
+        "note": reason,
+    }
 
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,6 @@ import numpy as np
 
 from components import faults
 from components.calibration import Threshold, calibrate_threshold
-from components.contamination import ContaminationEstimate
 from components.detectors import Detector, make
 from components.evaluation import SelectionResult
 from components.plots import plot_pr_curve, plot_score_distribution
@@ -45,19 +44,20 @@ def fit_candidate(
     selection: SelectionResult,
     X: np.ndarray,
     y: np.ndarray,
-    contamination: ContaminationEstimate,
+    contamination: float,
     threshold_method: str = "quantile",
     target_fpr: float = 0.01,
     overrides: dict[str, Any] | None = None,
 ) -> Candidate:
-    """Refit the selected method on all rows and calibrate its threshold."""
+    """Refit the selected configuration on all rows and calibrate its threshold with
+    `contamination`, the share the threshold assumes (`contamination_for_threshold`)."""
     faults.pause_at("training")
     detector = make(selection.method, **{**selection.params, **(overrides or {})}).fit(X, y)
     scores = detector.decision_function(X[y == 0])
     threshold = calibrate_threshold(
         scores,
         method=threshold_method,
-        contamination=contamination.estimate,
+        contamination=contamination,
         target_fpr=target_fpr,
     )
     return Candidate(detector, threshold, selection)

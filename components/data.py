@@ -92,6 +92,11 @@ class Scaler:
         scaled /= span
         return scaled.astype(np.float32)
 
+    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
+        """Scaled values back to the table's units (float64)."""
+        low, high = np.asarray(self.low), np.asarray(self.high)
+        return np.asarray(X, dtype=np.float64) * np.where(high > low, high - low, 1.0) + low
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form, stored next to the model."""
         return {"low": list(self.low), "high": list(self.high)}
@@ -106,7 +111,9 @@ class Scaler:
         return cls(low, high)
 
 
-LABEL_COLUMNS = ("id", "who", "when", "note")
+LABEL_COLUMNS = ("id", "who", "when", "note", "verdict")
+ANOMALY, NORMAL = "anomaly", "normal"  # verdicts: confirmed anomaly, dismissed (confirmed normal)
+VERDICTS = (ANOMALY, NORMAL)
 _MAX_LISTED = 5
 
 
@@ -178,21 +185,40 @@ def read_columns(path: Path) -> list[str]:
 
 
 def read_labels(path: Path) -> pd.DataFrame:
-    """Read the confirmed-anomaly CSV (id, who, when, note); a header alone means no labels."""
+    """Read the label file (id, who, when, note, verdict); a header alone means no labels.
+
+    `verdict` is `anomaly` (confirmed, `wsad label add`) or `normal` (dismissed, `wsad label
+    dismiss`); files written before dismissals existed have no such column and every row
+    reads as `anomaly`.
+    """
     path = Path(path)
     ensure_readable(path)
     labels = _read_csv(path, dtype=str, keep_default_na=False)
+    if "verdict" not in labels.columns:
+        labels["verdict"] = ANOMALY
     missing = [c for c in LABEL_COLUMNS if c not in labels.columns]
     if missing:
         raise DataError(
             f"{path}: missing column(s) {_listed(missing)}; the header must be "
-            f"{','.join(LABEL_COLUMNS)}"
+            f"{','.join(LABEL_COLUMNS[:-1])}[,verdict]"
         )
     labels = labels.loc[:, list(LABEL_COLUMNS)]
     for column in ("id", "who"):
         blank = np.flatnonzero(labels[column].str.strip() == "")
         if len(blank):
             raise DataError(f"{path}: column {column!r} is empty in row {blank[0]}; fill it in")
+    bad = np.flatnonzero(~labels["verdict"].isin(VERDICTS))
+    if len(bad):
+        raise DataError(
+            f"{path}: column 'verdict' row {bad[0]} is {labels['verdict'].iloc[bad[0]]!r}; "
+            f"use {' or '.join(VERDICTS)}"
+        )
+    both = _both_verdicts(labels)
+    if both:
+        raise DataError(
+            f"{path}: id(s) {_listed(both)} are both confirmed and dismissed; keep the one "
+            "verdict that stands"
+        )
     duplicated = labels["id"][labels["id"].duplicated()].unique().tolist()
     if duplicated:
         raise DataError(f"{path}: duplicate label id(s) {_listed(duplicated)}; keep one row each")
@@ -206,6 +232,12 @@ def read_labels(path: Path) -> pd.DataFrame:
     return labels.reset_index(drop=True)
 
 
+def _both_verdicts(labels: pd.DataFrame) -> list[str]:
+    """Ids that carry both verdicts."""
+    per_id = labels.groupby("id", sort=True)["verdict"].nunique()
+    return per_id.index[per_id > 1].tolist()
+
+
 def append_labels(
     path: Path,
     ids: list[str],
@@ -213,18 +245,23 @@ def append_labels(
     note: str = "",
     when: str | None = None,
     known_ids: set[str] | None = None,
+    verdict: str = ANOMALY,
 ) -> int:
-    """Add confirmed anomalies to the label file (`wsad label add`); returns the rows added.
+    """Add verdicts to the label file: `anomaly` confirms (`wsad label add`), `normal`
+    dismisses (`wsad label dismiss`); returns the rows added.
 
-    Ids already in the file are kept as they are (the first confirmation stands). The file is
+    Ids that already carry this verdict are kept as they are (the first one stands); an id
+    that carries the other verdict is refused, since a row cannot be both. The file is
     rewritten through a temporary file and `os.replace`, so a crash never leaves half a file.
     """
     path = Path(path)
+    if verdict not in VERDICTS:
+        raise DataError(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
     if not who.strip():
-        raise DataError("who is empty; say who confirmed these anomalies")
+        raise DataError(f"who is empty; say who gave these {verdict} verdicts")
     ids = list(dict.fromkeys(str(i) for i in ids))
     if not ids:
-        raise DataError("no ids given; pass at least one record id to label")
+        raise DataError("no ids given; pass at least one record id")
     if known_ids is not None:
         unknown = [i for i in ids if i not in known_ids]
         if unknown:
@@ -233,10 +270,18 @@ def append_labels(
     if pd.isna(pd.to_datetime(stamp, errors="coerce", format="ISO8601")):
         raise DataError(f"when={stamp!r} is not an ISO-8601 time; use e.g. 2026-01-31T12:00:00Z")
     existing = read_labels(path) if path.exists() else pd.DataFrame(columns=list(LABEL_COLUMNS))
-    new = [i for i in ids if i not in set(existing["id"])]
+    given = dict(zip(existing["id"], existing["verdict"], strict=True))
+    clash = [i for i in ids if given.get(i, verdict) != verdict]
+    if clash:
+        other = "confirmed anomalies" if verdict == NORMAL else "dismissed as normal"
+        raise DataError(
+            f"id(s) {_listed(clash)} are already {other} in {path}; a row cannot be both "
+            "confirmed and dismissed (edit the label file to change a verdict)"
+        )
+    new = [i for i in ids if i not in given]
     if len(new) < len(ids):
         log.info("%d id(s) already labelled in %s; left unchanged", len(ids) - len(new), path)
-    rows = pd.DataFrame({"id": new, "who": who, "when": stamp, "note": note})
+    rows = pd.DataFrame({"id": new, "who": who, "when": stamp, "note": note, "verdict": verdict})
     combined = pd.concat([existing, rows], ignore_index=True) if new else existing
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -245,7 +290,7 @@ def append_labels(
     return len(new)
 
 
-def _check_ids(records: pd.DataFrame, id_column: str) -> pd.Series:
+def check_ids(records: pd.DataFrame, id_column: str) -> pd.Series:
     """Record ids as strings; missing or duplicate ids make labels ambiguous."""
     ids = records[id_column]
     if ids.isna().any():
@@ -271,7 +316,7 @@ def infer_schema(records: pd.DataFrame, id_column: str | None = "id") -> Schema:
         log.info("no id column %r in the table; rows have no ids", id_column)
         id_column = None
     if id_column is not None:
-        _check_ids(records, id_column)
+        check_ids(records, id_column)
     features = tuple(str(c) for c in records.columns if c != id_column)
     if not features:
         raise DataError("table has no feature columns; it needs at least one numeric column")
@@ -342,14 +387,15 @@ def feature_matrix(records: pd.DataFrame, schema: Schema) -> np.ndarray:
 
 
 def weak_labels(records: pd.DataFrame, labels: pd.DataFrame, schema: Schema) -> np.ndarray:
-    """1 for rows whose id is a confirmed anomaly, else 0. No labels at all is not an error
-    here: whether a method can train without them is the detector's call."""
+    """Per row: 1 = confirmed anomaly, -1 = dismissed (confirmed normal), 0 = unlabelled.
+    No labels at all is not an error here: whether a method can train without them is the
+    detector's call (and what a method does with -1 is too: see `components.detectors`)."""
     if schema.id_column is None or schema.id_column not in records.columns:
         raise DataError(
             f"the table has no id column ({schema.id_column or 'none in the schema'}); "
             "labels are matched by id, add an 'id' column"
         )
-    ids = _check_ids(records, schema.id_column)
+    ids = check_ids(records, schema.id_column)
     label_ids = labels["id"].astype(str)
     absent = sorted(set(label_ids) - set(ids))
     if absent:
@@ -357,4 +403,8 @@ def weak_labels(records: pd.DataFrame, labels: pd.DataFrame, schema: Schema) -> 
             f"label id(s) {_listed(absent)} are not in the table's {schema.id_column!r} column; "
             "fix the label file or the table"
         )
-    return ids.isin(set(label_ids)).to_numpy().astype(np.int64)
+    verdicts = labels.get("verdict", pd.Series(ANOMALY, index=labels.index))
+    normal = set(label_ids[(verdicts == NORMAL).to_numpy()])
+    y = ids.isin(set(label_ids) - normal).to_numpy().astype(np.int64)
+    y[ids.isin(normal).to_numpy()] = -1
+    return y

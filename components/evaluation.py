@@ -16,7 +16,9 @@ and the corrected AUC-PR is its average-precision sum over the recall steps: the
 detector would score on the unlabelled rows if their labels were known. The ROC correction
 is AUC = (AUC_PU - pi / 2) / (1 - pi). Both plain (labelled vs unlabelled) numbers are kept
 per fold. With pi = 0 the corrected precision is 0 everywhere, so ties are broken by the
-recall at the calibrated threshold.
+recall at the calibrated threshold. Rows an analyst dismissed (y = -1) train in every fold
+but are never held out: pi is the share of anomalies among the rows nobody looked at, and
+the held-out unlabelled rows must be drawn from those.
 
 Import rule: numpy, scikit-learn and the detectors (torch) only.
 """
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,7 @@ class SelectionResult:
     recall_at_threshold: float
     held_out_scores: np.ndarray  # out-of-fold scores, folds concatenated
     held_out_y: np.ndarray  # 1 = held-out labelled anomaly, 0 = held-out unlabelled row
+    held_out_rows: np.ndarray  # row index in X of each held-out score
     folds: list[dict[str, Any]]
 
 
@@ -82,7 +84,7 @@ def pu_roc_auc(scores: np.ndarray, y: np.ndarray, contamination: float) -> float
 def _folds(y: np.ndarray, n_folds: int, random_state: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified folds over the labelled anomalies; fewer folds when labels are few. They
     depend only on y and random_state, so every method sees the same folds."""
-    n_labelled = int(y.sum())
+    n_labelled = int((y == 1).sum())
     if n_labelled < 2:
         raise EvaluationError(
             f"cross-validation needs at least 2 labelled anomalies (one to hold out), got "
@@ -92,7 +94,7 @@ def _folds(y: np.ndarray, n_folds: int, random_state: int) -> list[tuple[np.ndar
     if k < n_folds:
         log.info("only %d labelled anomalies: %d folds instead of %d", n_labelled, k, n_folds)
     splitter = StratifiedKFold(k, shuffle=True, random_state=random_state)
-    return list(splitter.split(np.zeros((len(y), 1)), y))
+    return list(splitter.split(np.zeros((len(y), 1)), y == 1))
 
 
 def cross_validate(
@@ -115,15 +117,18 @@ def cross_validate(
         raise EvaluationError(f"contamination must be in [0, 1), got {contamination}")
     folds = _folds(y, n_folds, random_state)
     needed = make(method, **params).min_labelled
-    fewest = min(int(y[train].sum()) for train, _ in folds)
+    fewest = min(int((y[train] == 1).sum()) for train, _ in folds)
     if fewest < needed:
         raise EvaluationError(
             f"{method} needs {needed} labelled anomalies to train but a training fold of "
-            f"{len(folds)} has {fewest} ({int(y.sum())} labelled in all); label more "
+            f"{len(folds)} has {fewest} ({int((y == 1).sum())} labelled in all); label more "
             "anomalies or use fewer folds"
         )
-    records, all_scores, all_y = [], [], []
-    for fold, (train, test) in enumerate(folds):
+    dismissed = np.flatnonzero(y == -1)
+    records, all_scores, all_y, all_rows = [], [], [], []
+    for fold, (train_rows, test_rows) in enumerate(folds):
+        train = np.union1d(train_rows, dismissed)
+        test = np.setdiff1d(test_rows, dismissed)
         detector = make(method, **params).fit(X[train], y[train])
         threshold = calibrate_threshold(
             detector.decision_function(X[train][y[train] == 0]), "quantile", contamination
@@ -134,7 +139,7 @@ def cross_validate(
                 "fold": fold,
                 "n_train": len(train),
                 "n_test": len(test),
-                "labelled_train": int(y[train].sum()),
+                "labelled_train": int((y[train] == 1).sum()),
                 "labelled_test": int(y_test.sum()),
                 "auc_pr": pu_average_precision(scores, y_test, contamination),
                 "auc_pr_uncorrected": float(average_precision_score(y_test, scores)),
@@ -146,6 +151,7 @@ def cross_validate(
         )
         all_scores.append(scores)
         all_y.append(y_test)
+        all_rows.append(test)
     auc_pr = [r["auc_pr"] for r in records]
     result = SelectionResult(
         method=method,
@@ -156,6 +162,7 @@ def cross_validate(
         recall_at_threshold=float(np.mean([r["recall_at_threshold"] for r in records])),
         held_out_scores=np.concatenate(all_scores),
         held_out_y=np.concatenate(all_y),
+        held_out_rows=np.concatenate(all_rows),
         folds=records,
     )
     log.info(
@@ -167,14 +174,3 @@ def cross_validate(
         result.recall_at_threshold,
     )
     return result
-
-
-def select_best(results: list[SelectionResult]) -> SelectionResult:
-    """Highest corrected AUC-PR; ties go to the higher recall at the threshold, then to the
-    steadier method (lower std), then to the earlier entry."""
-    if not results:
-        raise EvaluationError("no cross-validation results to select from")
-    nan = [r.method for r in results if math.isnan(r.auc_pr)]
-    if nan:
-        raise EvaluationError(f"AUC-PR is NaN for {', '.join(nan)}; check its scores")
-    return max(results, key=lambda r: (r.auc_pr, r.recall_at_threshold, -r.auc_pr_std))

@@ -5,7 +5,9 @@ validate_against_reference`) and every scored batch is compared with its model's
 while it streams (`drift.DriftMonitor`); both read the same numbers, stored with the model
 version (`profile.json` in the pyfunc bundle and as a run artifact).
 
-Per feature: quantiles, mean, std, distinct count, and the bins of the shift statistic. The
+Per feature: quantiles, mean, std, distinct count, and the bins of the shift statistic.
+`wsad review` reads the same profile to show a flagged row's value against the training
+median and its training percentile, and integrates gradient attributions from the median row. The
 shift statistic is the population stability index over the reference's deciles,
 
     PSI = sum_b (p_b - q_b) ln(p_b / q_b),   q = reference shares, p = new shares,
@@ -132,6 +134,20 @@ class ReferenceProfile:
         """The row count new training data may have."""
         low, high = limits.rows
         return math.ceil(low * self.n_rows), math.floor(high * self.n_rows)
+
+    def medians(self, columns: Sequence[str]) -> np.ndarray:
+        """(d,) training medians of `columns`, in table units: a typical training row."""
+        return np.array([self.features[c].quantile(0.5) for c in columns], dtype=np.float64)
+
+    def percentiles_of(self, X: np.ndarray, columns: Sequence[str]) -> np.ndarray:
+        """Where each raw value of `X` (n, d) sits among the training rows, 0-100 per cell."""
+        if X.ndim != 2 or X.shape[1] != len(columns):
+            raise ValueError(f"the profile's {len(columns)} columns do not match shape {X.shape}")
+        cells = [
+            np.interp(X[:, j], self.features[c].percentiles, 100 * PERCENTILES)
+            for j, c in enumerate(columns)
+        ]
+        return np.stack(cells, axis=1)
 
     def edges(self, columns: Sequence[str]) -> np.ndarray:
         """(d, N_BINS - 1) bin edges of `columns`, for `bin_counts`."""

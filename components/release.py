@@ -69,7 +69,8 @@ def combine(results: list[SelectionResult], contamination: float, n_seeds: int) 
     folds = fold_ids(first)
     y = first.held_out_y
     for other in results[1:]:
-        if not (np.array_equal(other.held_out_y, y) and np.array_equal(fold_ids(other), folds)):
+        same_rows = np.array_equal(other.held_out_rows, first.held_out_rows)
+        if not (same_rows and np.array_equal(fold_ids(other), folds)):
             raise EvaluationError(f"{other.method} was cross-validated on other folds")
     normalised = np.empty((len(results), len(y)))
     for f in np.unique(folds):
@@ -109,6 +110,7 @@ def combine(results: list[SelectionResult], contamination: float, n_seeds: int) 
         recall_at_threshold=float(np.mean([r["recall_at_threshold"] for r in records])),
         held_out_scores=scores,
         held_out_y=y,
+        held_out_rows=first.held_out_rows,
         folds=records,
     )
 

@@ -31,7 +31,7 @@ import torch
 
 from components import data
 from components.candidate import fit_candidate
-from components.contamination import estimate_contamination
+from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors.base import applicable_params
 from components.evaluation import SelectionResult
 from components.registry import WsadModel, write_bundle
@@ -141,10 +141,12 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
         math.nan,
         np.empty(0),
         np.empty(0),
+        np.empty(0, dtype=np.int64),
         [],
     )
+    share = contamination_for_threshold(contamination)  # as the flow: estimate or fallback
     candidate = fit_candidate(
-        selected, X, y, contamination, recipe.threshold_method, recipe.target_fpr
+        selected, X, y, share.value, recipe.threshold_method, recipe.target_fpr
     )
     bundle = write_bundle(work, candidate.detector, schema, scaler, candidate.threshold)
     return WsadModel.from_bundle(bundle)

@@ -17,7 +17,14 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from flows import release_cli, reproduce, schedule_cli, serve_model_cli
+from flows import (
+    label_cli,
+    release_cli,
+    reproduce,
+    review_cli,
+    schedule_cli,
+    serve_model_cli,
+)
 from flows.terminal import (
     ModelName,
     Who,
@@ -60,7 +67,7 @@ def _before_any_command(ctx: typer.Context) -> None:
         quiet_console()
 
 
-label_app = typer.Typer(no_args_is_help=True, help="Confirmed anomaly labels (versioned by DVC).")
+label_app = typer.Typer(no_args_is_help=True, help="Verdicts: confirmed and dismissed (DVC).")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log of releases.")
 app.add_typer(label_app, name="label")
 app.add_typer(audit_app, name="audit")
@@ -80,8 +87,10 @@ def _print_outcome(result: dict[str, Any]) -> None:
         table.add_row(name, _fmt(gate.get("value")), _fmt(gate.get("limit")), str(gate["passed"]))
     out.print(table)
     out.print(result["reference"])
-    cv = ", ".join(f"{m} {v:.3f}" for m, v in result["cv"].items())
-    out.print(f"cross-validated AUC-PR on held-out labels: {cv}")
+    ranking = ", ".join(f"{m} {v:.3f}" for m, v in result["ranking"].items())
+    out.print(f"cross-validated AUC-ROC of held-out labels vs unlabelled rows: {ranking}")
+    out.print(f"released: {result['method']}")
+    out.print(f"threshold: {result['threshold_contamination']['note']}")
     verdict = "[green]promoted to champion[/]" if result["promoted"] else "[yellow]not promoted[/]"
     out.print(f"v{result['version']} {verdict}: {result['reason']}")
     out.print(f"champion is now v{result['champion']}" if result["champion"] else "no champion")
@@ -219,29 +228,6 @@ def show_config() -> None:
     out.print(table)
 
 
-@label_app.command("add")
-def label_add(
-    ids: Annotated[list[str], typer.Argument(help="ids of the confirmed anomalies")],
-    who: Annotated[str, typer.Option(help="who confirmed them")],
-    note: Annotated[str, typer.Option(help="why they are anomalies")] = "",
-) -> None:
-    """Append confirmed anomalies to the label file and version it with `dvc add`."""
-    from components import data, lineage
-
-    settings = settings_with()
-    with one_line_errors():
-        table = data.read_table(settings.records)
-        known = set(table[settings.id_column].astype(str)) if settings.id_column in table else None
-        if known is None:
-            fail(f"{settings.records} has no id column {settings.id_column!r}; labels need ids")
-        added = data.append_labels(settings.labels, ids, who, note, known_ids=known)
-        version = lineage.dvc_add(Path.cwd(), str(settings.labels.parent))
-    out.print(
-        f"added {added} label(s) to {settings.labels}; data version {version}. "
-        "Commit data.dvc (git add data.dvc && git commit) and `dvc push` to publish it."
-    )
-
-
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit log's hash chain (and HMAC when WSAD_AUDIT_KEY is set)."""
@@ -267,6 +253,9 @@ for command in (
 ):
     app.command()(command)
 app.command("serve-model")(serve_model_cli.serve_model)
+app.command("review")(review_cli.review)
+label_app.command("add")(label_cli.label_add)
+label_app.command("dismiss")(label_cli.label_dismiss)
 
 
 if __name__ == "__main__":

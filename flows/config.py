@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from components.review import DEFAULT_UNCERTAIN_SHARE  # numpy only
+
 DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised", "catboost", "xgbod"]
 
 
@@ -34,6 +36,8 @@ class Settings(BaseSettings):
     audit_key: SecretStr | None = None
     threshold_method: Literal["quantile", "fpr", "zscore"] = "quantile"
     target_fpr: float = Field(default=0.01, gt=0.0, lt=1.0)
+    # `wsad review`: share of the queue spent on rows the model is least sure of
+    review_uncertain_share: float = Field(default=DEFAULT_UNCERTAIN_SHARE, ge=0.0, le=1.0)
     metric_floor: float = 0.1
     margin: float = 0.0
     allow_schema_change: bool = False  # train on columns that differ from the champion's

@@ -19,7 +19,12 @@ from prefect.cache_policies import NONE
 from components import data, evaluation, lineage, registry, validation
 from components.audit import AuditLog
 from components.candidate import Candidate, candidate_plots, fit_candidate
-from components.contamination import ContaminationEstimate, estimate_contamination
+from components.contamination import (
+    ContaminationEstimate,
+    ThresholdContamination,
+    contamination_for_threshold,
+    estimate_contamination,
+)
 from components.detectors.base import applicable_params
 from components.profile import ReferenceProfile
 from components.release import ReleasePlan, describe, flat_params, plan_release, replay
@@ -89,12 +94,12 @@ def refit(
     selection: evaluation.SelectionResult,
     X: np.ndarray,
     y: np.ndarray,
-    contamination: ContaminationEstimate,
+    share: ThresholdContamination,
     settings: Settings,
 ) -> Candidate:
     """Refit the planned ensemble on every row and calibrate its threshold."""
     return fit_candidate(
-        selection, X, y, contamination, settings.threshold_method, settings.target_fpr
+        selection, X, y, share.value, settings.threshold_method, settings.target_fpr
     )
 
 
@@ -110,6 +115,7 @@ def register(
     report: validation.ValidationReport,
     reference: validation.ValidationReport,
     contamination: ContaminationEstimate,
+    share: ThresholdContamination,
     settings: Settings,
 ) -> registry.ModelRef:
     """Bundle preprocessing + detector + threshold + schema + reference profile as a pyfunc
@@ -156,6 +162,9 @@ def register(
                 "contamination": f"{contamination.estimate:.6f}",
                 "contamination_low": f"{contamination.low:.6f}",
                 "contamination_high": f"{contamination.high:.6f}",
+                "contamination_trusted": str(contamination.trusted).lower(),
+                "threshold_contamination": f"{share.value:.6f}",
+                "threshold_note": share.note,
             },
             artifacts=artifacts,
             input_example=table[list(schema.features)].head(5),
@@ -243,17 +252,29 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     scaler = data.Scaler.fit(raw)
     X, y = scaler.transform(raw), data.weak_labels(table, confirmed, schema)
     contamination = estimate(X, y, settings.random_state)
-    shared = {"X": X, "y": y, "contamination": contamination.estimate, "settings": settings}
+    share = contamination_for_threshold(contamination)  # the estimate, or a capped fallback
+    shared = {"X": X, "y": y, "contamination": share.value, "settings": settings}
     with training_runner(settings) as runner:  # threads here, or a Ray cluster
         futures = [runner.submit(cross_validate, {"method": m, **shared}) for m in settings.methods]
         results = [f.result() for f in futures]
-    chosen = plan(results, contamination.estimate, settings)
-    candidate = refit(chosen.selection, X, y, contamination, settings)
+    chosen = plan(results, share.value, settings)
+    candidate = refit(chosen.selection, X, y, share, settings)
     profile = profile_reference(raw, X, y, contamination, candidate, schema)
     ref = register(
-        candidate, schema, scaler, profile, table, X, y, report, reference, contamination, settings
+        candidate,
+        schema,
+        scaler,
+        profile,
+        table,
+        X,
+        y,
+        report,
+        reference,
+        contamination,
+        share,
+        settings,
     )
-    champion = champion_on_same_folds(results, X, y, contamination.estimate, settings)
+    champion = champion_on_same_folds(results, X, y, share.value, settings)
     decision = gate(candidate, report, contamination, champion, settings)
     approver = None
     if decision.promote and settings.require_approval:
@@ -265,6 +286,7 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
         "method": describe(chosen.selection.method, chosen.selection.params),
         "metrics": candidate.metrics(),
         "contamination": contamination.to_dict(),
+        "threshold_contamination": {"value": share.value, "note": share.note},
         "promoted": decision.promote,
         "reason": decision.reason,
         "approver": approver,

@@ -5,6 +5,15 @@ checks, device handling, seeding, balanced sampling on the device, the optimiser
 best-loss checkpoint, progress and persistence live here once, so a method file stays a
 page long and a fix here fixes every method.
 
+Training length: a method's paper fixes its steps (DevNet: 50 epochs x 20 batches), which
+left some seeds far from converged, more often as tables grow. With `until_converged` (on
+for the fixed-step methods) the paper's epochs always run, then more while the training loss
+still falls: the best epoch loss of the last fifth of the paper's epochs must beat the best
+before by over 5 % of the whole fall since the first epoch, for at most four times the paper's
+epochs. It reads the training loss only, never a label beyond the training ones; a method
+whose epoch is a pass over the rows already trains longer on larger tables and keeps its
+fixed count.
+
 Import rule: numpy, pandas, scikit-learn, torch and tqdm only (runs on a bare GPU box).
 """
 
@@ -33,8 +42,17 @@ Batch = tuple[Tensor, ...]
 # in cache (2.5x the rows/s of 64k chunks for Deep SAD); on a GPU larger chunks launch fewer
 # kernels.
 SCORE_CHUNK_ROWS = 16_384
+# y's value for a row an analyst dismissed. Only methods whose paper has a term for labelled
+# normals (`uses_confirmed_normals`) see it; every other method trains on it as unlabelled.
+CONFIRMED_NORMAL = -1
 GPU_SCORE_CHUNK_ROWS = 262_144
 _REGISTRY: dict[str, type[Detector]] = {}
+# `until_converged`: after its `epochs`, a fit goes on while the best epoch loss of the last
+# epochs // LOSS_WINDOW_SHARE epochs beats the best before them by more than LOSS_FALL_SHARE
+# of the whole fall since the first epoch, for at most EPOCH_CAP_FACTOR x `epochs` in all.
+LOSS_WINDOW_SHARE = 5
+LOSS_FALL_SHARE = 0.05
+EPOCH_CAP_FACTOR = 4
 
 
 T = TypeVar("T", bound="type[Detector]")
@@ -129,13 +147,17 @@ def check_X(X: Any, n_features: int | None = None) -> np.ndarray:
 
 
 def check_y(y: Any, n_rows: int) -> np.ndarray:
-    """Validate weak labels: 1 = confirmed anomaly, 0 = unlabelled, one per row of X."""
+    """Validate weak labels, one per row of X: 1 = confirmed anomaly, 0 = unlabelled,
+    CONFIRMED_NORMAL (-1) = a row an analyst dismissed (`wsad label dismiss`)."""
     arr = np.asarray(y).ravel()
     if arr.shape[0] != n_rows:
         raise ValueError(f"y has {arr.shape[0]} labels but X has {n_rows} rows")
     values = set(np.unique(arr).tolist())
-    if not values <= {0, 1}:
-        raise ValueError(f"y must hold 0 (unlabelled) and 1 (labelled anomaly) only, got {values}")
+    if not values <= {CONFIRMED_NORMAL, 0, 1}:
+        raise ValueError(
+            "y must hold 1 (labelled anomaly), 0 (unlabelled) and -1 (confirmed normal) only, "
+            f"got {values}"
+        )
     return arr.astype(np.int64)
 
 
@@ -166,9 +188,9 @@ def deviation_loss(score: Tensor, y: Tensor, mu: Tensor, sigma: Tensor, margin: 
 
 
 def balanced_sampler(X: Tensor, y: Tensor, batch_size: int, gen: torch.Generator):
-    """DevNet's batches: half unlabelled, half labelled anomalies, drawn with replacement on
-    the device (no host round trip per batch)."""
-    idx_u, idx_a = torch.nonzero(y == 0).squeeze(1), torch.nonzero(y == 1).squeeze(1)
+    """DevNet's batches: half unlabelled (or confirmed normal), half labelled anomalies, drawn
+    with replacement on the device (no host round trip per batch)."""
+    idx_u, idx_a = torch.nonzero(y != 1).squeeze(1), torch.nonzero(y == 1).squeeze(1)
     n_u = batch_size // 2
     n_a = batch_size - n_u
 
@@ -197,6 +219,26 @@ def shuffled_sampler(X: Tensor, y: Tensor, batch_size: int, gen: torch.Generator
         return state["X"][start : start + batch_size], state["y"][start : start + batch_size]
 
     return sample
+
+
+def loss_still_falling(history: Sequence[float], window: int) -> bool:
+    """Whether the last `window` epochs still lowered the best loss by more than
+    LOSS_FALL_SHARE of its whole fall since the first epoch (no labels involved)."""
+    if len(history) <= window:
+        return True
+    best = min(history)
+    return min(history[:-window]) - best > LOSS_FALL_SHARE * (history[0] - best)
+
+
+def _epoch_limits(epochs: int, until_converged: bool) -> tuple[int, int]:
+    """The most epochs a fit may run, and the window `loss_still_falling` looks back over."""
+    cap = EPOCH_CAP_FACTOR * epochs if until_converged else epochs
+    return cap, max(1, epochs // LOSS_WINDOW_SHARE)
+
+
+def _goes_on(history: Sequence[float], epochs: int, cap: int, window: int) -> bool:
+    """Another epoch: always up to `epochs`, then up to `cap` while the loss still falls."""
+    return len(history) < epochs or (len(history) < cap and loss_still_falling(history, window))
 
 
 def _clip_per_tensor(params: list[nn.Parameter], max_norm: float) -> None:
@@ -307,6 +349,9 @@ class Detector(abc.ABC):
     name: ClassVar[str] = ""
     min_labelled: ClassVar[int] = 1  # labelled anomalies the method cannot train without
     candidate: ClassVar[bool] = True  # listed by `available()`: trainable by name on its own
+    # True where the method's objective has a term for labelled normals (y = -1); any other
+    # method gets those rows as unlabelled (y = 0), as its paper has nothing else for them.
+    uses_confirmed_normals: ClassVar[bool] = False
     batchable: ClassVar[bool] = False  # `fit_many` fits its copies in one `_fit_many` call
 
     random_state: int = 0
@@ -316,7 +361,8 @@ class Detector(abc.ABC):
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def fit(self, X: Any, y: Any) -> Self:
-        """Learn from features X and weak labels y (1 = labelled anomaly, 0 = unlabelled)."""
+        """Learn from features X and weak labels y (1 = labelled anomaly, 0 = unlabelled,
+        -1 = confirmed normal; see `uses_confirmed_normals`)."""
         X_arr, y_arr = self._check_fit_input(X, y)
         self.n_features_in_ = X_arr.shape[1]
         self._fit(X_arr, y_arr)
@@ -355,7 +401,9 @@ class Detector(abc.ABC):
     def _check_fit_input(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         X_arr = check_X(X)
         y_arr = check_y(y, len(X_arr))
-        n_lab = int(y_arr.sum())
+        if not self.uses_confirmed_normals:
+            y_arr[y_arr == CONFIRMED_NORMAL] = 0
+        n_lab = int((y_arr == 1).sum())
         if n_lab < self.min_labelled:
             without = [n for n in available() if _REGISTRY[n].min_labelled <= n_lab]
             raise ValueError(
@@ -406,6 +454,9 @@ class DeepDetector(Detector):
     optimizer: str = "rmsprop"
     clip_norm: float | None = 1.0  # per-tensor, as Keras' clipnorm
     keep_best: bool = True  # restore the weights of the lowest-loss epoch (Keras ModelCheckpoint)
+    # After `epochs`, go on while the loss still falls (`loss_still_falling`), up to
+    # EPOCH_CAP_FACTOR x `epochs`: the papers' fixed step counts leave some seeds short.
+    until_converged: bool = True
     device: str = "auto"
     verbose: bool | None = None  # progress bar; None = only on a terminal
 
@@ -428,6 +479,7 @@ class DeepDetector(Detector):
             lr=self.lr,
             keep_best=self.keep_best,
             desc=self.name,
+            until_converged=self.until_converged,
         )
         self.net_ = net.eval()
         self.device_ = str(device)
@@ -456,6 +508,7 @@ class DeepDetector(Detector):
             lr=self.lr,
             keep_best=self.keep_best,
             desc=f"{self.name} x{len(members)}",
+            until_converged=self.until_converged,
         )
         for member, net, history in zip(members, nets, histories, strict=True):
             member.n_features_in_ = X.shape[1]
@@ -489,28 +542,33 @@ class DeepDetector(Detector):
         lr: float,
         keep_best: bool,
         desc: str,
+        until_converged: bool = False,
     ) -> list[float]:
         """The loop: sample on the device, forward, loss, backward, clip, step. One host sync
-        per epoch (the epoch loss, for the checkpoint and the progress bar)."""
+        per epoch (the epoch loss, for the checkpoint, the stopping rule and the progress
+        bar). `epochs` always run; with `until_converged`, more while the loss still falls."""
         opt = _Optimizer(params, self.optimizer, lr, self.weight_decay)
-        best, best_state, history = math.inf, None, []
+        best, best_state, history = math.inf, None, list[float]()
+        cap, window = _epoch_limits(epochs, until_converged)
         show = sys.stderr.isatty() if self.verbose is None else self.verbose
         net.train()
-        for _ in tqdm(range(epochs), desc=desc, disable=not show, leave=False):
-            losses: list[Tensor] = []
-            for _ in range(steps):
-                value = loss(sample())
-                opt.zero_grad()
-                value.backward()
-                if self.clip_norm is not None:
-                    _clip_per_tensor(params, self.clip_norm)
-                opt.step()
-                losses.append(value.detach())
-            epoch_loss = torch.stack(losses).mean().item()
-            history.append(epoch_loss)
-            if keep_best and epoch_loss < best:
-                best = epoch_loss
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        with tqdm(total=epochs, desc=desc, disable=not show, leave=False) as bar:
+            while _goes_on(history, epochs, cap, window):
+                losses: list[Tensor] = []
+                for _ in range(steps):
+                    value = loss(sample())
+                    opt.zero_grad()
+                    value.backward()
+                    if self.clip_norm is not None:
+                        _clip_per_tensor(params, self.clip_norm)
+                    opt.step()
+                    losses.append(value.detach())
+                epoch_loss = torch.stack(losses).mean().item()
+                history.append(epoch_loss)
+                bar.update()
+                if keep_best and epoch_loss < best:
+                    best = epoch_loss
+                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         if best_state is not None:
             net.load_state_dict(best_state)
         return history
@@ -525,11 +583,14 @@ class DeepDetector(Detector):
         lr: float,
         keep_best: bool,
         desc: str,
+        until_converged: bool = False,
     ) -> list[list[float]]:
         """`_train` for same-shaped networks at once: parameters and buffers stacked
         (torch.func), one vmapped forward/backward and one optimiser step per batch for all.
         The optimisers are elementwise and clipping is per member, so each member follows its
-        own sequential trajectory up to float summation order. One host sync per epoch."""
+        own sequential trajectory up to float summation order. A member whose stopping rule
+        has fired trains on with the others but keeps the state it stopped with (or its best
+        until then), as its sequential fit does. One host sync per epoch."""
         params, buffers = stack_module_state(nets)
         bound = _Bound(nets[0], loss)  # nets[0] only lends its structure; its tensors are swapped
 
@@ -545,39 +606,47 @@ class DeepDetector(Detector):
         best = torch.full((n,), math.inf, device=plist[0].device)
         seen = torch.zeros(n, dtype=torch.bool, device=best.device)
         best_state = {k: v.detach().clone() for k, v in state.items()}
-        history: list[list[float]] = []
+        stop_state = dict(best_state)  # each member's state at its last live epoch
+        cap, window = _epoch_limits(epochs, until_converged)
+        histories: list[list[float]] = [[] for _ in nets]
         show = sys.stderr.isatty() if self.verbose is None else self.verbose
         for net in nets:
             net.train()
-        for _ in tqdm(range(epochs), desc=desc, disable=not show, leave=False):
-            losses: list[Tensor] = []
-            for _ in range(steps):
-                batch = tuple(
-                    torch.stack(parts) for parts in zip(*(s() for s in samplers), strict=True)
-                )
-                value = batched_loss(params, buffers, batch)
-                opt.zero_grad()
-                value.sum().backward()  # members are independent: each gets its own gradient
-                if self.clip_norm is not None:
-                    _clip_per_member(plist, self.clip_norm)
-                opt.step()
-                losses.append(value.detach())
-            epoch_loss = torch.stack(losses).mean(0)
-            history.append(epoch_loss.tolist())
-            if keep_best:
-                better = epoch_loss < best
+        with tqdm(total=epochs, desc=desc, disable=not show, leave=False) as bar:
+            while any(live := [_goes_on(h, epochs, cap, window) for h in histories]):
+                losses: list[Tensor] = []
+                for _ in range(steps):
+                    batch = tuple(
+                        torch.stack(parts) for parts in zip(*(s() for s in samplers), strict=True)
+                    )
+                    value = batched_loss(params, buffers, batch)
+                    opt.zero_grad()
+                    value.sum().backward()  # members are independent: each its own gradient
+                    if self.clip_norm is not None:
+                        _clip_per_member(plist, self.clip_norm)
+                    opt.step()
+                    losses.append(value.detach())
+                epoch_loss = torch.stack(losses).mean(0)
+                for history, alive, value in zip(histories, live, epoch_loss.tolist(), strict=True):
+                    if alive:
+                        history.append(value)
+                bar.update()
+                alive_t = torch.tensor(live, device=best.device)
+                better = (epoch_loss < best) & alive_t & keep_best
                 best, seen = torch.where(better, epoch_loss, best), seen | better
                 for k, v in state.items():
-                    mask = better.view(-1, *[1] * (v.ndim - 1))
-                    best_state[k] = torch.where(mask, v.detach(), best_state[k])
+                    shape = (-1, *[1] * (v.ndim - 1))
+                    stop_state[k] = torch.where(alive_t.view(shape), v.detach(), stop_state[k])
+                    best_state[k] = torch.where(better.view(shape), v.detach(), best_state[k])
         with torch.no_grad():
             for k, v in state.items():
-                if keep_best:
-                    v.copy_(torch.where(seen.view(-1, *[1] * (v.ndim - 1)), best_state[k], v))
+                v.copy_(
+                    torch.where(seen.view(-1, *[1] * (v.ndim - 1)), best_state[k], stop_state[k])
+                )
             for i, net in enumerate(nets):
                 for k, t in [*net.named_parameters(), *net.named_buffers()]:
                     t.copy_(state[k][i])
-        return [list(member) for member in zip(*history, strict=True)]
+        return histories
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         net = self.net_
@@ -589,6 +658,13 @@ class DeepDetector(Detector):
                 chunk = torch.as_tensor(X[start : start + step], device=device)
                 out.append(self._forward_score(net, chunk).float().cpu())
         return torch.cat(out).numpy()
+
+    def score_tensor(self, X: Tensor) -> Tensor:
+        """Scores of rows already on the detector's device, differentiable in the rows (for
+        gradient attributions); `decision_function` is the chunked, gradient-free path."""
+        if not hasattr(self, "net_"):
+            raise ValueError(f"this {self.name} detector is not fitted yet; call fit(X, y) first")
+        return self._forward_score(self.net_, X)
 
     def _get_state(self) -> dict[str, Any]:
         return {k: v.detach().cpu() for k, v in self.net_.state_dict().items()}

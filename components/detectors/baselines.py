@@ -5,6 +5,8 @@ floor). `supervised`: a gradient-boosted classifier of labelled anomalies vs unl
 with balanced class weights; its probability is the score (the naive PU classifier).
 Both are pickled into the detector file (scikit-learn has no weights-only format); load
 detector files only from a registry you trust.
+Both keep rows an analyst dismissed (y = -1, confirmed normals) as unlabelled rows: the
+forest ignores labels, and for the classifier they already are the negative class.
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ Threads: `n_jobs` (scikit-learn's name) is the library's thread count, -1 = ever
 detector file; XGBOD's fitted unsupervised detectors are scikit-learn objects and are pickled
 (no weights-only format), so load detector files only from a registry you trust. Neither
 writes anything to the working directory (CatBoost's `catboost_info/` is switched off).
+Rows an analyst dismissed (y = -1, confirmed normals) are unlabelled rows here: both are
+classifiers of labelled anomalies vs the rest, so they already are the negative class.
 """
 
 from __future__ import annotations

@@ -8,11 +8,16 @@ autoencoder is pretrained first (100 epochs, Adam 1e-3, weight decay 1e-6) and i
 initialises the network; c = mean initial embedding with near-zero coordinates moved to
 +-0.1; then 50 epochs of Adam on plain shuffled batches of 128, eta = 1. Without labelled
 anomalies it reduces to Deep SVDD, so it runs with none.
+Labelled normals (y = -1, rows an analyst dismissed) get the paper's term for y~ = +1,
+eta * ||phi(x) - c||^2: they are pulled to the centre with weight eta. At the default
+eta = 1 that equals an unlabelled row's term, so dismissals change the fit only with eta > 1.
 Where we differ: nothing in the objective; the data stay on the device and the pretraining
 runs through the same loop as the main stage. `balanced_batches=True` swaps the original's
 shuffled rows for DeepOD's class-balanced batches (half labelled anomalies), which matters when
 the labelled anomalies are a tiny share of the rows (mammography at 10,000 rows: AUC-PR 0.03
 with shuffled rows vs 0.33 balanced, BatchNorm-free network, benchmarks/RESULTS.md).
+Training length: fixed, as the paper's (`until_converged=False`): an epoch is one pass over the
+rows, so the number of steps already grows with the table.
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ class DeepSADRegime(DeepDetector):
     optimizer: str = "adam"
     clip_norm: float | None = None
     keep_best: bool = False
+    until_converged: bool = False  # an epoch is a pass over the rows: steps grow with them
     rep_dim: int = 10
     eta: float = 1.0
     eps: float = 1e-6
@@ -92,9 +98,11 @@ class DeepSADRegime(DeepDetector):
 
     def _semi_supervised(self, dist: Tensor, y: Tensor) -> Tensor:
         """Per row: the squared distance for unlabelled rows, eta / (distance + eps) for
-        labelled anomalies (Deep SAD's (d + eps)^-1 with y~ = -1)."""
+        labelled anomalies and eta * distance for labelled normals (Deep SAD's
+        eta (d + eps)^y~ with y~ = -1 and +1; our y is 1 and -1 for them)."""
         assert dist.shape == y.shape, (dist.shape, y.shape)
-        return torch.where(y == 1, self.eta / (dist + self.eps), dist)
+        labelled = torch.where(y == 1, self.eta / (dist + self.eps), self.eta * dist)
+        return torch.where(y == 0, dist, labelled)
 
 
 @register("deepsad")
@@ -103,6 +111,7 @@ class DeepSAD(DeepSADRegime):
     """Hypersphere with inverse-distance loss for labelled anomalies, AE-pretrained."""
 
     batchable = True
+    uses_confirmed_normals = True
 
     pretrain_epochs: int = 100
     batch_norm: bool = True  # the original's BatchNorm(affine=False); DeepOD's MLP has none

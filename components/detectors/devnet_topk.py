@@ -25,7 +25,9 @@ the signed score, so a contribution is always evidence for "more anomalous". K =
 max(1, round(top_k_ratio * M)) with top_k_ratio 0.25, where the image code floors 10 %: with
 M = 20 subspaces 10 % is K = 2, and the "random" scorer then learns only from the two winning
 subsets of each row and ignores the rest (planted features ranked first in 20 % of rows).
+Training defaults are DevNet's (components/detectors/devnet.py), its training length included.
 Training defaults are DevNet's (components/detectors/devnet.py).
+Dismissed rows (y = -1) are unlabelled rows here, as in DevNet.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ the member's upper spread (top minus median), so rows beyond everything seen in 
 stay ordered instead of tying at 1; below the bottom quantile likewise. A method's score is
 the mean over its seeds, the ensemble's the mean over its methods (each method weighs the
 same, whatever its seed count).
+Rows an analyst dismissed (y = -1) go to the members as they are; each method uses them or
+trains on them as unlabelled, as its own docstring says. The normalising reference is the
+unlabelled rows (y = 0).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class RankEnsemble(Detector):
 
     candidate: ClassVar[bool] = False  # wraps candidates; not one itself
     min_labelled: ClassVar[int] = 0  # each wrapped method checks its own
+    uses_confirmed_normals: ClassVar[bool] = True  # passed on: each member decides
 
     methods: tuple[str, ...] = ("devnet",)
     method_params: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)

@@ -24,6 +24,12 @@ Where we differ, and why:
   numpy RNG for every batch, so it trains on one fixed batch over and over;
 - DeepOD's port trains one batch per epoch, skips the AE pretraining and broadcasts a (B,1)
   score against (B,) labels; none of that is here.
+Training length: the pretraining runs its fixed 100 x 20 batches; the main stage runs its 30
+epochs, then more while its loss still falls (the shared rule, `until_converged` in
+components/detectors/base.py), up to four times as many; `until_converged=False` keeps the
+paper's count.
+Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
+the paper has no term for labelled normals.
 """
 
 from __future__ import annotations

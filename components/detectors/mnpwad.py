@@ -35,6 +35,10 @@ prototypes, not biases (the shared optimiser's rule). Kept as in the reference a
 unusual: gradients flow through DEC's target P, the contamination weights w and the dynamic
 loss weights (detaching P made the prototypes collapse on our synthetic task: the KL term
 grew from 0.05 to 8 while training), and the KL term is summed, not averaged, over the batch.
+Training length: fixed (`until_converged=False`): an epoch is one pass over the rows, and the
+dynamically weighted loss is not one objective whose fall could tell convergence.
+Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
+the paper has no term for labelled normals.
 """
 
 from __future__ import annotations
@@ -139,6 +143,7 @@ class MNPWAD(DeepDetector):
     optimizer: str = "adam"
     clip_norm: float | None = None
     keep_best: bool = False
+    until_converged: bool = False  # an epoch is a pass over the rows: steps grow with them
     pretrain_epochs: int = 200
     noise: float = 0.05
     n_prototypes: int = 0  # 0 = best silhouette over K = 2..10

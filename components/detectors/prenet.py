@@ -12,6 +12,11 @@ unlabelled rows without replacement per batch, a negligible difference for large
 reference rows u_e, a_e are drawn from the fit's seeded generator and stored with the model
 (the reference re-seeds 42 at scoring; DeepOD leaves them unseeded); one reference run, not
 the paper's ensemble of 30 (the authors' code comment: size 1 performs similarly).
+Training length: as DevNet's (components/detectors/devnet.py), the paper's 50 x 20 batches,
+then more epochs while the loss still falls, up to four times as many; `until_converged=False`
+keeps the paper's count.
+Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
+the paper's pairs are built from labelled anomalies and unlabelled rows only.
 """
 
 from __future__ import annotations

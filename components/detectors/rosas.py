@@ -25,6 +25,11 @@ Where we differ, and why:
 - only pairwise (k = 2) interpolation, the default of both codes;
 - anchors and positives are drawn without replacement, as in both codes, but when fewer
   unlabelled rows than `batch_size` exist the batch shrinks instead of failing.
+Training length: fixed (`until_converged=False`): an epoch is one pass over the rows, so the
+number of steps grows with the table, and the dynamically weighted loss is not one objective
+whose fall could tell convergence.
+Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
+the paper has no term for labelled normals.
 """
 
 from __future__ import annotations
@@ -105,6 +110,7 @@ class RoSAS(DeepDetector):
     optimizer: str = "adam"
     clip_norm: float | None = None
     keep_best: bool = False
+    until_converged: bool = False  # an epoch is a pass over the rows: steps grow with them
     rep_dim: int = 32
     margin: float = 5.0
     alpha: float = 0.5

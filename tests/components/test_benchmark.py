@@ -92,6 +92,7 @@ def test_bench_command_writes_one_row_per_fit(table_dir, tmp_path):
         "auc_pr",
         "fit_seconds",
         "score_seconds",
+        "epochs",
         "n_train",
         "n_labelled",
         "device",

@@ -263,3 +263,70 @@ def test_scaler_maps_training_range_to_unit_interval() -> None:
 def test_scaler_refuses_wrong_width() -> None:
     with pytest.raises(DataError, match="fitted on 2 features"):
         Scaler.fit(np.ones((3, 2))).transform(np.ones((3, 3)))
+
+
+# verdicts: confirmed anomalies and dismissed rows ----------------------------------------------
+def test_label_file_without_verdict_column_reads_as_confirmed(tmp_path: Path) -> None:
+    (tmp_path / "l.csv").write_text("id,who,when,note\nr1,a,2026-01-01,\n")
+    assert read_labels(tmp_path / "l.csv")["verdict"].tolist() == ["anomaly"]
+
+
+def test_dismissals_are_kept_with_their_verdict(tmp_path: Path) -> None:
+    path = tmp_path / "l.csv"
+    path.write_text("id,who,when,note\nr1,a,2026-01-01,\n")  # an older file
+    added = append_labels(path, ["r2", "r3"], who="bo", note="benign", verdict="normal")
+    labels = read_labels(path)
+    assert added == 2
+    assert labels[["id", "verdict"]].values.tolist() == [
+        ["r1", "anomaly"],
+        ["r2", "normal"],
+        ["r3", "normal"],
+    ]
+    assert "verdict" in path.read_text().splitlines()[0]
+
+
+@pytest.mark.parametrize(("first", "second"), [("anomaly", "normal"), ("normal", "anomaly")])
+def test_a_row_cannot_be_both_confirmed_and_dismissed(
+    tmp_path: Path, first: str, second: str
+) -> None:
+    path = tmp_path / "l.csv"
+    append_labels(path, ["r1"], who="ana", verdict=first)
+    before = path.read_bytes()
+    with pytest.raises(DataError, match="'r1' are already .* cannot be both"):
+        append_labels(path, ["r2", "r1"], who="bo", verdict=second)
+    assert path.read_bytes() == before
+
+
+def test_label_file_with_both_verdicts_for_an_id_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "l.csv").write_text(
+        "id,who,when,note,verdict\nr1,a,2026-01-01,,anomaly\nr1,b,2026-01-02,,normal\n"
+    )
+    with pytest.raises(DataError, match="'r1' are both confirmed and dismissed"):
+        read_labels(tmp_path / "l.csv")
+
+
+def test_unknown_verdict_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "l.csv").write_text("id,who,when,note,verdict\nr1,a,2026-01-01,,maybe\n")
+    with pytest.raises(DataError, match="'verdict' row 0 is 'maybe'; use anomaly or normal"):
+        read_labels(tmp_path / "l.csv")
+
+
+def test_weak_labels_mark_dismissed_rows_minus_one(schema: Schema, records: pd.DataFrame) -> None:
+    labels = pd.DataFrame(
+        {
+            "id": ["r3", "r4"],
+            "who": "a",
+            "when": "2026",
+            "note": "",
+            "verdict": ["anomaly", "normal"],
+        }
+    )
+    y = weak_labels(records, labels, schema)
+    assert (y[3], y[4]) == (1, -1)
+    assert set(np.delete(y, [3, 4]).tolist()) == {0}
+
+
+def test_scaler_inverse_transform_restores_table_units() -> None:
+    X = np.array([[0.0, 5.0, 2.0], [10.0, 7.0, 2.0], [5.0, 6.0, 2.0]])
+    scaler = Scaler.fit(X)
+    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(X)), X, rtol=1e-6)

@@ -98,3 +98,15 @@ def test_flag_rate_interval_spans_contamination_and_training_rate_with_sampling_
     small_low, small_high = profile.flag_rate_interval(50)
     assert small_low < low
     assert small_high > high
+
+
+def test_medians_and_percentiles_read_the_training_rows() -> None:
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.normal(50, 10, 2_000), rng.uniform(0, 1, 2_000)])
+    profile = build_profile(X, ["a", "b"], 5, {"estimate": 0.1, "low": 0.05, "high": 0.2}, 0.0, 0.1)
+    assert profile.medians(["b", "a"]) == pytest.approx(np.median(X, axis=0)[::-1], abs=1e-4)
+    cells = profile.percentiles_of(np.array([[50.0, 0.25], [1e9, -1.0]]), ["a", "b"])
+    assert cells[0] == pytest.approx([50.0, 25.0], abs=2.5)
+    assert cells[1].tolist() == [100.0, 0.0]  # beyond every training value: clipped
+    with pytest.raises(ValueError, match="2 columns"):
+        profile.percentiles_of(np.zeros((1, 3)), ["a", "b"])

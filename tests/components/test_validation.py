@@ -35,7 +35,13 @@ def schema(records: pd.DataFrame) -> Schema:
 @pytest.fixture
 def labels() -> pd.DataFrame:
     return pd.DataFrame(
-        {"id": ["r1", "r7"], "who": "ana", "when": "2026-01-01T00:00:00Z", "note": ""}
+        {
+            "id": ["r1", "r7"],
+            "who": "ana",
+            "when": "2026-01-01T00:00:00Z",
+            "note": "",
+            "verdict": "anomaly",
+        }
     )
 
 
@@ -44,8 +50,8 @@ def test_good_training_data_passes(
 ) -> None:
     report = validate_training_data(records, labels, schema)
     assert report.success, report.failed
-    assert report.evaluated == 19  # table 2, id 3, features 2 x 4; labels: columns 4, id 2
-    assert report.summary() == "validation passed: 19 expectations met"
+    assert report.evaluated == 20  # table 2, id 3, features 2 x 4; labels: columns 5, id 2
+    assert report.summary() == "validation passed: 20 expectations met"
     report.raise_if_failed()
 
 
@@ -66,7 +72,7 @@ def test_bad_training_data_names_every_failure(
     assert "labels: column 'id': expect_column_values_to_be_in_set 1 row(s)" in text
     assert "'ghost'" in text
     assert len(report.failed) == 4
-    with pytest.raises(DataValidationError, match="validation failed: 4 of 19") as err:
+    with pytest.raises(DataValidationError, match="validation failed: 4 of 20") as err:
         report.raise_if_failed()
     assert err.value.report is report
     assert json.loads(json.dumps(report.to_dict()))["failed"] == report.failed

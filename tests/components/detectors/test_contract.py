@@ -3,6 +3,8 @@ and rejects bad input with a clear message. A new method is tested by being regi
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +15,9 @@ from tests.conftest import decoy_task
 
 ALL = available()
 DEEP = [m for m in ALL if "epochs" in make(m).get_params()]
-FAST = {"epochs": 15, "pretrain_epochs": 10, "n_estimators": 100}  # catboost: 1,000 at defaults
+# Short fixed-length fits keep the contract cheap; `until_converged` has its own tests
+# (test_training_length.py, test_ensemble.py); catboost: 1,000 trees at defaults.
+FAST = {"epochs": 15, "pretrain_epochs": 10, "n_estimators": 100, "until_converged": False}
 
 
 def fast(name: str, **extra: object) -> Detector:
@@ -142,5 +146,28 @@ def test_labels_must_be_binary_and_aligned(task):
     X, y, _ = task
     with pytest.raises(ValueError, match="y has 3 labels but X has"):
         make("devnet").fit(X, y[:3])
-    with pytest.raises(ValueError, match="0 \\(unlabelled\\) and 1"):
+    with pytest.raises(ValueError, match="1 \\(labelled anomaly\\), 0 \\(unlabelled\\)"):
         make("devnet").fit(X, y * 2)
+
+
+KEEP_AS_UNLABELLED = [m for m in ALL if not make(m).uses_confirmed_normals]
+
+
+@pytest.mark.parametrize("name", KEEP_AS_UNLABELLED)
+def test_confirmed_normals_train_as_unlabelled_rows(name, task):
+    """A method without a term for labelled normals fits exactly as if the dismissed rows
+    (y = -1) were unlabelled."""
+    X, y, _ = task
+    dismissed = y.copy()
+    dismissed[100:140] = -1
+    fit = {"epochs": 2, "pretrain_epochs": 1, "max_iter": 20, "n_estimators": 20}
+    np.testing.assert_array_equal(
+        fast(name, **fit).fit(X, dismissed).decision_function(X),
+        fast(name, **fit).fit(X, y).decision_function(X),
+    )
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_docstring_says_what_happens_to_confirmed_normals(name):
+    module = sys.modules[type(make(name)).__module__]
+    assert "y = -1" in (module.__doc__ or ""), f"{module.__name__} must say how it treats them"

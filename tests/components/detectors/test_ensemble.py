@@ -36,6 +36,8 @@ def test_members_follow_their_sequential_fits(method):
         np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3 * np.abs(expected).max())
         pr_member = average_precision_score(truth, got)
         assert abs(pr_member - average_precision_score(truth, expected)) < 0.01
+    if make(method).until_converged:  # members stop on their own losses, at their own epochs
+        assert len({len(m.loss_history_) for m in members}) > 1
     assert not np.allclose(scores[0], scores[1])  # another seed: another model
     assert not np.allclose(scores[0], scores[2])  # other labels: another model
 

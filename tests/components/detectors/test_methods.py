@@ -8,6 +8,7 @@ import torch
 
 from components.detectors import make
 from components.detectors.base import deviation_loss
+from tests.conftest import decoy_task
 
 
 def test_deviation_loss_is_per_sample():
@@ -57,3 +58,26 @@ def test_training_leaves_global_rng_untouched(task):
     torch.manual_seed(123)
     make("devnet", epochs=1).fit(X, y)
     assert torch.equal(torch.rand(1), expected)
+
+
+def test_deepsad_loss_has_the_papers_term_for_labelled_normals():
+    det = make("deepsad", eta=2.0, eps=0.0)
+    dist = torch.tensor([3.0, 4.0, 5.0])
+    loss = det._semi_supervised(dist, torch.tensor([0, 1, -1]))
+    torch.testing.assert_close(loss, torch.tensor([3.0, 2.0 / 4.0, 2.0 * 5.0]))
+
+
+def test_deepsad_pulls_dismissed_rows_towards_the_centre():
+    """Normal rows that look odd (decoy_task's wild normals) score closer to the bulk once an
+    analyst dismissed them: with eta > 1 Deep SAD weights them toward the centre (with the
+    default eta = 1 the paper's term equals an unlabelled row's)."""
+    X, y, _ = decoy_task()
+    dismissed = y.copy()
+    dismissed[45:85] = -1  # 40 of the wild-looking normal rows
+    params = {"epochs": 10, "pretrain_epochs": 5, "random_state": 0, "eta": 5.0}
+
+    def relative_score(labels: np.ndarray) -> float:
+        scores = make("deepsad", **params).fit(X, labels).decision_function(X)
+        return float(np.median(scores[45:85]) / np.median(scores[200:]))
+
+    assert relative_score(dismissed) < 0.75 * relative_score(y)

@@ -1,0 +1,148 @@
+"""Every method on the synthetic task family (components/synthetic.py): where does a method
+collapse while its peers learn, and where do all of them fall below IsolationForest?
+
+For each task of `synthetic.family` and seed: the task is drawn for the seed, every method is
+fitted at its defaults on the train split (`random_state=seed`, one thread) and scored on the
+held-out test split with the true labels (AUC-PR, AUC-ROC, fit seconds). Rows are appended
+to the CSV as they finish, tagged with `--version` (e.g. before/after a change), so a long
+run can be split over processes and resumed; `--report` renders the CSV as markdown tables
+(per version, mean AUC-PR over seeds, task x method; then the seed spread).
+
+Run: `OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.synthetic_family --version after`,
+then `python -m benchmarks.synthetic_family --report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from components import synthetic
+from components.benchmark import evaluate
+from components.detectors import available
+from components.detectors.base import applicable_params
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parents[1] / "shared" / "datasets"
+OUT = HERE / "results" / "synthetic_family.csv"
+
+
+def run(
+    specs: list[synthetic.TaskSpec], methods: list[str], seeds: list[int], version: str, out: Path
+) -> None:
+    """Fit and score every (task, seed, method) not yet in `out` for this version."""
+    done: set[tuple[str, int, str]] = set()
+    if out.exists():
+        old = pd.read_csv(out)
+        old = old[old.version == version]
+        done = set(zip(old.task, old.seed, old.method, strict=True))
+    for spec in specs:
+        for seed in seeds:
+            todo = [m for m in methods if (spec.name, seed, m) not in done]
+            if not todo:
+                continue
+            start = time.perf_counter()
+            task = spec.build(seed)
+            generate = time.perf_counter() - start
+            for method in todo:
+                row: dict[str, Any] = {"version": version, "task": spec.name, "seed": seed}
+                row |= {"method": method, "n_train": len(task.X), "generate_seconds": generate}
+                params = applicable_params(method, {"random_state": seed, "device": "cpu"})
+                row |= evaluate(method, task.split, params)
+                pd.DataFrame([row]).to_csv(out, mode="a", header=not out.exists(), index=False)
+                print(f"{spec.name} seed {seed} {method}: AUC-PR {row['auc_pr']:.3f}", flush=True)
+
+
+def _means(frame: pd.DataFrame, values: str) -> pd.DataFrame:
+    """Mean over seeds, tasks in run order as rows, methods in registry order as columns."""
+    table = frame.pivot_table(index="task", columns="method", values=values, aggfunc="mean")
+    table = table.loc[[t for t in dict.fromkeys(frame.task) if t in table.index]]
+    return table[[m for m in available() if m in table.columns]]
+
+
+def _markdown(table: pd.DataFrame, cell: Any) -> list[str]:
+    lines = ["| task | " + " | ".join(table.columns) + " |", "|---|" + "---|" * table.shape[1]]
+    for task in table.index:
+        lines.append(f"| {task} | " + " | ".join(cell(task, m) for m in table.columns) + " |")
+    return lines
+
+
+def collapses(table: pd.DataFrame) -> list[str]:
+    """Methods at or below IsolationForest's mean AUC-PR on a task where every peer (DevNet,
+    PReNet, Deep SAD) is above it."""
+    found = []
+    for task, row in table.iterrows():
+        if all(row[p] > row["iforest"] for p in synthetic.PEERS):
+            found += [
+                f"{m} on {task} ({row[m]:.3f} vs IsolationForest {row['iforest']:.3f})"
+                for m in table.columns
+                if m != "iforest" and row[m] <= row["iforest"]
+            ]
+    return found
+
+
+def report(out: Path, before: str = "before", after: str = "after") -> str:
+    """Markdown: mean test AUC-PR (task x method; "before -> after" for the methods re-run
+    under `after`, every other method's rows are `before`'s: same code, same draws), the
+    collapses in each, epochs trained and fit seconds after, and the seed spread."""
+    frame = pd.read_csv(out)
+    old = frame[frame.version == before]
+    rerun = set(frame[frame.version == after].method)
+    new = pd.concat([frame[frame.version == after], old[~old.method.isin(rerun)]])
+    auc_old, auc_new = _means(old, "auc_pr"), _means(new, "auc_pr")
+    for table in (auc_old, auc_new):
+        table.loc["**mean**"] = table.mean()
+
+    def auc_cell(task: str, method: str) -> str:
+        value = f"{auc_new.loc[task, method]:.3f}"
+        return f"{auc_old.loc[task, method]:.3f} → {value}" if method in rerun else value
+
+    seeds = sorted(int(s) for s in new.seed.unique())
+    lines = [f"Mean test AUC-PR over seeds {seeds} ({before} → {after} where re-run):", ""]
+    lines += _markdown(auc_new, auc_cell) + [""]
+    for version, table in ((before, auc_old), (after, auc_new)):
+        found = collapses(table.drop(index="**mean**"))
+        lines.append(f"Collapses {version}: " + ("; ".join(found) or "none") + ".")
+    epochs = _means(new[new.method.isin(rerun)], "epochs")
+    lines += ["", f"Mean epochs trained {after} (the papers' count before):", ""]
+    lines += _markdown(epochs, lambda t, m: f"{epochs.loc[t, m]:.0f}") + [""]
+    fit = _means(new, "fit_seconds")
+    lines += [f"Mean fit seconds {after} (wall clock on a shared machine):", ""]
+    lines += _markdown(fit, lambda t, m: f"{fit.loc[t, m]:.1f}") + [""]
+    spread = new.groupby(["task", "method"]).auc_pr.std().dropna()
+    q90 = np.quantile(spread, 0.9)
+    lines.append(
+        f"Seed std of AUC-PR per (task, method), {after}: median {spread.median():.3f}, "
+        f"90th percentile {q90:.3f}, max {spread.max():.3f}; two standard errors of a "
+        f"difference of two 2-seed means at the 90th percentile: {2 * q90:.3f}."
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--version", default="current", help="tag for these rows")
+    parser.add_argument("--methods", default=",".join(available()))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--tasks", default="", help="only tasks whose name contains this")
+    parser.add_argument("--data-dir", type=Path, default=SHARED)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--report", action="store_true", help="print before/after tables")
+    args = parser.parse_args()
+    if args.report:
+        print(report(args.out))
+        return
+    torch.set_num_threads(1)
+    specs = [s for s in synthetic.family(args.data_dir) if args.tasks in s.name]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    run(specs, args.methods.split(","), seeds, args.version, args.out)
+
+
+if __name__ == "__main__":
+    main()

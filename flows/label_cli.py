@@ -1,0 +1,111 @@
+"""`wsad label add` and `wsad label dismiss`: an analyst's verdicts on records.
+
+Both write the DVC-tracked label file (`verdict` anomaly or normal), re-version it with
+`dvc add`, and append an audit entry like a release does: who, when, the note, the ids and
+the data version before and after. Every check runs before anything is written; if
+versioning fails after the file was written, the file is put back as it was.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:  # pandas, DVC and the settings load when a verdict is recorded
+    from flows.config import Settings
+
+Ids = Annotated[list[str], typer.Argument(help="record ids")]
+Who = Annotated[str, typer.Option(help="who gives the verdict (audited)")]
+
+
+def label_add(
+    ids: Ids,
+    who: Who,
+    note: Annotated[str, typer.Option(help="why they are anomalies")] = "",
+) -> None:
+    """Confirm anomalies: add them to the label file, version it with DVC, audit it."""
+    record_verdicts(ids, who, note, "anomaly")
+
+
+def label_dismiss(
+    ids: Ids,
+    who: Who,
+    note: Annotated[str, typer.Option(help="why they are normal")] = "",
+) -> None:
+    """Dismiss rows as normal (confirmed normals): label file, DVC, audit, as `label add`."""
+    record_verdicts(ids, who, note, "normal")
+
+
+def record_verdicts(ids: list[str], who: str, note: str, verdict: str) -> None:
+    """Check the ids, write the verdicts, version the data and audit the change."""
+    from components import data, lineage
+    from flows.terminal import fail, one_line_errors, out, settings_with
+
+    settings = settings_with()
+    labels, pointer = settings.labels, Path.cwd() / f"{settings.labels.parent}.dvc"
+    with one_line_errors():
+        table = data.read_table(settings.records)
+        if settings.id_column not in table.columns:
+            fail(f"{settings.records} has no id column {settings.id_column!r}; labels need ids")
+        known = set(data.check_ids(table, settings.id_column))
+        had = set(data.read_labels(labels)["id"]) if labels.exists() else set()
+        saved = {path: path.read_bytes() if path.exists() else None for path in (labels, pointer)}
+        previous = lineage.data_version(pointer) if pointer.exists() else None
+        when = datetime.now(UTC).isoformat(timespec="seconds")
+        added = data.append_labels(labels, ids, who, note, when, known, verdict)
+        if not added:
+            out.print(f"every id already carries the {verdict} verdict; nothing changed")
+            return
+        new = [i for i in dict.fromkeys(ids) if i not in had]
+        try:
+            version = lineage.dvc_add(Path.cwd(), str(labels.parent))
+            _audit(settings, new, who, note, when, verdict, previous, version)
+        except BaseException:
+            _restore(saved)
+            raise
+    kind = "confirmed anomaly" if verdict == data.ANOMALY else "dismissed (normal)"
+    out.print(
+        f"recorded {added} {kind} verdict(s) in {labels}; data version {version}. "
+        "Commit data.dvc (git add data.dvc && git commit) and `dvc push` to publish it."
+    )
+
+
+def _audit(
+    settings: Settings,
+    ids: list[str],
+    who: str,
+    note: str,
+    when: str,
+    verdict: str,
+    previous: str | None,
+    version: str,
+) -> None:
+    from components import lineage
+    from components.audit import AuditLog
+
+    AuditLog(settings.audit_log, settings.audit_key_bytes()).append(
+        {
+            "action": "label",
+            "verdict": verdict,
+            "ids": list(dict.fromkeys(ids)),
+            "who": who,
+            "when": when,
+            "note": note,
+            "labels": str(settings.labels),
+            "previous_data_version": previous,
+            "data_version": version,
+            "git_commit": lineage.git_commit(Path.cwd()),
+        }
+    )
+
+
+def _restore(saved: dict[Path, bytes | None]) -> None:
+    """Put the label file and its DVC pointer back as they were before this command."""
+    for path, before in saved.items():
+        if before is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(before)
