@@ -22,7 +22,10 @@ def test_esad_training_shrinks_consistency_and_reconstruction(task):
     X, y, _ = task
     untrained = _mean_terms(make("esad", epochs=0).fit(X, y), X, y)
     trained = _mean_terms(make("esad", epochs=30).fit(X, y), X, y)
-    assert trained["consistency"] < 0.5 * untrained["consistency"]
+    # Class-balanced batches give the labelled anomalies, whose E2 code the loss pushes off
+    # the centre, half of every batch, so consistency falls less than with shuffled rows
+    # (0.57 vs 0.38 of untrained here); it must still fall clearly.
+    assert trained["consistency"] < 0.75 * untrained["consistency"]
     assert trained["reconstruction"] < 0.5 * untrained["reconstruction"]
 
 
