@@ -242,7 +242,9 @@ def write_bundle(
 def bundle_reference(model_name: str, version: str) -> tuple[Schema, ReferenceProfile | None]:
     """A version's schema and reference profile, read from its bundle without loading the
     detector (None for a version registered before profiles)."""
-    uri = f"models:/{model_name}/{version}/artifacts/bundle"
+    model = f"models:/{model_name}/{version}"
+    bundle = mlflow.models.get_model_info(model).flavors["python_function"]["artifacts"]
+    uri = f"{model}/{bundle['bundle']['path']}"  # the folder keeps its name when logged
     with tempfile.TemporaryDirectory(prefix="wsad-reference-") as tmp:
         schema = json.loads(
             Path(

@@ -157,21 +157,22 @@ def train(
         require_approval=require_approval or None,
         who=who,
     )
+    if settings.require_approval:  # a setting that cannot work: said before any file check
+        from prefect.settings import get_current_settings
+
+        if not get_current_settings().api.url:
+            fail(
+                "approval needs a Prefect server that `wsad approve` reaches too; "
+                "set PREFECT_API_URL"
+            )
     with one_line_errors():
         files.ensure_table_file(settings.records)
         files.ensure_readable(settings.labels)
         from flows import preflight
 
         preflight.train_inputs(settings)
-        from prefect.settings import get_current_settings
-
         from flows.training import training_flow
 
-        if settings.require_approval and not get_current_settings().api.url:
-            fail(
-                "approval needs a Prefect server that `wsad approve` reaches too; "
-                "set PREFECT_API_URL"
-            )
         result = training_flow(settings)
     _print_outcome(result)
 
