@@ -1,11 +1,15 @@
-"""How fast does the champion pyfunc score, and how much memory does streaming a large table
-take? A quick model per method on a 20-feature table is registered in a temporary sqlite
-MLflow store (components.registry, as training does) and loaded back by its `champion` alias.
+"""How fast does the champion pyfunc score, what do the drift statistics cost, and how much
+memory does streaming a large table take? A quick model per method on a 20-feature table,
+with its reference profile, is registered in a temporary sqlite MLflow store
+(components.registry, as training does) and loaded back by its `champion` alias.
 
-1. Throughput: rows/s of `pyfunc.predict` (MLflow's signature check included) and of the
-   unwrapped `WsadModel.predict` the scoring flow calls, on one in-memory batch.
+1. Throughput: rows/s of `pyfunc.predict` (MLflow's signature check included) on one
+   in-memory batch, and of the unwrapped `WsadModel.score` the scoring flow calls, over that
+   batch in streaming-sized chunks, with the drift statistics off and on (components/drift.py),
+   interleaved in one process so the ratio holds under load.
 2. Peak memory: a fresh process streams a 5,000,000-row parquet table through
-   `components.scoring.score_table` (as `wsad score` does); its peak RSS (ru_maxrss).
+   `components.scoring.score_table` with the drift statistics on (as `wsad score` does); its
+   rows/s and peak RSS (ru_maxrss).
 
     python -m benchmarks.scoring_throughput --threads 2
 """
@@ -37,6 +41,8 @@ from components.benchmark import _csv_list
 from components.calibration import calibrate_threshold
 from components.data import Scaler, feature_matrix, infer_schema
 from components.detectors import make
+from components.drift import SAMPLE_ROWS, DriftMonitor
+from components.profile import build_profile
 from components.scoring import score_table
 
 HERE = Path(__file__).resolve().parent
@@ -69,29 +75,53 @@ def register_champion(method: str, root: Path) -> None:
     threshold = calibrate_threshold(
         det.decision_function(scaler.transform(X[y == 0])), contamination=0.02
     )
-    bundle = registry.write_bundle(root / "bundle" / method, det, schema, scaler, threshold)
+    flags = threshold.flag(det.decision_function(scaler.transform(X)))
+    contamination = {"estimate": 0.02, "low": 0.01, "high": 0.03}
+    profile = build_profile(X, schema.features, 20, contamination, threshold.value, flags.mean())
+    bundle = registry.write_bundle(
+        root / "bundle" / method, det, schema, scaler, threshold, profile
+    )
     ref = registry.log_candidate(
         NAME, bundle, {"auc_pr": 0.5}, params, {"method": method}, [], train.head(5)
     )
     registry.set_alias(NAME, "champion", ref.version)
 
 
-def throughput(model: Any, batch: pd.DataFrame, repeats: int) -> tuple[float, float, float]:
-    """Median rows/s (wall) of the pyfunc and of the unwrapped WsadModel on `batch`, and the
-    pyfunc's rows per CPU-second of this process (robust to other jobs on the machine)."""
+def throughput(model: Any, batch: pd.DataFrame, repeats: int, chunk_rows: int) -> dict[str, float]:
+    """Median rows/s (wall) of the pyfunc on `batch`, and its rows per CPU-second of this
+    process (robust to other jobs on the machine); median rows/s (wall) of the unwrapped
+    model over `batch` in `chunk_rows` chunks with the drift statistics off and on, the two
+    interleaved in each repeat, and the median over repeats of their CPU-time ratio."""
     inner = model.unwrap_python_model()
-    pyfunc_s, pyfunc_cpu, inner_s = [], [], []
+    chunks = [batch.iloc[i : i + chunk_rows] for i in range(0, len(batch), chunk_rows)]
+    wall: dict[str, list[float]] = {"pyfunc": [], "off": [], "on": []}
+    cpu: dict[str, list[float]] = {"pyfunc": [], "off": [], "on": []}
+
+    def timed(key: str, run: Any) -> None:
+        start, process = time.perf_counter(), time.process_time()
+        run()
+        wall[key].append(time.perf_counter() - start)
+        cpu[key].append(time.process_time() - process)
+
+    def stream(drift: bool) -> None:
+        monitor = DriftMonitor(inner.profile, inner.schema.features) if drift else None
+        for chunk in chunks:
+            inner.score(chunk, monitor.observe if monitor else None)
+        if monitor is not None:
+            monitor.report(NAME, len(batch), 0)
+
     for _ in range(repeats):
-        start, cpu = time.perf_counter(), time.process_time()
-        model.predict(batch)
-        pyfunc_s.append(time.perf_counter() - start)
-        pyfunc_cpu.append(time.process_time() - cpu)
-        start = time.perf_counter()
-        inner.predict(None, batch)
-        inner_s.append(time.perf_counter() - start)
-    n = len(batch)
-    median = statistics.median
-    return n / median(pyfunc_s), n / median(inner_s), n / median(pyfunc_cpu)
+        timed("pyfunc", lambda: model.predict(batch))
+        timed("off", lambda: stream(False))
+        timed("on", lambda: stream(True))
+    n, median = len(batch), statistics.median
+    return {
+        "pyfunc": n / median(wall["pyfunc"]),
+        "pyfunc_cpu": n / median(cpu["pyfunc"]),
+        "off": n / median(wall["off"]),
+        "on": n / median(wall["on"]),
+        "ratio": median(off / on for off, on in zip(cpu["off"], cpu["on"], strict=True)),
+    }
 
 
 def write_big_table(path: Path, n_rows: int, chunk: int = 500_000) -> None:
@@ -118,11 +148,19 @@ def peak_rss_of_scoring(store: str, src: Path, chunk_rows: int, threads: int) ->
 
 
 def score_file(store: str, src: Path, chunk_rows: int) -> None:
-    """The child: load the champion and stream `src` as the scoring flow does."""
+    """The child: load the champion and stream `src` as the scoring flow does, drift on."""
     registry.configure(store)
     model = registry.load_model(NAME, "champion").unwrap_python_model()
+    monitor = DriftMonitor(model.profile, model.schema.features)
     dst = src.with_name("scores.parquet")
-    summary = score_table(lambda c: model.predict(None, c), src, dst, "id", chunk_rows)
+    summary = score_table(
+        lambda c: model.score(c, monitor.observe),
+        src,
+        dst,
+        "id",
+        chunk_rows,
+        before_publish=lambda rows, flagged: print(monitor.report(NAME, rows, flagged).summary()),
+    )
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(summary.rows, f"{summary.seconds:.3f}", peak_kib)
 
@@ -155,28 +193,32 @@ def main(
             registry.configure(uri)
             register_champion(method, root / method)
             model = registry.load_model(NAME, "champion")
-            pyfunc_rps, inner_rps, pyfunc_cpu_rps = throughput(model, batch, repeats)
+            speed = throughput(model, batch, repeats, chunk_rows)
             streamed = peak_rss_of_scoring(uri, big, chunk_rows, threads)
-            rows.append((method, pyfunc_rps, inner_rps, pyfunc_cpu_rps, streamed))
+            rows.append((method, speed, streamed))
     load_after = os.getloadavg()[0]
     cols = (
         "method",
         "pyfunc.predict rows/s",
         "pyfunc rows per CPU-s",
-        "WsadModel.predict rows/s",
-        f"score_table {big_rows:,} rows: rows/s",
+        "WsadModel.score rows/s, drift off",
+        "drift on",
+        "drift on/off throughput (CPU)",
+        f"score_table {big_rows:,} rows, drift on: rows/s",
         "peak RSS MiB",
     )
     cells = [
         [
             method,
-            f"{pyfunc_rps:,.0f}",
-            f"{pyfunc_cpu_rps:,.0f}",
-            f"{inner_rps:,.0f}",
+            f"{speed['pyfunc']:,.0f}",
+            f"{speed['pyfunc_cpu']:,.0f}",
+            f"{speed['off']:,.0f}",
+            f"{speed['on']:,.0f}",
+            f"{speed['ratio']:.3f}",
             f"{streamed['rows'] / streamed['seconds']:,.0f}",
             f"{streamed['peak_mib']:,.0f}",
         ]
-        for method, pyfunc_rps, inner_rps, pyfunc_cpu_rps, streamed in rows
+        for method, speed, streamed in rows
     ]
     title = f"Scoring, {N_FEATURES} features, {threads} torch thread(s)"
     lines = show_table(title, cols, cells)
@@ -188,13 +230,18 @@ load average {load_before:.1f} before, {load_after:.1f} after (shared machine). 
 {datetime.date.today()}. Each method: a quick model (2 epochs) on 5,000 rows of a
 {N_FEATURES}-feature table, registered through `components.registry` in a temporary sqlite
 store and loaded by `models:/{NAME}@champion`. Throughput: one {batch_rows:,}-row DataFrame,
-median of {repeats}; `pyfunc.predict` includes MLflow's signature enforcement,
-`WsadModel.predict` is what the scoring flow calls (schema check, scaling, detector, flags).
-Streaming: a fresh process runs `score_table` over a {big_rows:,}-row parquet file in chunks
-of {chunk_rows:,} rows, writing parquet; peak RSS is that process's ru_maxrss (interpreter,
-torch and MLflow included). Rows/s are wall-clock, so they fall when other jobs share the
-two cores (see the load); rows per CPU-second count this process's own CPU time (both
-threads), so 2 idle cores give at most about twice that.
+median of {repeats}; `pyfunc.predict` includes MLflow's signature enforcement;
+`WsadModel.score` is what the scoring flow calls (schema check, scaling, detector, flags),
+here over the batch in {chunk_rows:,}-row chunks as streaming does, with the drift
+statistics off and on (`DriftMonitor.observe` per chunk: PSI bin counts and moments on at
+most {SAMPLE_ROWS:,} evenly spaced rows of each chunk, then the report), the two interleaved
+in each repeat; "drift on/off throughput (CPU)" is the median over repeats of CPU seconds
+off / CPU seconds on (1.0 = free; CPU time, so other jobs on the machine move it less).
+Streaming: a fresh process runs `score_table` with the drift statistics on over a
+{big_rows:,}-row parquet file in chunks of {chunk_rows:,} rows, writing parquet; peak RSS is
+that process's ru_maxrss (interpreter, torch and MLflow included). Rows/s are wall-clock, so
+they fall when other jobs share the two cores (see the load); rows per CPU-second count this
+process's own CPU time (both threads), so 2 idle cores give at most about twice that.
 
 {chr(10).join(lines)}
 """

@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
+
+from components.files import DataError as DataError  # re-exported: every reader raises it
+from components.files import ensure_readable as ensure_readable
+from components.files import ensure_table_file as ensure_table_file
 
 log = logging.getLogger(__name__)
-
-
-class DataError(ValueError):
-    """A data file or table breaks the data contract; the message says what to fix."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +114,6 @@ class Scaler:
 LABEL_COLUMNS = ("id", "who", "when", "note", "verdict")
 ANOMALY, NORMAL = "anomaly", "normal"  # verdicts: confirmed anomaly, dismissed (confirmed normal)
 VERDICTS = (ANOMALY, NORMAL)
-TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 _MAX_LISTED = 5
 
 
@@ -151,21 +151,12 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
         raise DataError(f"{path}: not a well-formed CSV ({first}); fix or re-export it") from err
 
 
-def _ensure_file(path: Path) -> None:
-    if not path.is_file():
-        raise DataError(f"{path}: file not found; check the path (or run `dvc pull`)")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: file is empty (0 bytes); re-export or `dvc pull` it")
-
-
 def read_table(path: Path) -> pd.DataFrame:
     """Read the records table (CSV or parquet) as-is; the schema is checked later."""
     path = Path(path)
-    _ensure_file(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
+    if ensure_table_file(path) == ".csv":
         table = _read_csv(path)
-    elif suffix in (".parquet", ".pq"):
+    else:
         try:
             table = pd.read_parquet(path)
         except (pa.ArrowException, OSError) as err:
@@ -173,15 +164,24 @@ def read_table(path: Path) -> pd.DataFrame:
                 f"{path}: not a readable parquet file ({type(err).__name__}); "
                 "re-export it or restore it with `dvc checkout`"
             ) from err
-    else:
-        raise DataError(
-            f"{path}: unknown file type {suffix or '(none)'!r}; use one of "
-            f"{', '.join(TABLE_SUFFIXES)}"
-        )
     if table.empty:
         raise DataError(f"{path}: table has no rows; it needs at least one record")
     log.info("read %d rows x %d columns from %s", len(table), table.shape[1], path)
     return table
+
+
+def read_columns(path: Path) -> list[str]:
+    """The column names of a table from its header alone (CSV first line, parquet schema)."""
+    path = Path(path)
+    if ensure_table_file(path) == ".csv":
+        return [str(c) for c in _read_csv(path, nrows=0).columns]
+    try:
+        return list(pq.read_schema(path).names)
+    except (pa.ArrowException, OSError) as err:
+        raise DataError(
+            f"{path}: not a readable parquet file ({type(err).__name__}); "
+            "re-export it or restore it with `dvc checkout`"
+        ) from err
 
 
 def read_labels(path: Path) -> pd.DataFrame:
@@ -192,7 +192,7 @@ def read_labels(path: Path) -> pd.DataFrame:
     reads as `anomaly`.
     """
     path = Path(path)
-    _ensure_file(path)
+    ensure_readable(path)
     labels = _read_csv(path, dtype=str, keep_default_na=False)
     if "verdict" not in labels.columns:
         labels["verdict"] = ANOMALY

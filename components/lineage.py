@@ -8,18 +8,22 @@ fallback git identity where a commit is needed, so it works on a fresh machine o
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess  # nosec B404
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
+UNTRACKED = "untracked"  # a run's input outside the DVC-tracked data
+MODIFIED = "+modified"  # the tracked data changed since its last `dvc add`
 FALLBACK_IDENTITY = {
     "GIT_AUTHOR_NAME": "wsad",
     "GIT_AUTHOR_EMAIL": "wsad@localhost",
@@ -68,6 +72,11 @@ def git_commit(repo: Path) -> str:
 
 def data_version(dvc_file: Path) -> str:
     """The md5 DVC recorded for the tracked data (the `outs` entry of e.g. data.dvc)."""
+    return str(_tracked(dvc_file)["md5"])
+
+
+def _tracked(dvc_file: Path) -> dict[str, Any]:
+    """The one `outs` entry of a .dvc file (md5, path relative to the file)."""
     try:
         meta = yaml.safe_load(Path(dvc_file).read_text())
     except FileNotFoundError as err:
@@ -81,7 +90,104 @@ def data_version(dvc_file: Path) -> str:
         raise LineageError(
             f"{dvc_file} needs exactly one `outs` entry with an md5; re-run `dvc add`"
         )
-    return str(outs[0]["md5"])
+    return dict(outs[0])
+
+
+def tracked_dir(dvc_file: Path) -> Path:
+    """The folder (or file) a .dvc file tracks, resolved."""
+    dvc_file = Path(dvc_file).resolve()
+    return (dvc_file.parent / str(_tracked(dvc_file)["path"])).resolve()
+
+
+def _workspace_matches(dvc_file: Path) -> bool:
+    """Whether the tracked files are exactly what the .dvc file records (`dvc status`, run
+    in the .dvc file's folder: its DVC repository)."""
+    dvc_file = Path(dvc_file).resolve()
+    return not json.loads(_dvc(dvc_file.parent, "status", "--json", dvc_file.name) or "{}")
+
+
+def input_version(dvc_file: Path, inputs: Sequence[Path]) -> str:
+    """The data version a run's `inputs` belong to: the .dvc file's md5 when they lie in
+    the data it tracks and the workspace matches it, "<md5>+modified" when they were edited
+    since the last `dvc add`, "untracked" when one lies outside it. Only the first can be
+    restored and reproduced later."""
+    tracked = tracked_dir(dvc_file)
+    if not all(Path(p).resolve().is_relative_to(tracked) for p in inputs):
+        return UNTRACKED
+    version = data_version(dvc_file)
+    return version if _workspace_matches(dvc_file) else f"{version}{MODIFIED}"
+
+
+def labels_removed_on_purpose(dvc_file: Path, labels: Path, since: str | None) -> bool:
+    """Whether a shorter label file is a versioned decision rather than a truncated feed: it
+    lies in the data `dvc_file` tracks, the workspace matches that pointer, the pointer is
+    committed to git, and its data version differs from `since` (the champion's)."""
+    dvc_file = Path(dvc_file).resolve()
+    try:
+        version = input_version(dvc_file, [labels])
+        changed = _run(["git", "status", "--porcelain", "--", dvc_file.name], dvc_file.parent)
+    except LineageError as err:
+        log.info("label removal not confirmed by DVC history: %s", err)
+        return False
+    if changed.strip() or version == UNTRACKED or version.endswith(MODIFIED):
+        return False
+    return version != since
+
+
+def _default_remote(repo: Path) -> str | None:
+    """The default DVC remote's URL (a local path made absolute), or None."""
+    listing = dict(
+        line.split("\t", 1) for line in _dvc(repo, "remote", "list").splitlines() if "\t" in line
+    )
+    name = _dvc(repo, "config", "core.remote").strip() if listing else ""
+    url = listing.get(name, "").strip()
+    if not url:
+        return None
+    if "://" not in url and not Path(url).is_absolute():
+        url = str((repo / ".dvc" / url).resolve())  # relative to the config file
+    return url
+
+
+def _missing_from_cache(cache: Path, version: str) -> str:
+    """Which files of `version` the cache lacks, for the message (DVC 3 cache layout:
+    files/md5/<2 hex>/<rest>; a directory version is a JSON list of its files)."""
+    manifest = cache / "files" / "md5" / version[:2] / version[2:]
+    if not manifest.is_file():
+        return "its file listing and every file"
+    missing = [
+        entry["relpath"]
+        for entry in json.loads(manifest.read_text())
+        if not (cache / "files" / "md5" / entry["md5"][:2] / entry["md5"][2:]).is_file()
+    ]
+    return ", ".join(missing) or "nothing (but checkout failed)"
+
+
+def restore_data(dvc_file: Path, version: str, dest: Path) -> Path:
+    """Check data version `version` of what `dvc_file` tracks out into `dest` (a new DVC
+    workspace sharing the cache of `dvc_file`'s repository, and its default remote when
+    there is one), never touching that repository's files; returns the restored folder."""
+    dvc_file, dest = Path(dvc_file).resolve(), Path(dest)
+    repo = dvc_file.parent
+    name = Path(str(_tracked(dvc_file)["path"])).name
+    cache = Path(_dvc(repo, "cache", "dir").strip())
+    remote = _default_remote(repo)
+    dest.mkdir(parents=True, exist_ok=True)
+    _dvc(dest, "init", "--no-scm", "-q")
+    _dvc(dest, "cache", "dir", str(cache))
+    if remote:
+        _dvc(dest, "remote", "add", "-d", "origin", remote)
+    pointer = dest / f"{name}.dvc"
+    pointer.write_text(yaml.safe_dump({"outs": [{"md5": version, "path": name, "hash": "md5"}]}))
+    try:
+        _dvc(dest, "pull" if remote else "checkout", str(pointer))
+    except LineageError as err:
+        where = f"the DVC remote {remote}" if remote else "any DVC remote (none is configured)"
+        raise LineageError(
+            f"data version {version} of {name}/ is missing from the DVC cache {cache} and "
+            f"from {where}: {_missing_from_cache(cache, version)}; restore it from a remote "
+            "that holds it (`dvc remote add -d ...`, `dvc pull`) to reproduce"
+        ) from err
+    return dest / name
 
 
 def dvc_add(repo: Path, target: str = "data") -> str:

@@ -1,4 +1,5 @@
-"""The two plots a reviewer looks at before approving a model, saved as PNG run artifacts."""
+"""The plots a person looks at: before approving a model (score distribution and PR curve,
+saved as run artifacts) and after scoring a table (its drift per column)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend first)
 import numpy as np  # noqa: E402
-from sklearn.metrics import average_precision_score, precision_recall_curve  # noqa: E402
 
 
 def plot_score_distribution(
@@ -37,6 +37,9 @@ def plot_score_distribution(
 
 def plot_pr_curve(scores: np.ndarray, y: np.ndarray, path: Path) -> Path:
     """Cross-validated precision-recall of held-out labelled anomalies vs unlabelled rows."""
+    # Imported here: scoring draws its drift plot from this module without scikit-learn.
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
     precision, recall, _ = precision_recall_curve(y, scores)
     fig, ax = plt.subplots(figsize=(4.5, 4))
     ax.step(recall, precision, where="post")
@@ -46,6 +49,25 @@ def plot_pr_curve(scores: np.ndarray, y: np.ndarray, path: Path) -> Path:
         title=f"Cross-validated PR, AP={average_precision_score(y, scores):.3f}",
         ylim=(0, 1.02),
     )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_drift(psi: dict[str, float], limits: dict[str, float], title: str, path: Path) -> Path:
+    """PSI per column against its limit, most shifted on top; drifted columns in red."""
+    names = sorted(psi, key=lambda name: psi[name])
+    values = [max(psi[n], 1e-4) for n in names]
+    fig, ax = plt.subplots(figsize=(6, 1.2 + 0.22 * len(names)))
+    colours = ["tab:red" if psi[n] > limits[n] else "tab:blue" for n in names]
+    ax.barh(names, values, color=colours)
+    ax.scatter([limits[n] for n in names], names, marker="|", s=120, color="black", label="limit")
+    ax.set_xscale("log")
+    ax.set(xlabel="population stability index (log scale)")
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

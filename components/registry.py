@@ -20,10 +20,11 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
@@ -38,8 +39,10 @@ from components import faults
 from components.audit import AuditLog
 from components.calibration import Threshold
 from components.data import Scaler, Schema, feature_matrix
-from components.detectors.base import SCORE_CHUNK_ROWS, Detector
-from components.reference import FeatureReference
+from components.profile import ReferenceProfile
+
+if TYPE_CHECKING:  # torch loads with the first model, not with the registry's commands
+    from components.detectors.base import Detector
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXPERIMENT = "wsad"
 PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn", "catboost", "xgboost-cpu")
 BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
-REFERENCE_FILE = "reference.json"  # optional: versions registered before it have none
+PROFILE_FILE = "profile.json"  # optional: versions registered before profiles have none
 GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")
 APPROVAL_DECISIONS = ("approve", "reject", "timeout")
 
@@ -217,28 +220,51 @@ def write_bundle(
     schema: Schema,
     scaler: Scaler,
     threshold: Threshold,
-    reference: FeatureReference | None = None,
+    profile: ReferenceProfile | None = None,
 ) -> Path:
-    """Write what the pyfunc needs to score a raw table (schema, scaler, threshold,
-    detector) and, for `wsad review`, the training reference."""
+    """Write what the pyfunc needs to score a raw table: schema, scaler, threshold, detector,
+    and the reference profile that scoring compares each batch with."""
     bundle_dir = Path(bundle_dir)
     bundle_dir.mkdir(parents=True, exist_ok=True)
-    parts: dict[str, Schema | Scaler | Threshold | FeatureReference | None] = {
+    parts: dict[str, Schema | Scaler | Threshold | ReferenceProfile | None] = {
         "schema": schema,
         "scaler": scaler,
         "threshold": threshold,
-        "reference": reference,
+        "profile": profile,
     }
-    for name, part in parts.items():
-        if part is not None:
-            (bundle_dir / f"{name}.json").write_text(json.dumps(part.to_dict(), indent=2))
+    for name, obj in parts.items():
+        if obj is not None:
+            (bundle_dir / f"{name}.json").write_text(json.dumps(obj.to_dict(), indent=2))
     detector.save(bundle_dir / "detector.pt")
     return bundle_dir
 
 
+def bundle_reference(model_name: str, version: str) -> tuple[Schema, ReferenceProfile | None]:
+    """A version's schema and reference profile, read from its bundle without loading the
+    detector (None for a version registered before profiles)."""
+    model = f"models:/{model_name}/{version}"
+    bundle = mlflow.models.get_model_info(model).flavors["python_function"]["artifacts"]
+    uri = f"{model}/{bundle['bundle']['path']}"  # the folder keeps its name when logged
+    with tempfile.TemporaryDirectory(prefix="wsad-reference-") as tmp:
+        schema = json.loads(
+            Path(
+                mlflow.artifacts.download_artifacts(f"{uri}/schema.json", dst_path=tmp)
+            ).read_text()
+        )
+        try:
+            profile_path = mlflow.artifacts.download_artifacts(
+                f"{uri}/{PROFILE_FILE}", dst_path=tmp
+            )
+        except (MlflowException, OSError):
+            return Schema.from_dict(schema), None
+        profile = json.loads(Path(profile_path).read_text())
+    return Schema.from_dict(schema), ReferenceProfile.from_dict(profile)
+
+
 class WsadModel(PythonModel):
     """Raw table in, `score` and `is_anomaly` out: the schema is enforced (`feature_matrix`),
-    features scaled as in training, rows scored in chunks to bound memory."""
+    features scaled as in training, rows scored in chunks to bound memory. `profile` is the
+    training data's reference (None for versions registered before profiles)."""
 
     def load_context(self, context: Any) -> None:
         self._load(Path(context.artifacts["bundle"]))
@@ -252,18 +278,31 @@ class WsadModel(PythonModel):
         self.schema = Schema.from_dict(json.loads((bundle / "schema.json").read_text()))
         self.scaler = Scaler.from_dict(json.loads((bundle / "scaler.json").read_text()))
         self.threshold = Threshold.from_dict(json.loads((bundle / "threshold.json").read_text()))
+        from components.detectors.base import Detector
+
         self.detector = Detector.load(bundle / "detector.pt")
-        reference = bundle / REFERENCE_FILE
-        self.reference = (
-            FeatureReference.from_dict(json.loads(reference.read_text()))
-            if reference.is_file()
+        profile = bundle / PROFILE_FILE
+        self.profile = (
+            ReferenceProfile.from_dict(json.loads(profile.read_text()))
+            if profile.is_file()
             else None
         )
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
+        return self.score(model_input)
+
+    def score(
+        self, model_input: pd.DataFrame, observe: Callable[[np.ndarray], None] | None = None
+    ) -> pd.DataFrame:
+        """`predict` without MLflow's arguments; `observe` sees the raw feature matrix in
+        schema order (the drift statistics read it there instead of converting again)."""
+        from components.detectors.base import SCORE_CHUNK_ROWS
+
         X = feature_matrix(model_input, self.schema)
+        if observe is not None:
+            observe(X)
         scores = np.concatenate(
             [
                 self.detector.decision_function(self.scaler.transform(X[i : i + SCORE_CHUNK_ROWS]))
@@ -395,12 +434,12 @@ def load_model(model_name: str, alias: str = "champion", audit: AuditLog | None 
     version URI, so an alias moved outside wsad never reaches production scoring."""
     if audit is not None and alias == "champion":
         return load_version(model_name, champion_version(model_name, audit))
-    return load_version(model_name, _required_alias_version(model_name, alias))
+    return load_version(model_name, require_alias(model_name, alias))
 
 
 def champion_version(model_name: str, audit: AuditLog) -> str:
     """The champion's version, only when the (verified) audit log names that very version."""
-    version = _required_alias_version(model_name, "champion")
+    version = require_alias(model_name, "champion")
     _check_named_by_audit(model_name, version, audit)
     return version
 
@@ -411,7 +450,8 @@ def load_version(model_name: str, version: str) -> Any:
     return mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
 
 
-def _required_alias_version(model_name: str, alias: str) -> str:
+def require_alias(model_name: str, alias: str) -> str:
+    """The version holding `alias`; a RegistryError saying what to do when none does."""
     version = get_alias_version(model_name, alias)
     if version is None:
         raise RegistryError(

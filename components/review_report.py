@@ -3,7 +3,8 @@
 Per queued row: its score and whether the threshold flags it, why it is in the queue (top
 score or uncertain, components/review.py), and its top contributing features
 (components/attribution.py), each with the row's value, the training median of that
-feature and the row's percentile among the training rows (components/reference.py).
+feature and the row's percentile among the training rows (the model's reference profile,
+components/profile.py).
 Contributions are shown as signed shares of the row's total |contribution|, so rows and
 model families read on one scale. Rows come in score order, highest first.
 """
@@ -21,7 +22,7 @@ from components.calibration import Threshold
 from components.data import Scaler, Schema, check_ids, feature_matrix
 from components.detectors import Detector
 from components.detectors.ensemble import RankEnsemble
-from components.reference import FeatureReference
+from components.profile import ReferenceProfile
 from components.review import ReviewError, build_queue
 
 TOP_FEATURES = 5  # features shown per row
@@ -34,7 +35,7 @@ class ReviewedModel(Protocol):
     scaler: Scaler
     threshold: Threshold
     detector: Detector
-    reference: FeatureReference | None
+    profile: ReferenceProfile | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,10 +62,10 @@ def build_review(
     """Score `table` with `model`, queue `n` of the rows without a verdict (ids not in
     `labelled_ids`) and explain each."""
     schema = model.schema
-    if model.reference is None:
+    if model.profile is None:
         raise ReviewError(
-            "this model version was registered without a training reference (before `wsad "
-            "review` existed); retrain it (`wsad train`) to review with it"
+            "this model version was registered without a training reference (before "
+            "reference profiles existed); retrain it (`wsad train`) to review with it"
         )
     if schema.id_column is None or schema.id_column not in table.columns:
         raise ReviewError(
@@ -82,7 +83,8 @@ def build_review(
     queue = build_queue(scores, reviewable, n, uncertain_share, model.threshold.value, members)
     order = np.argsort(-scores[queue.rows], kind="stable")
     rows = queue.rows[order]
-    explained = attribute(detector, X[rows], model.reference.median)
+    median_row = model.profile.medians(schema.features)[None, :]
+    explained = attribute(detector, X[rows], model.scaler.transform(median_row)[0])
     frame = pd.DataFrame(
         {
             "rank": np.arange(1, len(rows) + 1),
@@ -112,14 +114,16 @@ def _top_features(
 ) -> pd.DataFrame:
     """The k features that pushed each row furthest towards anomalous, with the row's value,
     the training median (table units) and the row's training percentile."""
-    assert model.reference is not None
+    assert model.profile is not None
     shares = contributions / (np.abs(contributions).sum(axis=1, keepdims=True) + 1e-12)
     k = min(k, len(names))
     top = np.argsort(-shares, axis=1, kind="stable")[:, :k]
     picked = np.arange(len(X))[:, None]
     values = model.scaler.inverse_transform(X)[picked, top]
-    medians = model.scaler.inverse_transform(model.reference.median[None, :])[0][top]
-    percentiles = model.reference.percentile(X)[picked, top]
+    medians = model.profile.medians(names)[top]
+    percentiles = model.profile.percentiles_of(model.scaler.inverse_transform(X), names)[
+        picked, top
+    ]
     columns: dict[str, Any] = {}
     for j in range(k):
         cells = [

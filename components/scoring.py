@@ -17,9 +17,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from components.data import DataError
+from components.files import DataError, ensure_table_file
 
 Predict = Callable[[pd.DataFrame], pd.DataFrame]
+BeforePublish = Callable[[int, int], None]  # (rows, flagged); raise to publish nothing
 
 
 @dataclass(frozen=True)
@@ -32,22 +33,27 @@ class ScoringSummary:
 
 def iter_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     """Yield the table in chunks of at most `rows` rows (CSV or parquet)."""
-    if not path.is_file():
-        raise DataError(f"{path}: no such file; pass the table to score")
+    suffix = ensure_table_file(path)
     try:
-        if path.suffix == ".parquet":
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
-                yield batch.to_pandas()
-        elif path.suffix == ".csv":
+        if suffix == ".csv":
             yield from pd.read_csv(path, chunksize=rows)
         else:
-            raise DataError(f"{path}: unknown table format; use .csv or .parquet")
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+                yield batch.to_pandas()
     except (pa.ArrowException, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise DataError(
             f"{path}: cannot read the table ({type(err).__name__}); re-export it"
         ) from err
     except pd.errors.EmptyDataError as err:
         raise DataError(f"{path}: the file is empty; it needs a header and rows") from err
+
+
+def check_output(dst: Path, chunk_rows: int) -> None:
+    """The output is a .csv or .parquet path and chunks hold at least one row."""
+    if dst.suffix not in {".csv", ".parquet"}:
+        raise DataError(f"{dst}: output must end in .csv or .parquet")
+    if chunk_rows < 1:
+        raise DataError(f"chunk_rows (--chunk-rows) is {chunk_rows}; use a positive row count")
 
 
 def with_ids(
@@ -65,13 +71,13 @@ def score_table(
     dst: Path,
     id_column: str | None,
     chunk_rows: int = 100_000,
+    before_publish: BeforePublish | None = None,
 ) -> ScoringSummary:
     """Score `src` chunk by chunk into `dst` (.csv or .parquet): id (when present), score,
-    is_anomaly. `predict` enforces the schema (the model's `feature_matrix`)."""
-    if dst.suffix not in {".csv", ".parquet"}:
-        raise DataError(f"{dst}: output must end in .csv or .parquet")
-    if chunk_rows < 1:
-        raise DataError(f"chunk_rows (--chunk-rows) is {chunk_rows}; use a positive row count")
+    is_anomaly. `predict` enforces the schema (the model's `feature_matrix`).
+    `before_publish` sees the totals after the last chunk, before `dst` is moved into place;
+    an exception there leaves no output (and any earlier `dst` as it was)."""
+    check_output(dst, chunk_rows)
     start, rows, flagged = time.perf_counter(), 0, 0
     tmp = dst.with_name(f".{dst.name}.partial")
     writer: pq.ParquetWriter | None = None
@@ -91,6 +97,8 @@ def score_table(
             raise DataError(f"{src}: the table has no rows to score")
         if writer is not None:
             writer.close()
+        if before_publish is not None:
+            before_publish(rows, flagged)
         os.replace(tmp, dst)
     finally:
         if writer is not None and tmp.exists():

@@ -1,87 +1,76 @@
 """The `wsad` command line: thin wrappers that call components and flows.
 
 Every known failure (bad data, failed validation, unknown model, broken audit chain) ends in
-one readable line on stderr and a non-zero exit code; `WSAD_DEBUG=1` shows the traceback.
-Heavy imports (Prefect, MLflow) happen inside the commands that need them.
+one readable line on stderr and a non-zero exit code; `WSAD_DEBUG=1` shows the traceback
+(flows/terminal.py). Heavy imports (Prefect, MLflow, torch) happen inside the commands that
+need them, after the checks that need none, so a missing file is refused at once.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-import os
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-from components.benchmark import bench
-from flows.config import Settings
-from flows.explain_cli import explain
-from flows.label_cli import label_add, label_dismiss
-from flows.review_cli import review
-from flows.serve_model_cli import serve_model
+from flows import (
+    label_cli,
+    release_cli,
+    reproduce,
+    review_cli,
+    schedule_cli,
+    serve_model_cli,
+)
+from flows.terminal import (
+    ModelName,
+    Who,
+    fail,
+    one_line_errors,
+    out,
+    quiet_console,
+    settings_with,
+)
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
+
+class _LazyCommands(TyperGroup):
+    """Commands whose modules import torch and scikit-learn at the top load when they are
+    run (or listed by --help), not on every `wsad` start."""
+
+    lazy = {"bench": "components.benchmark", "explain": "flows.explain_cli"}
+
+    # click's own Context and Command types are private to typer (typer._click): Any here.
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *self.lazy]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.lazy:
+            return super().get_command(ctx, cmd_name)
+        single = typer.Typer(add_completion=False)
+        single.command(cmd_name)(getattr(importlib.import_module(self.lazy[cmd_name]), cmd_name))
+        return typer.main.get_command(single)
+
+
+app = typer.Typer(
+    cls=_LazyCommands, no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0]
+)
+
+
+@app.callback()
+def _before_any_command(ctx: typer.Context) -> None:
+    """Quiet the terminal before a command imports Prefect; `serve` keeps its flow runs'
+    logs on its console (it is where an operator watches them)."""
+    if ctx.invoked_subcommand != "serve":
+        quiet_console()
+
+
 label_app = typer.Typer(no_args_is_help=True, help="Verdicts: confirmed and dismissed (DVC).")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log of releases.")
 app.add_typer(label_app, name="label")
 app.add_typer(audit_app, name="audit")
-app.command("bench")(bench)
-app.command("explain")(explain)
-app.command("serve-model")(serve_model)
-app.command("review")(review)
-label_app.command("add")(label_add)
-label_app.command("dismiss")(label_dismiss)
-
-out = Console()
-err = Console(stderr=True)
-ModelName = Annotated[str | None, typer.Option(help="registered model name (WSAD_MODEL_NAME)")]
-Who = Annotated[str | None, typer.Option(help="who is acting, for the audit log")]
-Cron = Annotated[str | None, typer.Option(help="schedule (WSAD_SCHEDULE_CRON)")]
-DeploymentName = Annotated[str | None, typer.Option(help="deployment (WSAD_DEPLOYMENT_NAME)")]
-ScheduledApproval = Annotated[bool, typer.Option(help="scheduled runs wait for `wsad approve`")]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def one_line_errors() -> Iterator[None]:
-    """Turn the components' exceptions into one line and exit code 2."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        yield
-    except (ValueError, OSError, MlflowException) as exc:
-        if os.environ.get("WSAD_DEBUG"):
-            raise
-        text = str(exc).strip().splitlines()
-        fail(text[0] if text else type(exc).__name__)
-
-
-def settings_with(**overrides: Any) -> Settings:
-    """Settings from the environment, with the command line's non-empty options on top; a
-    bad value ends in one line naming its WSAD_ variable."""
-    from pydantic import ValidationError
-    from pydantic_settings import SettingsError
-
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v not in (None, "", [])})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = f"WSAD_{str(first['loc'][0]).upper()}"
-        fail(f"{name} (or its option) = {first['input']!r} is invalid: {first['msg']}; fix it")
-    except SettingsError as exc:
-        field = re.search(r'field "(\w+)"', str(exc))
-        name = f"WSAD_{field.group(1).upper()}" if field else "a WSAD_ variable"
-        fail(f"{name} is not valid JSON ({exc}); set it to e.g. '[\"devnet\"]' or '{{}}'")
 
 
 def _fmt(value: Any) -> str:
@@ -97,6 +86,7 @@ def _print_outcome(result: dict[str, Any]) -> None:
     for name, gate in result["gates"].items():
         table.add_row(name, _fmt(gate.get("value")), _fmt(gate.get("limit")), str(gate["passed"]))
     out.print(table)
+    out.print(result["reference"])
     ranking = ", ".join(f"{m} {v:.3f}" for m, v in result["ranking"].items())
     out.print(f"cross-validated AUC-ROC of held-out labels vs unlabelled rows: {ranking}")
     out.print(f"released: {result['method']}")
@@ -138,16 +128,24 @@ def train(
     allow_schema_change: Annotated[
         bool, typer.Option(help="accept columns that differ from the champion's")
     ] = False,
+    accept_drift: Annotated[
+        bool, typer.Option(help="train although the data moved from the champion's reference")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="why the drift is accepted (audited)")] = None,
     require_approval: Annotated[
         bool, typer.Option(help="pause before champion moves until `wsad approve`")
     ] = False,
     who: Who = None,
 ) -> None:
-    """Validate, estimate contamination, train and compare methods, register, gate, promote."""
-    from prefect.settings import get_current_settings
+    """Validate (also against the champion's reference), train, compare, register, promote."""
+    from components import files
 
-    from flows.training import training_flow
-
+    if accept_drift != bool(reason and reason.strip()):
+        fail("--accept-drift and --reason go together: say why the changed data is right")
+    with one_line_errors():
+        for given in (records, labels):
+            if given is not None:
+                files.ensure_readable(given)
     settings = settings_with(
         records=records,
         labels=labels,
@@ -155,12 +153,26 @@ def train(
         methods=[m.strip() for m in methods.split(",") if m.strip()],
         threshold_method=threshold_method,
         allow_schema_change=allow_schema_change or None,
+        accept_drift_reason=reason if accept_drift else None,
         require_approval=require_approval or None,
         who=who,
     )
-    if settings.require_approval and not get_current_settings().api.url:
-        fail("approval needs a Prefect server that `wsad approve` reaches too; set PREFECT_API_URL")
+    if settings.require_approval:  # a setting that cannot work: said before any file check
+        from prefect.settings import get_current_settings
+
+        if not get_current_settings().api.url:
+            fail(
+                "approval needs a Prefect server that `wsad approve` reaches too; "
+                "set PREFECT_API_URL"
+            )
     with one_line_errors():
+        files.ensure_table_file(settings.records)
+        files.ensure_readable(settings.labels)
+        from flows import preflight
+
+        preflight.train_inputs(settings)
+        from flows.training import training_flow
+
         result = training_flow(settings)
     _print_outcome(result)
 
@@ -171,168 +183,38 @@ def score(
     out_path: Annotated[Path, typer.Option("--out", help="output .csv or .parquet")],
     alias: Annotated[str, typer.Option(help="registry alias to score with")] = "champion",
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 100_000,
+    strict: Annotated[bool, typer.Option(help="drift is an error: no scores, exit 2")] = False,
     model_name: ModelName = None,
 ) -> None:
-    """Score a table with the registered champion: id, score and is_anomaly per row."""
-    from flows.scoring import scoring_flow
+    """Score a table with the champion: id, score, is_anomaly per row, and a drift report.
 
+    The drift report (JSON and a plot next to the scores) compares the table with the
+    model's reference; past its limits one warning line names the worst columns."""
+    from components import files
+
+    with one_line_errors():
+        files.ensure_table_file(records)
     settings = settings_with(model_name=model_name)
     with one_line_errors():
-        result = scoring_flow(records, out_path, alias, chunk_rows, settings)
+        from flows import preflight
+
+        preflight.score_inputs(records, out_path, chunk_rows, alias, settings)
+        from flows.scoring import scoring_flow
+
+        result = scoring_flow(records, out_path, alias, chunk_rows, settings, strict)
     out.print(
         f"scored {result['rows']} rows with {result['model']}: {result['flagged']} flagged, "
         f"written to {result['out']} in {result['seconds']:.1f}s"
     )
-
-
-@app.command()
-def promote(
-    version: Annotated[str, typer.Argument(help="registered version to promote")],
-    model_name: ModelName = None,
-    who: Who = None,
-) -> None:
-    """Promote a registered version to champion if its recorded gates pass (audited)."""
-    from components import registry
-    from components.audit import AuditLog
-
-    settings = settings_with(model_name=model_name, who=who)
-    with one_line_errors():
-        registry.configure(settings.tracking_uri)
-        decision = registry.promote_version(
-            settings.model_name,
-            version,
-            registry.PromotionPolicy(settings.metric_floor, settings.margin),
-            AuditLog(settings.audit_log, settings.audit_key_bytes()),
-            settings.who,
+    drift = result["drift"]
+    if drift is None:
+        out.print("drift not measured: the model has no reference profile (registered before)")
+    elif drift["drifted"]:
+        out.print(
+            f"[yellow]warning:[/] {drift['summary']}; report: {result['drift_report']}",
+            highlight=False,
+            soft_wrap=True,
         )
-    state = "promoted to champion" if decision.promote else "rejected"
-    out.print(f"{settings.model_name} v{version} {state}: {decision.reason}")
-    if not decision.promote:
-        raise typer.Exit(1)
-
-
-@app.command()
-def rollback(model_name: ModelName = None, who: Who = None) -> None:
-    """Move champion back to the previous champion (audited)."""
-    from components import registry
-    from components.audit import AuditLog
-
-    settings = settings_with(model_name=model_name, who=who)
-    with one_line_errors():
-        registry.configure(settings.tracking_uri)
-        version = registry.rollback(
-            settings.model_name,
-            AuditLog(settings.audit_log, settings.audit_key_bytes()),
-            settings.who,
-        )
-    out.print(f"{settings.model_name}: champion rolled back to v{version}")
-
-
-@app.command()
-def models(model_name: ModelName = None) -> None:
-    """List registered versions with their aliases, metrics and gate results."""
-    from components import registry
-
-    settings = settings_with(model_name=model_name)
-    with one_line_errors():
-        registry.configure(settings.tracking_uri)
-        versions = registry.list_versions(settings.model_name)
-    table = Table(title=settings.model_name)
-    for col in ("version", "aliases", "method", "auc_pr", "data version", "validation", "status"):
-        table.add_column(col)
-    for v in versions:
-        tags, metrics = v.get("tags", {}), v.get("metrics", {})
-        auc = metrics.get("auc_pr")
-        table.add_row(
-            str(v["version"]),
-            ",".join(v.get("aliases", [])),
-            tags.get("release") or tags.get("method", ""),
-            f"{auc:.3f}" if auc is not None else "",
-            tags.get("data_version", "")[:12],
-            tags.get("validation", ""),
-            tags.get("rejected_reason", "") or tags.get("decision", ""),
-        )
-    out.print(table)
-
-
-def _schedule_settings(cron: str | None, name: str | None, require_approval: bool) -> Settings:
-    """The settings of a scheduled deployment: options given on the command line win."""
-    return settings_with(
-        schedule_cron=cron, deployment_name=name, require_approval=require_approval or None
-    )
-
-
-@app.command()
-def serve(
-    cron: Cron = None, name: DeploymentName = None, require_approval: ScheduledApproval = False
-) -> None:
-    """Retrain on a cron schedule on this machine until Ctrl-C (a Prefect deployment)."""
-    from flows.serve import serve_retraining
-
-    settings = _schedule_settings(cron, name, require_approval)
-    out.print(
-        f"serving wsad-training/{settings.deployment_name} on '{settings.schedule_cron}'; "
-        f"trigger now: prefect deployment run wsad-training/{settings.deployment_name}"
-    )
-    with one_line_errors():
-        serve_retraining(settings)
-
-
-@app.command()
-def deploy(
-    pool: Annotated[str, typer.Option(help="Prefect process work pool to run on")],
-    source: Annotated[Path, typer.Option(help="checkout the worker runs from")] = Path("."),
-    cron: Cron = None,
-    name: DeploymentName = None,
-    require_approval: ScheduledApproval = False,
-) -> None:
-    """Register the scheduled retraining on a work pool (production; run a worker on it)."""
-    from flows.serve import deploy_retraining
-
-    settings = _schedule_settings(cron, name, require_approval)
-    with one_line_errors():
-        deployment_id = deploy_retraining(settings, pool, source)
-    out.print(
-        f"deployment wsad-training/{settings.deployment_name} ({deployment_id}) on pool "
-        f"{pool}, schedule '{settings.schedule_cron}'; start a worker: "
-        f"prefect worker start --pool {pool}"
-    )
-
-
-@app.command()
-def approve(
-    flow_run_id: Annotated[str, typer.Argument(help="paused training run (`wsad pending`)")],
-    approver: Annotated[str, typer.Option(help="who decides, for the audit log")],
-    decision: Annotated[str, typer.Option(help="approve or reject")],
-    reason: Annotated[str, typer.Option(help="why, for the audit log")],
-) -> None:
-    """Answer a training run that waits for approval: it promotes or rejects and audits."""
-    from pydantic import ValidationError
-
-    from flows.approval import Approval, answer
-
-    try:
-        approval = Approval(approver=approver, decision=decision, reason=reason)  # type: ignore[arg-type]
-    except ValidationError:
-        fail(f"--decision must be approve or reject, not {decision!r}")
-    with one_line_errors():
-        answer(flow_run_id, approval)
-    out.print(f"flow run {flow_run_id} resumed: {decision} by {approver}")
-
-
-@app.command()
-def pending() -> None:
-    """Training runs paused until someone approves or rejects them."""
-    from flows.approval import pending as paused_runs
-
-    with one_line_errors():
-        runs = paused_runs()
-    table = Table(title="training runs waiting for approval (wsad approve ID ...)")
-    for col in ("flow run id", "name", "paused since", "expires"):
-        table.add_column(col)
-    for run in runs:
-        table.add_row(run["id"], run["name"], run["since"], run["expires"])
-    out.print(table)
 
 
 @app.command("config")
@@ -358,6 +240,23 @@ def audit_verify() -> None:
     if not result.ok:
         fail(f"{settings.audit_log}: entry {result.first_bad} is bad: {result.reason}", code=1)
     out.print(f"{settings.audit_log}: {result.n_entries} entries, chain intact")
+
+
+for command in (
+    release_cli.promote,
+    release_cli.rollback,
+    release_cli.models,
+    schedule_cli.serve,
+    schedule_cli.deploy,
+    schedule_cli.approve,
+    schedule_cli.pending,
+    reproduce.reproduce,
+):
+    app.command()(command)
+app.command("serve-model")(serve_model_cli.serve_model)
+app.command("review")(review_cli.review)
+label_app.command("add")(label_cli.label_add)
+label_app.command("dismiss")(label_cli.label_dismiss)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from components.detectors import available
-from components.review import DEFAULT_UNCERTAIN_SHARE
+from components.review import DEFAULT_UNCERTAIN_SHARE  # numpy only
 
 # xgbod stays available (`WSAD_METHODS`) but is not a default candidate: catboost ranks above it
 # at 5, 10 and 20 labels (as in ADGym), and its 41 unsupervised detectors score about 70 rows
@@ -22,7 +21,11 @@ DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised", "catb
 class Settings(BaseSettings):
     """Where the data, the registry and the audit log live, and how models are chosen."""
 
-    model_config = SettingsConfigDict(env_prefix="WSAD_", env_file=".env", extra="ignore")
+    # Defaults are ours and valid: validating them would load torch (to check the methods'
+    # names) on every command, even one that refuses a missing file.
+    model_config = SettingsConfigDict(
+        env_prefix="WSAD_", env_file=".env", extra="ignore", validate_default=False
+    )
 
     records: Path = Path("data/records.csv")
     labels: Path = Path("data/labels.csv")
@@ -41,6 +44,9 @@ class Settings(BaseSettings):
     metric_floor: float = 0.1
     margin: float = 0.0
     allow_schema_change: bool = False  # train on columns that differ from the champion's
+    # Train although the data moved away from the champion's reference (audited with this
+    # reason); per run (`wsad train --accept-drift --reason`), never a standing setting.
+    accept_drift_reason: str | None = None
     cv_folds: int = Field(default=3, ge=2)
     # The release: rank ensemble of the `release_top` best cross-validated candidates,
     # `ensemble_seeds` seeds each (components/release.py; chosen by benchmarks/RESULTS.md).
@@ -64,6 +70,8 @@ class Settings(BaseSettings):
     @field_validator("methods")
     @classmethod
     def _known_methods(cls, methods: list[str]) -> list[str]:
+        from components.detectors import available  # torch: only when methods are set
+
         unknown = sorted(set(methods) - set(available()))
         if unknown:
             raise ValueError(

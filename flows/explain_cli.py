@@ -60,7 +60,7 @@ def explain(
     seed: Annotated[int, typer.Option(help="random_state when fitting here")] = 0,
 ) -> None:
     """Print the top features of the most anomalous rows, by devnet-topk's explanation."""
-    from flows.cli import one_line_errors
+    from flows.terminal import one_line_errors
 
     with one_line_errors():
         table = read_table(data)

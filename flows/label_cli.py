@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from components import data, lineage
-from components.audit import AuditLog
-from flows.config import Settings
+if TYPE_CHECKING:  # pandas, DVC and the settings load when a verdict is recorded
+    from flows.config import Settings
 
 Ids = Annotated[list[str], typer.Argument(help="record ids")]
 Who = Annotated[str, typer.Option(help="who gives the verdict (audited)")]
@@ -28,7 +27,7 @@ def label_add(
     note: Annotated[str, typer.Option(help="why they are anomalies")] = "",
 ) -> None:
     """Confirm anomalies: add them to the label file, version it with DVC, audit it."""
-    record_verdicts(ids, who, note, data.ANOMALY)
+    record_verdicts(ids, who, note, "anomaly")
 
 
 def label_dismiss(
@@ -37,12 +36,13 @@ def label_dismiss(
     note: Annotated[str, typer.Option(help="why they are normal")] = "",
 ) -> None:
     """Dismiss rows as normal (confirmed normals): label file, DVC, audit, as `label add`."""
-    record_verdicts(ids, who, note, data.NORMAL)
+    record_verdicts(ids, who, note, "normal")
 
 
 def record_verdicts(ids: list[str], who: str, note: str, verdict: str) -> None:
     """Check the ids, write the verdicts, version the data and audit the change."""
-    from flows.cli import fail, one_line_errors, out, settings_with
+    from components import data, lineage
+    from flows.terminal import fail, one_line_errors, out, settings_with
 
     settings = settings_with()
     labels, pointer = settings.labels, Path.cwd() / f"{settings.labels.parent}.dvc"
@@ -83,6 +83,9 @@ def _audit(
     previous: str | None,
     version: str,
 ) -> None:
+    from components import lineage
+    from components.audit import AuditLog
+
     AuditLog(settings.audit_log, settings.audit_key_bytes()).append(
         {
             "action": "label",

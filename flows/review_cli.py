@@ -27,12 +27,11 @@ def review(
     """Queue unlabelled rows for review (most from the top of the champion's scores, a share
     where it is least sure), explain each, and write a sortable page or a CSV."""
     from components.review_page import check_output
-    from flows.cli import one_line_errors, out, settings_with
-    from flows.console import run_failures_off_the_console
     from flows.review import review_flow
+    from flows.terminal import one_line_errors, out, settings_with
 
     settings = settings_with(model_name=model_name, review_uncertain_share=uncertain_share)
-    with one_line_errors(), run_failures_off_the_console():
+    with one_line_errors():
         check_output(out_path)  # before the flow starts: a wrong name costs nothing
         result = review_flow(records, out_path, n, None, top_features, settings)
     shown = Table(title=f"{result['model']}: first rows of {result['queued']} to review")

@@ -1,5 +1,6 @@
-"""The scoring flow: load the champion from the registry, stream the table through it,
-write scores and flags."""
+"""The scoring flow: load the champion from the registry, stream the table through it while
+comparing every chunk with the model's reference, write scores, flags and the drift report
+(JSON and a plot next to the scores, a markdown table as a Prefect artifact)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 from components import registry
 from components.audit import AuditLog
+from components.drift import DriftError, DriftMonitor, DriftReport
+from components.plots import plot_drift
 from components.scoring import ScoringSummary, score_table
 from flows.config import Settings
 
@@ -21,14 +25,69 @@ def load_model(model_name: str, alias: str, audit: AuditLog) -> Any:
     return registry.load_model(model_name, alias, audit)
 
 
+def drift_paths(out: Path) -> tuple[Path, Path]:
+    """Where the drift report and its plot go: next to the scores."""
+    return out.with_suffix(".drift.json"), out.with_suffix(".drift.png")
+
+
+def publish_drift(report: DriftReport, out: Path) -> None:
+    """The report as JSON and a plot next to the scores, and as a Prefect artifact."""
+    json_path, png_path = drift_paths(out)
+    report.write_json(json_path)
+    plot_drift(
+        {c: s["psi"] for c, s in report.columns.items()},
+        {c: s["limit"] for c, s in report.columns.items()},
+        f"Drift of {out.name}\nagainst {report.model}",
+        png_path,
+    )
+    create_markdown_artifact(
+        markdown=report.markdown(), key="wsad-drift", description=report.summary()
+    )
+
+
 @task(cache_policy=NONE)
-def score(model: Any, records: Path, out: Path, id_column: str, chunk_rows: int) -> ScoringSummary:
-    # Our own WsadModel.predict: its feature_matrix names any missing, extra, renamed or
+def score(
+    model: Any,
+    model_uri: str,
+    records: Path,
+    out: Path,
+    id_column: str,
+    chunk_rows: int,
+    strict: bool,
+) -> tuple[ScoringSummary, DriftReport | None]:
+    """Stream `records` through the model into `out`; with a reference profile, drift is
+    measured on the way and reported before the scores are published (with `strict`,
+    drift publishes no scores)."""
+    # Our own WsadModel: its feature_matrix names any missing, extra, renamed or
     # non-numeric column in one line (MLflow's signature check would drop extra columns).
     wsad_model = model.unwrap_python_model()
-    return score_table(
-        lambda chunk: wsad_model.predict(None, chunk), records, out, id_column, chunk_rows
+    monitor = (
+        DriftMonitor(wsad_model.profile, wsad_model.schema.features)
+        if wsad_model.profile is not None
+        else None
     )
+    reports: list[DriftReport] = []
+
+    def report_drift(rows: int, flagged: int) -> None:
+        if monitor is None:
+            return
+        report = monitor.report(model_uri, rows, flagged)
+        publish_drift(report, out)
+        reports.append(report)
+        if strict and report.drifted:
+            raise DriftError(
+                f"{report.summary()}; scores not written (--strict); report: {drift_paths(out)[0]}"
+            )
+
+    summary = score_table(
+        lambda chunk: wsad_model.score(chunk, monitor.observe if monitor else None),
+        records,
+        out,
+        id_column,
+        chunk_rows,
+        before_publish=report_drift,
+    )
+    return summary, (reports[0] if reports else None)
 
 
 @flow(name="wsad-scoring")
@@ -38,17 +97,22 @@ def scoring_flow(
     alias: str = "champion",
     chunk_rows: int = 100_000,
     settings: Settings | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
-    """Score a table with the model under `alias` (schema enforced chunk by chunk)."""
+    """Score a table with the model under `alias` (schema enforced chunk by chunk, drift
+    measured against the model's reference; `strict` makes drift an error)."""
     settings = settings or Settings()
     registry.configure(settings.tracking_uri)
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
     model = load_model(settings.model_name, alias, audit)
-    summary = score(model, records, out, settings.id_column, chunk_rows)
+    model_uri = f"models:/{settings.model_name}@{alias}"
+    summary, drift = score(model, model_uri, records, out, settings.id_column, chunk_rows, strict)
     return {
         "rows": summary.rows,
         "flagged": summary.flagged,
         "seconds": summary.seconds,
         "out": str(summary.out),
-        "model": f"models:/{settings.model_name}@{alias}",
+        "model": model_uri,
+        "drift": None if drift is None else drift.to_dict(),
+        "drift_report": None if drift is None else str(drift_paths(out)[0]),
     }

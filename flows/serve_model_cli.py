@@ -100,7 +100,7 @@ def serve_model(
 
     from components import registry
     from components.audit import AuditLog
-    from flows.cli import fail, one_line_errors, out, settings_with
+    from flows.terminal import fail, one_line_errors, out, settings_with
 
     settings = settings_with(model_name=model_name, serve_poll_s=poll_seconds)
     if not is_loopback(host) and not allow_remote:

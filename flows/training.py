@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
@@ -25,10 +26,12 @@ from components.contamination import (
     estimate_contamination,
 )
 from components.detectors.base import applicable_params
-from components.reference import FeatureReference
+from components.profile import ReferenceProfile
 from components.release import ReleasePlan, describe, flat_params, plan_release, replay
+from flows import preflight
 from flows.approval import ask_approval
 from flows.config import Settings
+from flows.reference import check_against_champion, profile_reference
 from flows.retrain_lock import one_retrain_per_model
 from flows.runners import training_runner
 
@@ -44,20 +47,8 @@ def load_inputs(
 
 @task(cache_policy=NONE)
 def same_columns_as_champion(table: pd.DataFrame, settings: Settings) -> None:
-    """A new feature set would break every client that scores with the champion's columns:
-    refuse it unless the run says it is on purpose."""
-    if settings.allow_schema_change:
-        return
-    if registry.get_alias_version(settings.model_name, "champion") is None:
-        return
-    schema = registry.load_model(settings.model_name).unwrap_python_model().schema
-    try:
-        data.check_columns(table.columns, schema)
-    except data.DataError as err:
-        raise data.DataError(
-            f"{err} (champion's columns); to train on new columns on purpose, pass "
-            "--allow-schema-change"
-        ) from err
+    """The champion's columns, unless the run allows a schema change (see preflight)."""
+    preflight.same_columns_as_champion(table.columns, settings)
 
 
 @task(cache_policy=NONE)
@@ -117,23 +108,34 @@ def register(
     candidate: Candidate,
     schema: data.Schema,
     scaler: data.Scaler,
+    profile: ReferenceProfile,
     table: pd.DataFrame,
     X: np.ndarray,
     y: np.ndarray,
     report: validation.ValidationReport,
+    reference: validation.ValidationReport,
     contamination: ContaminationEstimate,
     share: ThresholdContamination,
     settings: Settings,
 ) -> registry.ModelRef:
-    """Bundle preprocessing + detector + threshold + schema as a pyfunc version."""
+    """Bundle preprocessing + detector + threshold + schema + reference profile as a pyfunc
+    version; the validation reports and the profile are run artifacts too."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)
-        reference = FeatureReference.fit(X[y != 1])  # the training bulk, for `wsad review`
         bundle = registry.write_bundle(
-            tmp_dir / "bundle", candidate.detector, schema, scaler, candidate.threshold, reference
+            tmp_dir / "bundle", candidate.detector, schema, scaler, candidate.threshold, profile
         )
-        (tmp_dir / "validation.json").write_text(json.dumps(report.to_dict(), indent=2))
-        artifacts = [*candidate_plots(candidate, X, y, tmp_dir), tmp_dir / "validation.json"]
+        reports = {
+            "validation": report.to_dict(),
+            "reference_check": reference.to_dict(),
+            "profile": profile.to_dict(),
+        }
+        for name, part in reports.items():
+            (tmp_dir / f"{name}.json").write_text(json.dumps(part, indent=2))
+        artifacts = [
+            *candidate_plots(candidate, X, y, tmp_dir),
+            *map(tmp_dir.joinpath, [f"{n}.json" for n in reports]),
+        ]
         sel = candidate.selection
         return registry.log_candidate(
             settings.model_name,
@@ -144,9 +146,19 @@ def register(
                 "method": sel.method,
                 "release": describe(sel.method, sel.params),
                 "params": json.dumps(sel.params, default=str),
-                "data_version": lineage.data_version(settings.data_dvc),
+                "data_version": lineage.input_version(
+                    settings.data_dvc, [settings.records, settings.labels]
+                ),
+                "records": str(settings.records),
+                "labels": str(settings.labels),
                 "git_commit": lineage.git_commit(Path.cwd()),
                 "validation": "passed" if report.success else "failed",
+                "reference_check": f"{'passed' if reference.success else 'drift accepted'} "
+                f"({reference.note})",
+                "random_state": str(settings.random_state),
+                "torch_threads": str(torch.get_num_threads()),  # CPU sums' order: reproduce
+                "threshold_method": settings.threshold_method,
+                "target_fpr": str(settings.target_fpr),
                 "contamination": f"{contamination.estimate:.6f}",
                 "contamination_low": f"{contamination.low:.6f}",
                 "contamination_high": f"{contamination.high:.6f}",
@@ -235,6 +247,7 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     table, confirmed, schema = load_inputs(settings.records, settings.labels, settings.id_column)
     same_columns_as_champion(table, settings)
     report = validate(table, confirmed, schema)
+    reference = check_against_champion(table, confirmed, settings)
     raw = data.feature_matrix(table, schema)
     scaler = data.Scaler.fit(raw)
     X, y = scaler.transform(raw), data.weak_labels(table, confirmed, schema)
@@ -246,7 +259,21 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
         results = [f.result() for f in futures]
     chosen = plan(results, share.value, settings)
     candidate = refit(chosen.selection, X, y, share, settings)
-    ref = register(candidate, schema, scaler, table, X, y, report, contamination, share, settings)
+    profile = profile_reference(raw, X, y, contamination, candidate, schema)
+    ref = register(
+        candidate,
+        schema,
+        scaler,
+        profile,
+        table,
+        X,
+        y,
+        report,
+        reference,
+        contamination,
+        share,
+        settings,
+    )
     champion = champion_on_same_folds(results, X, y, share.value, settings)
     decision = gate(candidate, report, contamination, champion, settings)
     approver = None
@@ -267,4 +294,5 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
         "champion": registry.get_alias_version(settings.model_name, "champion"),
         "cv": {r.method: round(r.auc_pr, 4) for r in results},
         "ranking": {m: round(auc, 4) for m, auc in chosen.ranking},
+        "reference": reference.summary(),
     }

@@ -11,12 +11,16 @@ from pathlib import Path
 import pytest
 
 from components.lineage import (
+    MODIFIED,
+    UNTRACKED,
     LineageError,
     commit_data,
     data_version,
     dvc_add,
     dvc_push,
     git_commit,
+    input_version,
+    restore_data,
 )
 
 
@@ -111,3 +115,25 @@ def test_dvc_push_needs_a_remote_and_then_uploads(repo: Path, tmp_path: Path) ->
         config.write(f"[core]\n    remote = local\n['remote \"local\"']\n    url = {store}\n")
     dvc_push(repo)
     assert sum(1 for p in store.rglob("*") if p.is_file()) >= 2  # the .dir manifest + a file
+
+
+def test_input_version_says_whether_the_inputs_are_the_recorded_data(repo: Path) -> None:
+    records = repo / "data" / "records.csv"
+    assert input_version(repo / "data.dvc", [records]) == data_version(repo / "data.dvc")
+    assert input_version(repo / "data.dvc", [records, repo / "elsewhere.csv"]) == UNTRACKED
+    records.write_text("id,x\na,1.0\nb,3.0\n")
+    assert input_version(repo / "data.dvc", [records]).endswith(MODIFIED)
+
+
+def test_restore_data_checks_out_an_earlier_version_from_the_cache(
+    repo: Path, tmp_path: Path
+) -> None:
+    old = data_version(repo / "data.dvc")
+    (repo / "data" / "records.csv").write_text("id,x\na,1.0\nb,2.0\nc,5.0\n")
+    dvc_add(repo)
+    restored = restore_data(repo / "data.dvc", old, tmp_path / "restored")
+    assert (restored / "records.csv").read_text() == "id,x\na,1.0\nb,2.0\n"
+    assert "c,5.0" in (repo / "data" / "records.csv").read_text()  # the workspace untouched
+    shutil.rmtree(repo / ".dvc" / "cache")
+    with pytest.raises(LineageError, match=r"data version .* missing from the DVC cache .*none"):
+        restore_data(repo / "data.dvc", old, tmp_path / "again")

@@ -17,7 +17,7 @@ import pytest
 from components.calibration import Threshold, calibrate_threshold
 from components.data import DataError, Scaler, Schema, feature_matrix, infer_schema
 from components.detectors import Detector, make
-from components.reference import FeatureReference
+from components.profile import ReferenceProfile, build_profile
 from components.review import ReviewError, decision_margin
 from components.review_page import check_output, write_review
 from components.review_report import Review, build_review
@@ -43,7 +43,7 @@ class Model:
     scaler: Scaler
     threshold: Threshold
     detector: Detector
-    reference: FeatureReference | None
+    profile: ReferenceProfile | None
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,15 @@ def fitted() -> tuple[pd.DataFrame, Model]:
     scaled = scaler.transform(raw)
     detector = make("devnet", epochs=5).fit(scaled, y)
     threshold = calibrate_threshold(detector.decision_function(scaled[y == 0]), "quantile", 0.04)
-    return table, Model(schema, scaler, threshold, detector, FeatureReference.fit(scaled[y == 0]))
+    profile = build_profile(
+        raw,
+        schema.features,
+        n_labelled=int(y.sum()),
+        contamination={"estimate": 0.05, "low": 0.03, "high": 0.07},
+        threshold=threshold.value,
+        flag_rate=0.05,
+    )
+    return table, Model(schema, scaler, threshold, detector, profile)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +125,7 @@ def test_a_seed_ensemble_queues_the_rows_its_seeds_disagree_on(fitted) -> None:
 
 def test_a_model_without_reference_is_refused(fitted) -> None:
     table, model = fitted
-    old = dataclasses.replace(model, reference=None)
+    old = dataclasses.replace(model, profile=None)
     with pytest.raises(ReviewError, match="without a training reference.*retrain"):
         build_review(table, set(), old, n=5, uncertain_share=0.2)
 

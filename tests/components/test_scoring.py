@@ -60,12 +60,12 @@ def test_failure_midway_leaves_no_output(table, predict, tmp_path):
 
 
 def test_unreadable_inputs_fail_clearly(tmp_path):
-    with pytest.raises(DataError, match="no such file"):
+    with pytest.raises(DataError, match="file not found"):
         list(iter_chunks(tmp_path / "missing.csv", 10))
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"PAR1 not really parquet")
     with pytest.raises(DataError, match="cannot read"):
         list(iter_chunks(bad, 10))
     (tmp_path / "t.txt").write_text("x")
-    with pytest.raises(DataError, match="unknown table format"):
+    with pytest.raises(DataError, match="unknown file type"):
         list(iter_chunks(tmp_path / "t.txt", 10))

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 from components.data import Schema, infer_schema
+from components.profile import ReferenceProfile, build_profile
 from components.validation import (
     DataValidationError,
+    validate_against_reference,
     validate_scoring_data,
     validate_training_data,
 )
@@ -95,3 +97,31 @@ def test_scoring_data_with_wrong_columns_and_types(records: pd.DataFrame, schema
 def test_empty_scoring_table_fails(records: pd.DataFrame, schema: Schema) -> None:
     report = validate_scoring_data(records.iloc[:0], schema)
     assert "records: table: expect_table_row_count_to_be_between" in report.summary()
+
+
+def reference_of(records: pd.DataFrame, schema: Schema, n_labelled: int) -> ReferenceProfile:
+    X = records[list(schema.features)].to_numpy(np.float32)
+    contamination = {"estimate": 0.05, "low": 0.02, "high": 0.1}
+    return build_profile(X, schema.features, n_labelled, contamination, 1.0, 0.05)
+
+
+def test_reference_check_names_the_moved_column_and_how_far(records, schema, labels):
+    reference = reference_of(records, schema, len(labels))
+    assert validate_against_reference(records, labels, schema, reference).success
+    moved = records.assign(a=records["a"] * 1000)
+    report = validate_against_reference(moved, labels, schema, reference)
+    assert not report.success
+    assert len(report.failed) == 1
+    assert report.failed[0].startswith("column 'a': ")
+    assert "std" in report.failed[0]
+    assert "shift (PSI)" in report.failed[0]
+
+
+def test_reference_check_refuses_fewer_labels_unless_removed_on_purpose(records, schema, labels):
+    reference = reference_of(records, schema, len(labels))
+    fewer = labels.head(1)
+    report = validate_against_reference(records, fewer, schema, reference)
+    assert report.failed == ["labels: labelled anomalies 2 -> 1 (fewer than the champion's)"]
+    assert validate_against_reference(
+        records, fewer, schema, reference, labels_may_shrink=True
+    ).success

@@ -131,3 +131,35 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+WSAD = Path(sys.executable).with_name("wsad")
+
+
+def run_wsad(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """The installed `wsad` as a user runs it: its own process, stdout and stderr combined."""
+    return subprocess.run(
+        [str(WSAD), *args],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_one_error_line(done: subprocess.CompletedProcess[str], pattern: str) -> str:
+    """A non-zero exit whose whole output is one `error:` line matching `pattern`."""
+    import re
+
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode != 0, done.stdout
+    assert "Traceback" not in done.stdout, done.stdout
+    assert len(lines) == 1, done.stdout
+    assert lines[0].startswith("error: "), done.stdout
+    assert re.search(pattern, lines[0]), lines[0]
+    return lines[0]

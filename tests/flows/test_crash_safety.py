@@ -13,15 +13,19 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from components import registry
 from components.audit import AuditLog
 from components.data import read_table
-from flows.cli import app
 from flows.config import Settings
 from flows.training import training_flow
-from tests.flows.conftest import cli_env, free_port, make_project
+from tests.flows.conftest import (
+    assert_one_error_line,
+    cli_env,
+    free_port,
+    make_project,
+    run_wsad,
+)
 
 FAST = {"methods": ["iforest"], "params": {}}
 
@@ -114,7 +118,9 @@ def test_rerun_after_the_kills_repairs_the_torn_tail_and_succeeds(
     assert last["data_version"] not in ("", "unknown")
 
 
-def test_scoring_refuses_a_champion_the_audit_log_does_not_name(champion_project, tmp_path):
+def test_scoring_refuses_a_champion_the_audit_log_does_not_name(
+    champion_project, tmp_path, prefect_server
+):
     """Scoring against a log that ends before the champion's promotion (as if the alias had
     been moved outside wsad) is refused: models load only from versions the log names."""
     root, settings = champion_project
@@ -123,13 +129,11 @@ def test_scoring_refuses_a_champion_the_audit_log_does_not_name(champion_project
     log = tmp_path / "audit.jsonl"
     log.write_text("".join(line + "\n" for line in lines[:last_promote]))
     args = ["score", "--records", str(settings.records), "--out", str(tmp_path / "s.csv")]
-    env = {**cli_env(settings), "WSAD_AUDIT_LOG": str(log)}
-    result = CliRunner().invoke(app, args, env=env)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.exit_code == 2
-    assert len(errors) == 1, result.stderr
-    assert "champion alias is v" in errors[0]
-    assert "refusing to score" in errors[0]
+    env = {**cli_env(settings), "WSAD_AUDIT_LOG": str(log), "PREFECT_API_URL": prefect_server}
+    done = run_wsad(args, root, env)
+    assert done.returncode == 2
+    line = assert_one_error_line(done, "champion alias is v")
+    assert "refusing to score" in line
     assert not (tmp_path / "s.csv").exists()
 
 
@@ -160,9 +164,8 @@ def test_two_runs_racing_release_one_at_a_time(tmp_path):
     assert holders == [champion]
 
 
-def test_down_tracking_server_fails_the_run_with_one_line(tmp_path, monkeypatch):
+def test_down_tracking_server_fails_the_run_with_one_line(tmp_path):
     settings = make_project(tmp_path).model_copy(update=FAST)
-    monkeypatch.chdir(tmp_path)
     url = f"http://127.0.0.1:{free_port()}"
     env = {
         **cli_env(settings),
@@ -171,10 +174,7 @@ def test_down_tracking_server_fails_the_run_with_one_line(tmp_path, monkeypatch)
         "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
     }
     start = time.monotonic()
-    result = CliRunner().invoke(app, ["train"], env=env)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.exit_code == 2
-    assert len(errors) == 1, result.stderr
-    assert "127.0.0.1" in errors[0]
+    done = run_wsad(["train"], tmp_path, env)
+    assert done.returncode == 2
+    assert_one_error_line(done, "127.0.0.1")
     assert time.monotonic() - start < 60
-    assert "Traceback" not in result.output

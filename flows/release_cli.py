@@ -1,0 +1,77 @@
+"""`wsad promote`, `wsad rollback` and `wsad models`: release commands on the registry."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from flows.terminal import ModelName, Who, one_line_errors, out, settings_with
+
+
+def promote(
+    version: Annotated[str, typer.Argument(help="registered version to promote")],
+    model_name: ModelName = None,
+    who: Who = None,
+) -> None:
+    """Promote a registered version to champion if its recorded gates pass (audited)."""
+    from components import registry
+    from components.audit import AuditLog
+
+    settings = settings_with(model_name=model_name, who=who)
+    with one_line_errors():
+        registry.configure(settings.tracking_uri)
+        decision = registry.promote_version(
+            settings.model_name,
+            version,
+            registry.PromotionPolicy(settings.metric_floor, settings.margin),
+            AuditLog(settings.audit_log, settings.audit_key_bytes()),
+            settings.who,
+        )
+    state = "promoted to champion" if decision.promote else "rejected"
+    out.print(f"{settings.model_name} v{version} {state}: {decision.reason}")
+    if not decision.promote:
+        raise typer.Exit(1)
+
+
+def rollback(model_name: ModelName = None, who: Who = None) -> None:
+    """Move champion back to the previous champion (audited)."""
+    from components import registry
+    from components.audit import AuditLog
+
+    settings = settings_with(model_name=model_name, who=who)
+    with one_line_errors():
+        registry.configure(settings.tracking_uri)
+        version = registry.rollback(
+            settings.model_name,
+            AuditLog(settings.audit_log, settings.audit_key_bytes()),
+            settings.who,
+        )
+    out.print(f"{settings.model_name}: champion rolled back to v{version}")
+
+
+def models(model_name: ModelName = None) -> None:
+    """List registered versions with their aliases, metrics and gate results."""
+    from components import registry
+
+    settings = settings_with(model_name=model_name)
+    with one_line_errors():
+        registry.configure(settings.tracking_uri)
+        versions = registry.list_versions(settings.model_name)
+    table = Table(title=settings.model_name)
+    for col in ("version", "aliases", "method", "auc_pr", "data version", "validation", "status"):
+        table.add_column(col)
+    for v in versions:
+        tags, metrics = v.get("tags", {}), v.get("metrics", {})
+        auc = metrics.get("auc_pr")
+        table.add_row(
+            str(v["version"]),
+            ",".join(v.get("aliases", [])),
+            tags.get("method", ""),
+            f"{auc:.3f}" if auc is not None else "",
+            tags.get("data_version", "")[:12],
+            tags.get("validation", ""),
+            tags.get("rejected_reason", "") or tags.get("decision", ""),
+        )
+    out.print(table)

@@ -1,0 +1,76 @@
+"""`wsad reproduce VERSION`: retrain a released version from what it records and compare it
+with the registered model (components/reproduction.py)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.config import Settings
+from flows.terminal import ModelName, one_line_errors, out, settings_with
+
+
+def reproduce_version(settings: Settings, version: str) -> str:
+    """Restore the version's data, retrain it on CPU, compare; returns the verdict line and
+    raises `ReproductionError` when it cannot be reproduced or `typer.Exit(1)` when it
+    differs."""
+    from components import data, lineage, registry
+    from components.audit import AuditLog
+    from components.reproduction import Recipe, ReproductionError, compare, retrain
+
+    registry.configure(settings.tracking_uri)
+    audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
+    check = audit.verify()
+    if not check.ok:
+        raise ReproductionError(f"audit log {audit.path} fails verification ({check.reason})")
+    info = registry.version_info(settings.model_name, version)
+    recipe = Recipe.from_release(info, audit.entries())
+    if recipe.data_version == lineage.UNTRACKED or recipe.data_version.endswith(lineage.MODIFIED):
+        raise ReproductionError(
+            f"{recipe.model_name} v{version} was trained on data DVC did not version "
+            f"({recipe.data_version}: {recipe.records}, {recipe.labels}); it cannot be restored"
+        )
+    tracked = lineage.tracked_dir(settings.data_dvc)
+    notes = []
+    head = lineage.git_commit(Path.cwd())
+    if head != recipe.git_commit:
+        notes.append(f"code at {head}, trained at {recipe.git_commit}")
+    with tempfile.TemporaryDirectory(prefix="wsad-reproduce-") as tmp:
+        restored = lineage.restore_data(settings.data_dvc, recipe.data_version, Path(tmp) / "ws")
+        records, labels = (
+            restored / Path(p).resolve().relative_to(tracked)
+            for p in (recipe.records, recipe.labels)
+        )
+        now = Path(recipe.labels)
+        if not now.is_file() or now.read_bytes() != labels.read_bytes():
+            before = len(data.read_labels(labels))
+            after = len(data.read_labels(now)) if now.is_file() else 0
+            notes.append(
+                f"{recipe.labels} changed since the release ({before} -> {after} labels); "
+                "the release's own labels were used"
+            )
+        model = retrain(recipe, records, labels, settings.id_column, Path(tmp) / "bundle")
+        registered = registry.load_version(settings.model_name, version).unwrap_python_model()
+        comparison = compare(registered, model, records, notes)
+    if not (comparison.equal or comparison.within_tolerance):
+        out.print(f"{settings.model_name} v{version}: {comparison.verdict()}", soft_wrap=True)
+        raise typer.Exit(1)
+    return comparison.verdict()
+
+
+def reproduce(
+    version: Annotated[str, typer.Argument(help="released version to reproduce")],
+    model_name: ModelName = None,
+) -> None:
+    """Retrain a released version from what it records and compare it with the registry's.
+
+    It takes the data version (restored from the DVC cache or remote), method, parameters,
+    seed and threshold rule, retrains on CPU and compares scores and threshold on the same
+    rows: equal, equal within the stated tolerance, or what differs (exit 1)."""
+    settings = settings_with(model_name=model_name)
+    with one_line_errors():
+        verdict = reproduce_version(settings, version)
+    out.print(f"{settings.model_name} v{version}: {verdict}", soft_wrap=True, highlight=False)
