@@ -140,10 +140,10 @@ def main(
     from tests.flows.conftest import make_project  # first: sets a temporary PREFECT_HOME
 
     # isort: split
-    from flows.config import DEFAULT_METHODS
+    from components.release_defaults import DEFAULT_CANDIDATES
     from flows.training import training_flow
 
-    method_list = _csv_list(methods, str) or list(DEFAULT_METHODS)
+    method_list = _csv_list(methods, str) or list(DEFAULT_CANDIDATES)
     flow_s: list[float] = []
     direct_runs: list[dict[str, float]] = []
     spans: list[dict[str, list[tuple[float, float]]]] = []

@@ -30,7 +30,7 @@ from components.calibration import calibrate_threshold
 from components.detectors.ensemble import rank_normalise, score_quantiles
 from components.evaluation import SelectionResult, pu_average_precision, pu_roc_auc
 from components.release import members, plan_release
-from flows.config import DEFAULT_METHODS, Settings
+from components.release_defaults import DEFAULT_CANDIDATES, DEFAULT_SEEDS, DEFAULT_TOP
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Release quality: `wsad train`'s selection vs hindsight (issue 15)"
@@ -248,7 +248,7 @@ def render(rows: pd.DataFrame, command: str, methods: list[str], default: tuple[
             seed_table(rows, k),
         ),  # fmt: skip
         "",
-        f"Defaults: `release_top={top}`, `ensemble_seeds={k}` (flows/config.py).",
+        f"Defaults: `release_top={top}`, `ensemble_seeds={k}` (components/release.py).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -256,7 +256,7 @@ def render(rows: pd.DataFrame, command: str, methods: list[str], default: tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path("results-release-cache"))
-    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
+    parser.add_argument("--methods", default=",".join(DEFAULT_CANDIDATES))
     parser.add_argument("--tops", default="1,2,3")
     parser.add_argument("--seeds", default="1,3")
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/results/release.csv"))
@@ -270,8 +270,7 @@ def main() -> None:
     complete = [f for f in folders if all((f / f"{m}.npz").exists() for m in methods)]
     rows = pd.DataFrame([r for f in complete for r in split_rows(f, methods, tops, seeds)])
     rows.to_csv(args.csv, index=False)
-    defaults = Settings.model_fields
-    default = (defaults["release_top"].default, defaults["ensemble_seeds"].default)
+    default = (DEFAULT_TOP, DEFAULT_SEEDS)
     command = " && ".join(
         c for c in (args.command, "python -m benchmarks.release_quality " + " ".join(sys.argv[1:]))
         if c

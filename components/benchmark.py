@@ -40,6 +40,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from components.detectors import Detector, make
 from components.detectors.base import applicable_params, fit_many, resolve_device
+from components.release_defaults import DEFAULT_CANDIDATES
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +262,7 @@ def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-DEFAULT_METHODS = "devnet,prenet,deepsad,iforest,supervised,catboost"  # flows/config.py: why
+DEFAULT_METHODS = ",".join(DEFAULT_CANDIDATES)
 DEFAULT_LABEL_RATIOS = "0.05,0.1"
 SET_HELP = "hyperparameter override key=value, applied to every method that has it"
 RATIOS_HELP = f"shares of train anomalies labelled [default: {DEFAULT_LABEL_RATIOS}]"

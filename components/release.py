@@ -35,6 +35,7 @@ from components.evaluation import (
     pu_average_precision,
     pu_roc_auc,
 )
+from components.release_defaults import DEFAULT_SEEDS, DEFAULT_TOP
 
 ENSEMBLE = "ensemble"
 
@@ -161,7 +162,10 @@ class ReleasePlan:
 
 
 def plan_release(
-    results: list[SelectionResult], contamination: float, top: int = 2, n_seeds: int = 3
+    results: list[SelectionResult],
+    contamination: float,
+    top: int = DEFAULT_TOP,
+    n_seeds: int = DEFAULT_SEEDS,
 ) -> ReleasePlan:
     """The rank ensemble of the `top` best-ranked candidates, `n_seeds` seeds each."""
     if top < 1 or n_seeds < 1:

@@ -10,12 +10,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from components.release_defaults import DEFAULT_CANDIDATES, DEFAULT_SEEDS, DEFAULT_TOP
 from components.review import DEFAULT_UNCERTAIN_SHARE  # numpy only
-
-# xgbod stays available (`WSAD_METHODS`) but is not a default candidate: catboost ranks above it
-# at 5, 10 and 20 labels (as in ADGym), and its 41 unsupervised detectors score about 70 rows
-# per second, too slow for batch and online scoring (benchmarks/RESULTS.md, "Tree candidates").
-DEFAULT_METHODS = ["devnet", "prenet", "deepsad", "iforest", "supervised", "catboost"]
 
 
 class Settings(BaseSettings):
@@ -32,7 +28,7 @@ class Settings(BaseSettings):
     data_dvc: Path = Path("data.dvc")
     id_column: str = "id"
     model_name: str = "wsad-detector"
-    methods: list[str] = Field(default_factory=lambda: list(DEFAULT_METHODS))
+    methods: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES))
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-method overrides
     tracking_uri: str = "sqlite:///mlruns/mlflow.db"
     audit_log: Path = Path("mlruns/audit.jsonl")
@@ -50,8 +46,8 @@ class Settings(BaseSettings):
     cv_folds: int = Field(default=3, ge=2)
     # The release: rank ensemble of the `release_top` best cross-validated candidates,
     # `ensemble_seeds` seeds each (components/release.py; chosen by benchmarks/RESULTS.md).
-    release_top: int = Field(default=2, ge=1)
-    ensemble_seeds: int = Field(default=3, ge=1)
+    release_top: int = Field(default=DEFAULT_TOP, ge=1)
+    ensemble_seeds: int = Field(default=DEFAULT_SEEDS, ge=1)
     random_state: int = 0
     device: str = "auto"
     # Distributed training (extra `[distributed]`): the cross-validation tasks run on this
