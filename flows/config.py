@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from components.release_defaults import DEFAULT_CANDIDATES, DEFAULT_SEEDS, DEFAULT_TOP
 from components.review import DEFAULT_UNCERTAIN_SHARE  # numpy only
 
+# The Prefect flow's name: deployments and the approval queue find its runs by it.
+TRAINING_FLOW = "wsad-training"
+
 
 class Settings(BaseSettings):
     """Where the data, the registry and the audit log live, and how models are chosen."""

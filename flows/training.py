@@ -30,7 +30,7 @@ from components.profile import ReferenceProfile
 from components.release import ReleasePlan, describe, flat_params, plan_release, replay
 from flows import preflight
 from flows.approval import ask_approval
-from flows.config import Settings
+from flows.config import TRAINING_FLOW, Settings
 from flows.reference import check_against_champion, profile_reference
 from flows.retrain_lock import one_retrain_per_model
 from flows.runners import training_runner
@@ -232,7 +232,7 @@ def release(
     registry.promote(settings.model_name, ref.version, decision, audit, settings.who, approver)
 
 
-@flow(name="wsad-training")
+@flow(name=TRAINING_FLOW)
 def training_flow(settings: Settings | None = None) -> dict[str, Any]:
     """Train every configured method, register the best, promote it if every gate passes
     (and, with `require_approval`, a person approves). One run per model name at a time."""
