@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
+import pandas as pd
 import torch
 import typer
 
@@ -33,9 +34,10 @@ from benchmarks.report import machine, replace_section, show_table
 from benchmarks.scoring_throughput import NAME, register_champion, table
 from benchmarks.serving import encode
 from components import registry
+from components.drift import SERVING_WINDOW_ROWS
 from components.invocations import respond
 from components.serving import ServedModel
-from components.serving_drift import DEFAULT_WINDOW_ROWS
+from components.serving_drift import DriftWindow
 from components.serving_metrics import ServingMetrics
 
 HERE = Path(__file__).resolve().parent
@@ -59,12 +61,31 @@ def paired_cpu(
     return np.asarray(cpu[True]), np.asarray(cpu[False])
 
 
+def parts_us(
+    window: DriftWindow, model: registry.WsadModel, row: pd.DataFrame, n: int
+) -> tuple[float, float]:
+    """CPU µs per call of what the window adds to a 1-row request: `DriftWindow.add` of the
+    row, and reading the flag column out of the predictions frame."""
+    X = np.ascontiguousarray(row.drop(columns="id").to_numpy(dtype=np.float32))
+    predictions = model.score(row)
+    flags = predictions["is_anomaly"].to_numpy()
+    start = time.process_time()
+    for _ in range(n):
+        window.add(X, flags)
+    add = time.process_time() - start
+    start = time.process_time()
+    for _ in range(n):
+        predictions["is_anomaly"].to_numpy()
+    column = time.process_time() - start
+    return add / n * 1e6, column / n * 1e6
+
+
 def main(
     requests_1: Annotated[int, typer.Option(help="timed 1-row request pairs")] = 2_000,
     requests_1000: Annotated[int, typer.Option(help="timed 1,000-row request pairs")] = 200,
     warmup: Annotated[int, typer.Option(help="untimed request pairs per payload first")] = 50,
     scrapes: Annotated[int, typer.Option(help="timed /metrics renders")] = 50,
-    window_rows: Annotated[int, typer.Option(help="drift window size")] = DEFAULT_WINDOW_ROWS,
+    window_rows: Annotated[int, typer.Option(help="drift window size")] = SERVING_WINDOW_ROWS,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
 ) -> None:
     """Print the table and write its section of RESULTS.md."""
@@ -78,7 +99,8 @@ def main(
         register_champion("devnet", root)
         on = ServedModel.load(NAME, "1", window_rows)
         off = dataclasses.replace(on, drift=None)
-        if on.drift is None:
+        window = on.drift
+        if window is None:
             raise RuntimeError("the benchmark's champion has no reference profile")
         on.score(data.head(window_rows))  # a full window: every timed request evicts rows
         for kind, rows in PAYLOADS:
@@ -91,13 +113,15 @@ def main(
                     f"{rows:,} ({kind})",
                     f"{without.mean() * 1e3:.3f}",
                     f"{with_window.mean() * 1e3:.3f}",
-                    f"{(with_window.mean() - without.mean()) * 1e6:+.1f}",
+                    f"{(with_window.mean() - without.mean()) * 1e6:+.1f} ± "
+                    f"{(with_window - without).std() / np.sqrt(n) * 1e6:.1f}",
                     f"{with_window.mean() / without.mean():.3f}x",
                     f"{np.median(with_window) / np.median(without):.3f}x",
                 ]
             )
+        add_us, column_us = parts_us(window, on.model, data.head(1), requests_1)
         metrics = ServingMetrics(NAME)
-        metrics.serving(on.version, on.drift)
+        metrics.serving(on.version, window)
         metrics.render()
         start = time.process_time()
         for _ in range(scrapes):
@@ -108,7 +132,7 @@ def main(
         "rows per request",
         "CPU ms without window",
         "CPU ms with window",
-        "difference µs",
+        "difference µs ± SE",
         "ratio of means",
         "ratio of medians",
     )
@@ -117,7 +141,7 @@ def main(
     loads = "{:.1f} / {:.1f} / {:.1f}"
     section = f"""{HEADING}
 
-`{command}`. Machine: {machine()}; load average (1 / 5 / 15 min)
+`{command}`. Machine: {machine().replace("1 thread per fit", "1 torch thread")}; load average (1 / 5 / 15 min)
 {loads.format(*load_before)} before and {loads.format(*load_after)} after. Date:
 {datetime.date.today()}. The champion of the section above (a quick DevNet, 20 features,
 with its reference profile) answers through the server's request handling
@@ -126,9 +150,14 @@ process, with its drift window of {window_rows:,} rows (filled first, so each re
 evicts rows) and without one, the two interleaved in alternating order: {requests_1:,}
 1-row pairs and {requests_1000:,} 1,000-row pairs (dataframe_split JSON) after {warmup}
 untimed pairs each. CPU time per request (time.process_time); the ratio is what the
-window adds, read off one run in which both sides share the machine's load.
+window adds, read off one run in which both sides share the machine's load; the
+difference is the mean over pairs, with its standard error.
 
 {chr(10).join(lines)}
+
+Of the difference for one row, `DriftWindow.add` of the row took {add_us:.1f} CPU µs and
+reading the flag column out of the predictions frame (pandas) {column_us:.1f} µs
+({requests_1:,} calls each).
 
 A scrape of `/metrics` with the window full (every row binned against the reference by
 `DriftMonitor`, PSI and limits per feature, the flag-rate interval) took

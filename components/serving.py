@@ -48,9 +48,10 @@ from mlflow.version import VERSION as MLFLOW_VERSION
 
 from components import registry
 from components.audit import AuditLog
+from components.drift import SERVING_WINDOW_ROWS
 from components.invocations import first_line, respond
 from components.scoring import with_ids
-from components.serving_drift import DEFAULT_WINDOW_ROWS, DriftWindow
+from components.serving_drift import DriftWindow
 from components.serving_metrics import CONTENT_TYPE, ServingMetrics
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class ServingConfig:
     audit_log: Path
     audit_key: bytes | None = None
     poll_s: float = 5.0
-    drift_window_rows: int = DEFAULT_WINDOW_ROWS
+    drift_window_rows: int = SERVING_WINDOW_ROWS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +81,7 @@ class ServedModel:
 
     @classmethod
     def load(
-        cls, model_name: str, version: str, window_rows: int = DEFAULT_WINDOW_ROWS
+        cls, model_name: str, version: str, window_rows: int = SERVING_WINDOW_ROWS
     ) -> ServedModel:
         """Load `version` and score one row at the low end of the training ranges (a row
         that stays out of the drift window)."""

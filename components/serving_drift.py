@@ -1,12 +1,13 @@
 """Drift of the rows a scoring server answers: the last N scored rows of the version being
 served, against that version's reference profile, for `/metrics` and `/drift`.
 
-The window is the most recent `DEFAULT_WINDOW_ROWS` scored rows (`WSAD_SERVE_DRIFT_WINDOW_ROWS`,
-`wsad serve-model --drift-window-rows`), a row count rather than a time span: memory is
-bounded by rows x features whatever the traffic, and the shift statistic's noise (hence its
-limit, `profile.psi_limit`) depends on the row count, which a time window would leave to the
-traffic (a quiet hour gives a handful of rows and a PSI that says little). Drift older than
-the last N rows is forgotten; a scrape sees the window as it is at that moment.
+The window is the most recent N scored rows (`drift.SERVING_WINDOW_ROWS` by default;
+`WSAD_SERVE_DRIFT_WINDOW_ROWS`, `wsad serve-model --drift-window-rows`), a row count rather
+than a time span: memory is bounded by rows x features whatever the traffic, and the shift
+statistic's noise (hence its limit, `profile.psi_limit`) depends on the row count, which a
+time window would leave to the traffic (a quiet hour gives a handful of rows and a PSI that
+says little). Drift older than the last N rows is forgotten; a scrape sees the window as it
+is at that moment.
 
 A request only copies its raw feature rows (as the schema enforcer converted them) and
 their flags into a ring buffer; the statistics are computed when asked, by the batch
@@ -14,7 +15,7 @@ scorer's `DriftMonitor` over every row of the window, so the server reports the 
 per-column PSI, limits and flag-rate interval as `wsad score`. Each served version owns its
 window: a new champion starts with an empty one (its reference differs), and requests still
 in flight on the previous version add to the previous window. Import rule: numpy and
-prometheus_client only.
+prometheus_client only (no torch, MLflow or pandas).
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from prometheus_client.registry import Collector
 
 from components.drift import SAMPLE_ROWS, DriftMonitor, DriftReport
 from components.profile import ReferenceProfile
-
-DEFAULT_WINDOW_ROWS = 10_000
 
 
 class DriftWindow:

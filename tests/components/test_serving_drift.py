@@ -10,23 +10,18 @@ from prometheus_client import CollectorRegistry, generate_latest
 from components.drift import DriftMonitor
 from components.profile import build_profile
 from components.serving_drift import DriftCollector, DriftWindow
-
-FEATURES = ("a", "b", "c")
-
-
-def table(seed: int, n: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.normal([0.0, 5.0, -3.0], [1.0, 2.0, 0.5], size=(n, 3)).astype(np.float32)
+from tests.components.test_drift import FEATURES, table
 
 
 @pytest.fixture
-def profile():
+def reference():
+    """The reference of test_drift's table (3 features, 5 % flagged in training)."""
     contamination = {"estimate": 0.05, "low": 0.03, "high": 0.08}
     return build_profile(table(0, 3000), FEATURES, 10, contamination, 1.0, 0.05)
 
 
-def test_the_window_keeps_exactly_the_last_rows(profile):
-    window = DriftWindow(profile, FEATURES, size=100)
+def test_the_window_keeps_exactly_the_last_rows(reference):
+    window = DriftWindow(reference, FEATURES, size=100)
     X = np.arange(250 * 3, dtype=np.float32).reshape(250, 3)
     flags = np.arange(250) % 7 == 0
     for start, stop in ((0, 1), (1, 60), (60, 61), (61, 190), (190, 250)):  # 1 row to > size
@@ -37,13 +32,13 @@ def test_the_window_keeps_exactly_the_last_rows(profile):
     np.testing.assert_array_equal(kept_flags[order], flags[150:])
 
 
-def test_the_window_reports_what_the_batch_monitor_reports(profile):
-    window = DriftWindow(profile, FEATURES, size=5_000)
+def test_the_window_reports_what_the_batch_monitor_reports(reference):
+    window = DriftWindow(reference, FEATURES, size=5_000)
     X = table(1, 9_000)
     flags = np.arange(9_000) % 20 == 0
     for start in range(0, 9_000, 700):
         window.add(X[start : start + 700], flags[start : start + 700])
-    monitor = DriftMonitor(profile, FEATURES)
+    monitor = DriftMonitor(reference, FEATURES)
     monitor.observe(X[4_000:][:4_096])
     monitor.observe(X[4_000:][4_096:])
     expected = monitor.report("m", 5_000, int(flags[4_000:].sum()))
@@ -55,7 +50,7 @@ def test_the_window_reports_what_the_batch_monitor_reports(profile):
     assert report.flag_rate == expected.flag_rate
 
 
-def test_gauges_name_the_moved_column_and_say_when_drift_is_not_measured(profile):
+def test_gauges_name_the_moved_column_and_say_when_drift_is_not_measured(reference):
     collector = DriftCollector("m")
     registry = CollectorRegistry()
     registry.register(collector)
@@ -64,7 +59,7 @@ def test_gauges_name_the_moved_column_and_say_when_drift_is_not_measured(profile
     assert "wsad_serving_drift_measured 0.0" in text
     assert "wsad_serving_drift_psi" not in text
     assert collector.status()["measured"] is False
-    window = DriftWindow(profile, FEATURES, size=1_000)
+    window = DriftWindow(reference, FEATURES, size=1_000)
     collector.serving("4", window)
     assert "wsad_serving_drift_window_rows 0.0" in generate_latest(registry).decode()
     X = table(2, 1_000)

@@ -351,6 +351,7 @@ REFUSALS: dict[str, tuple[list[str], str]] = {
     "log_does_not_verify": ([], "fails verification"),
     "host_not_loopback": (["--host", "0.0.0.0"], "not loopback.*--allow-remote"),  # noqa: S104
     "no_workers": (["--workers", "0"], "--workers is 0"),
+    "empty_drift_window": (["--drift-window-rows", "0"], "WSAD_SERVE_DRIFT_WINDOW_ROWS .*= 0"),
     "port_in_use": ([], r"cannot listen on 127\.0\.0\.1:\d+ \(Address already in use\)"),
 }
 
