@@ -462,3 +462,25 @@ def test_a_version_without_a_profile_serves_and_says_drift_is_not_measured(train
     assert feature_flags(metrics) == {}
     assert drift["measured"] is False
     assert "drift is not measured" in drift["reason"]
+
+
+def test_a_new_champion_starts_an_empty_drift_window(trained):
+    """In-process: rows scored by v1 leave its window when v2 (no profile) and then v1
+    again are swapped in; the reloaded v1 starts from no rows."""
+    root, settings, _ = trained
+    audit = AuditLog(settings.audit_log)
+    if registry.champion_version(settings.model_name, audit) != "1":
+        promote(settings, "1")
+    metrics = ServingMetrics(settings.model_name)
+    champion = Champion(ServingConfig(settings.model_name, settings.audit_log), metrics)
+    table = records(root)
+    champion.current.score(table)
+    assert counter(metrics.render().decode(), "wsad_serving_drift_window_rows") == len(table)
+    promote(settings, "2")
+    assert champion.refresh()
+    assert counter(metrics.render().decode(), "wsad_serving_drift_measured") == 0
+    assert registry.rollback(settings.model_name, audit, "tester") == "1"
+    assert champion.refresh()
+    text = metrics.render().decode()
+    assert counter(text, "wsad_serving_drift_measured") == 1
+    assert "wsad_serving_drift_window_rows 0.0" in text
