@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -276,7 +275,7 @@ def render(rows: pd.DataFrame, command: str, methods: list[str], default: tuple[
             seed_table(rows, k),
         ),  # fmt: skip
         "",
-        f"Defaults: `release_top={top}`, `ensemble_seeds={k}` (components/release.py).",
+        f"Defaults: `release_top={top}`, `ensemble_seeds={k}` (components/release_defaults.py).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -300,10 +299,8 @@ def main() -> None:
     rows["n_seeds"] = rows["n_seeds"].astype("Int64")  # NaN on the single-seed rows
     rows.to_csv(args.csv, index=False)
     default = (DEFAULT_TOP, DEFAULT_SEEDS)
-    command = " && ".join(
-        c for c in (args.command, "python -m benchmarks.release_quality " + " ".join(sys.argv[1:]))
-        if c
-    )  # fmt: skip
+    own = f"python -m benchmarks.release_quality --cache {args.cache} --write"
+    command = f"{args.command} && {own}" if args.command else own
     section = render(rows, command, methods, default)
     if args.write:
         replace_section(RESULTS, HEADING, section)
