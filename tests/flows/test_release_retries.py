@@ -41,7 +41,7 @@ def fail_once_after(
     return call
 
 
-def releases(audit: AuditLog, version: str) -> list[dict[str, Any]]:
+def entries_about(audit: AuditLog, version: str) -> list[dict[str, Any]]:
     """The audit entries about `version`, register and release alike."""
     return [e for e in audit.entries() if e.get("version") == version]
 
@@ -85,10 +85,10 @@ def test_retried_register_and_release_leave_one_version_one_entry_and_a_true_rol
     assert [v["version"] for v in registry.list_versions(name)] == ["1", "2"]
     audit = AuditLog(settings.audit_log)
     assert audit.verify().ok
-    assert [e["action"] for e in releases(audit, "2")] == ["register", "promote"]
+    assert [e["action"] for e in entries_about(audit, "2")] == ["register", "promote"]
     info = registry.version_info(name, "2")
     assert info["tags"]["decision"] == "promoted"
-    assert info["tags"]["audit_hash"] == releases(audit, "2")[-1]["hash"]
+    assert info["tags"]["audit_hash"] == entries_about(audit, "2")[-1]["hash"]
     assert registry.get_alias_version(name, "challenger") == "2"
 
     assert registry.rollback(name, audit, "tester") == "1"
