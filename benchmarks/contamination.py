@@ -226,12 +226,12 @@ def grid(
 ) -> pd.DataFrame:
     """The raw rows of `run`, each with the command that made them."""
     tables = benchmark.select_tables(data_dir, datasets)
-    method_list = benchmark._csv_list(methods, str) or list(METHODS)
+    method_list = benchmark.csv_list(methods, str) or list(METHODS)
     unknown = sorted(set(method_list) - set(METHODS))
     if unknown:
         raise typer.BadParameter(f"unknown method(s) {', '.join(unknown)}; choose from {METHODS}")
-    label_list = benchmark._csv_list(labels, int)
-    seed_list = benchmark._csv_list(seeds, int)
+    label_list = benchmark.csv_list(labels, int)
+    seed_list = benchmark.csv_list(seeds, int)
     total = len(tables) * len(label_list) * len(seed_list) * len(method_list)
     rows = []
     with Progress(console=Console(stderr=True)) as progress:

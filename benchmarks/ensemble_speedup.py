@@ -23,7 +23,7 @@ import typer
 from sklearn.metrics import average_precision_score
 
 from benchmarks.report import machine, replace_section, show_table
-from components.benchmark import _csv_list, load_table, make_split
+from components.benchmark import csv_list, load_table, make_split
 from components.detectors import make
 from components.detectors.base import fit_many, resolve_device
 
@@ -83,7 +83,7 @@ def main(
     torch.set_num_threads(threads)
     split_args = (*load_table(data_dir / f"{dataset}.parquet"), 0.1, 0, 10_000)
     load_before = os.getloadavg()[0]
-    rows = [measure(m, split_args, members, device, repeats) for m in _csv_list(methods, str)]
+    rows = [measure(m, split_args, members, device, repeats) for m in csv_list(methods, str)]
     load_after = os.getloadavg()[0]
     where = str(resolve_device(device))
     cols = (

@@ -31,7 +31,7 @@ import typer
 
 from benchmarks.report import machine, replace_section, show_table
 from benchmarks.vs_deepod import DEEPOD_CLASSES, import_deepod, pair_settings, warm_up
-from components.benchmark import _csv_list, load_table, make_split
+from components.benchmark import csv_list, load_table, make_split
 from components.detectors import make
 from components.detectors.base import resolve_device
 
@@ -130,15 +130,15 @@ def main(
     torch.set_num_threads(1)
     deepod = import_deepod()
     split = make_split(*load_table(data_dir / f"{dataset}.parquet"), 0.1, 0)
-    method_list = _csv_list(methods, str)
+    method_list = csv_list(methods, str)
     warm_up(
         make_split(*load_table(data_dir / f"{dataset}.parquet"), 0.1, 0, 2_000), method_list, deepod
     )
     load_before = os.getloadavg()[0]
     results = []
-    for n in _csv_list(rows, int):
+    for n in csv_list(rows, int):
         X, y = resample(split, n, seed=n)
-        skipped = set(_csv_list(deepod_skip, str))
+        skipped = set(csv_list(deepod_skip, str))
         results += [
             measure(m, X, y, epochs, device, None if f"{m}:{n}" in skipped else deepod)
             for m in method_list

@@ -47,9 +47,9 @@ def main(
 ) -> None:
     """Run the grid once, print and record its wall time per method and in all."""
     tables = benchmark.select_tables(data_dir, datasets)
-    method_list = benchmark._csv_list(methods, str) or available()
-    ratios = benchmark._csv_list(label_ratios, float)
-    seed_list = benchmark._csv_list(seeds, int)
+    method_list = benchmark.csv_list(methods, str) or available()
+    ratios = benchmark.csv_list(label_ratios, float)
+    seed_list = benchmark.csv_list(seeds, int)
     where = resolve_device(device)
     rows = []
     total = len(tables) * len(method_list) * len(ratios) * len(seed_list)

@@ -29,19 +29,11 @@ from typing import Annotated, Any
 import typer
 
 from benchmarks.report import machine, replace_section, show_table
-from components.benchmark import _csv_list
+from components.benchmark import csv_list
+from flows.offline import go_offline
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Pipeline overhead: demo training flow vs its components"
-OFFLINE = {
-    "DO_NOT_TRACK": "true",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DVC_NO_ANALYTICS": "1",
-    "GX_ANALYTICS_ENABLED": "false",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-}
 
 
 def direct(settings: Any, out_dir: Path) -> dict[str, float]:
@@ -135,15 +127,14 @@ def main(
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
 ) -> None:
     """Print the table and write its section of RESULTS.md."""
-    for key, value in OFFLINE.items():
-        os.environ.setdefault(key, value)
+    go_offline()
     from tests.flows.conftest import make_project  # first: sets a temporary PREFECT_HOME
 
     # isort: split
     from components.release_defaults import DEFAULT_CANDIDATES
     from flows.training import training_flow
 
-    method_list = _csv_list(methods, str) or list(DEFAULT_CANDIDATES)
+    method_list = csv_list(methods, str) or list(DEFAULT_CANDIDATES)
     flow_s: list[float] = []
     direct_runs: list[dict[str, float]] = []
     spans: list[dict[str, list[tuple[float, float]]]] = []

@@ -37,7 +37,7 @@ import typer
 
 from benchmarks.report import machine, replace_section, show_table
 from components import registry
-from components.benchmark import _csv_list
+from components.benchmark import csv_list
 from components.calibration import calibrate_threshold
 from components.data import Scaler, feature_matrix, infer_schema
 from components.detectors import make
@@ -188,7 +188,7 @@ def main(
         root = Path(tmp)
         big = root / "big.parquet"
         write_big_table(big, big_rows)
-        for method in _csv_list(methods, str):
+        for method in csv_list(methods, str):
             uri = f"sqlite:///{root / method / 'mlflow.db'}"
             registry.configure(uri)
             register_champion(method, root / method)

@@ -8,8 +8,8 @@ to the CSV as they finish, tagged with `--version` (e.g. before/after a change),
 run can be split over processes and resumed; `--report` renders the CSV as markdown tables
 (per version, mean AUC-PR over seeds, task x method; then the seed spread).
 
-Run: `OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.synthetic_family --version after`,
-then `python -m benchmarks.synthetic_family --report`.
+Run: `OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.synthetic_family --version before
+--before` and `... --version after`, then `python -m benchmarks.synthetic_family --report`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from benchmarks.report import machine, replace_section
 from components import synthetic
 from components.benchmark import evaluate
 from components.detectors import available
@@ -31,12 +32,24 @@ from components.detectors.base import applicable_params
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "datasets"
 OUT = HERE / "results" / "synthetic_family.csv"
+HEADING = "## Synthetic task family (issue 15)"
+
+
+# What the training-length and ESAD changes replaced: the papers' fixed step counts and
+# ESAD's shuffled batches (`--before` runs the methods so, on the same draws).
+BEFORE = {"until_converged": False, "balanced_batches": False}
 
 
 def run(
-    specs: list[synthetic.TaskSpec], methods: list[str], seeds: list[int], version: str, out: Path
+    specs: list[synthetic.TaskSpec],
+    methods: list[str],
+    seeds: list[int],
+    version: str,
+    out: Path,
+    overrides: dict[str, Any] | None = None,
 ) -> None:
-    """Fit and score every (task, seed, method) not yet in `out` for this version."""
+    """Fit and score every (task, seed, method) not yet in `out` for this version, with
+    `overrides` on top of each method's defaults where the method has them."""
     done: set[tuple[str, int, str]] = set()
     if out.exists():
         old = pd.read_csv(out)
@@ -53,7 +66,8 @@ def run(
             for method in todo:
                 row: dict[str, Any] = {"version": version, "task": spec.name, "seed": seed}
                 row |= {"method": method, "n_train": len(task.X), "generate_seconds": generate}
-                params = applicable_params(method, {"random_state": seed, "device": "cpu"})
+                shared = {"random_state": seed, "device": "cpu", **(overrides or {})}
+                params = applicable_params(method, shared)
                 row |= evaluate(method, task.split, params)
                 pd.DataFrame([row]).to_csv(out, mode="a", header=not out.exists(), index=False)
                 print(f"{spec.name} seed {seed} {method}: AUC-PR {row['auc_pr']:.3f}", flush=True)
@@ -130,18 +144,33 @@ def main() -> None:
     parser.add_argument("--version", default="current", help="tag for these rows")
     parser.add_argument("--methods", default=",".join(available()))
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--tasks", default="", help="only tasks whose name contains this")
+    parser.add_argument("--tasks", default="", help="only tasks whose name contains one of these")
     parser.add_argument("--data-dir", type=Path, default=SHARED)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--report", action="store_true", help="print before/after tables")
+    parser.add_argument("--before", action="store_true", help="fixed lengths, shuffled ESAD")
+    parser.add_argument("--write", action="store_true", help="--report into RESULTS.md too")
+    parser.add_argument("--command", default="", help="the commands that made the rows")
     args = parser.parse_args()
     if args.report:
-        print(report(args.out))
+        text = report(args.out)
+        print(text)
+        if args.write:
+            intro = (
+                f"Machine: {machine()}. Commands: `{args.command}`; table: "
+                f"`python -m benchmarks.synthetic_family --report --write`. Raw rows: "
+                f"{args.out.relative_to(HERE.parent)}. Before = the papers' fixed training "
+                "lengths and ESAD's shuffled batches (`--before`), after = the defaults now "
+                "(training length until the loss stops falling, up to 4x; ESAD class-balanced)."
+            )
+            replace_section(HERE / "RESULTS.md", HEADING, f"{HEADING}\n\n{intro}\n\n{text}\n")
         return
     torch.set_num_threads(1)
-    specs = [s for s in synthetic.family(args.data_dir) if args.tasks in s.name]
+    wanted = args.tasks.split(",")
+    specs = [s for s in synthetic.family(args.data_dir) if any(w in s.name for w in wanted)]
     seeds = [int(s) for s in args.seeds.split(",")]
-    run(specs, args.methods.split(","), seeds, args.version, args.out)
+    overrides = BEFORE if args.before else None
+    run(specs, args.methods.split(","), seeds, args.version, args.out, overrides)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from rich.progress import Progress
 from sklearn.metrics import average_precision_score
 
 from benchmarks.report import machine, replace_section
-from components.benchmark import _csv_list, load_table, make_split, select_tables
+from components.benchmark import csv_list, load_table, make_split, select_tables
 from components.detectors import make
 
 log = logging.getLogger(__name__)
@@ -392,12 +392,12 @@ def main(
         deepod = import_deepod()
     except DeepODMissing as err:
         raise typer.BadParameter(str(err)) from err
-    method_list = _csv_list(methods, str)
+    method_list = csv_list(methods, str)
     unknown = sorted(set(method_list) - set(METHODS))
     if unknown:
         raise typer.BadParameter(f"--methods: no DeepOD counterpart for {', '.join(unknown)}")
     tables = select_tables(data_dir, datasets)
-    seed_list = _csv_list(seeds, int)
+    seed_list = csv_list(seeds, int)
     torch.set_num_threads(1)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / f"vs_deepod_{config}.csv"

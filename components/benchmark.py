@@ -14,8 +14,8 @@ fits one seed's label settings as one stacked ensemble
 one-by-one protocol fits; seeds are never batched together, as each has its own split. Metrics
 on the test set:
 AUC-ROC and AUC-PR (average precision). Unlike ADBench we do not duplicate tables smaller
-than 1,000 rows. Import rule: torch/numpy/pandas/sklearn/typer/rich only, so this runs as
-`python3 -m components.benchmark` on a bare GPU box.
+than 1,000 rows. Import rule: torch/numpy/pandas/sklearn only (no typer: the `wsad bench` command is
+flows/bench_cli.py), so this runs on a bare GPU box.
 """
 
 from __future__ import annotations
@@ -26,21 +26,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
 from components.detectors import Detector, make
 from components.detectors.base import applicable_params, fit_many, resolve_device
-from components.release_defaults import DEFAULT_CANDIDATES
 
 log = logging.getLogger(__name__)
 
@@ -227,106 +222,23 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-def _csv_list(text: str, cast: type) -> list[Any]:
+def csv_list(text: str, cast: type) -> list[Any]:
+    """A comma-separated option (`--seeds 0,1,2`) as a list of `cast` values; blanks dropped."""
     return [cast(part.strip()) for part in text.split(",") if part.strip()]
 
 
 def select_tables(data_dir: Path, datasets: str) -> list[Path]:
     """The parquet tables in `data_dir`, or the comma-separated `datasets` among them (every
     benchmark command picks its tables so); a name without a table is an error, not a skip."""
-    names = _csv_list(datasets, str)
+    if not data_dir.is_dir():
+        raise ValueError(f"{data_dir} is not a folder of parquet tables")
+    names = csv_list(datasets, str)
     tables = sorted(data_dir.glob("*.parquet"))
     if names:
         missing = sorted(set(names) - {t.stem for t in tables})
         if missing:
-            raise typer.BadParameter(f"no table {', '.join(missing)}.parquet in {data_dir}")
+            raise ValueError(f"no table {', '.join(missing)}.parquet in {data_dir}")
         tables = [t for t in tables if t.stem in names]
     if not tables:
-        raise typer.BadParameter(f"{data_dir} holds no .parquet table")
+        raise ValueError(f"{data_dir} holds no .parquet table")
     return tables
-
-
-def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """`key=value` pairs; values are read as Python literals where they parse as one."""
-    import ast
-
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"--set expects key=value, got {pair!r}")
-        try:
-            out[key.strip()] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key.strip()] = value
-    return out
-
-
-DEFAULT_METHODS = ",".join(DEFAULT_CANDIDATES)
-DEFAULT_LABEL_RATIOS = "0.05,0.1"
-SET_HELP = "hyperparameter override key=value, applied to every method that has it"
-RATIOS_HELP = f"shares of train anomalies labelled [default: {DEFAULT_LABEL_RATIOS}]"
-LABELS_HELP = "counts of train anomalies labelled, as ADGym (e.g. 5,10,20); not with --label-ratios"
-
-
-def label_settings(label_ratios: str, labels: str) -> tuple[list[float], list[int]]:
-    """The `--label-ratios` or the `--labels` of a run (never both; ratios by default)."""
-    if label_ratios and labels:
-        raise typer.BadParameter("pass --labels (counts) or --label-ratios (shares), not both")
-    counts = _csv_list(labels, int)
-    if any(count < 1 for count in counts):
-        raise typer.BadParameter(f"--labels must be counts of at least 1, got {labels}")
-    ratios = [] if counts else _csv_list(label_ratios or DEFAULT_LABEL_RATIOS, float)
-    return ratios, counts
-
-
-def bench(
-    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables with a 'label' column")],
-    datasets: Annotated[str, typer.Option(help="comma-separated table names; default all")] = "",
-    methods: Annotated[str, typer.Option(help="comma-separated method names")] = DEFAULT_METHODS,
-    label_ratios: Annotated[str, typer.Option(help=RATIOS_HELP, show_default=False)] = "",
-    labels: Annotated[str, typer.Option(help=LABELS_HELP)] = "",
-    seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
-    max_rows: Annotated[int | None, typer.Option(help="stratified subsample per table")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
-    out: Annotated[Path, typer.Option(help="CSV, one row per fit")] = Path("results.csv"),
-) -> None:
-    """Run the ADBench semi-supervised protocol and write one CSV row per fit."""
-    console = Console(stderr=True)
-    if not data_dir.is_dir():
-        raise typer.BadParameter(f"{data_dir} is not a folder of parquet tables")
-    tables = select_tables(data_dir, datasets)
-    method_list = _csv_list(methods, str)
-    for m in method_list:
-        make(m)  # unknown names fail before any training
-    ratios, counts = label_settings(label_ratios, labels)
-    seed_list = _csv_list(seeds, int)
-    overrides = _parse_overrides(set_ or [])
-    total = len(tables) * len(method_list) * len(counts or ratios) * len(seed_list)
-    rows = []
-    grid = run(tables, method_list, ratios, seed_list, device, max_rows, overrides, counts)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("benchmark", total=total)
-        for row in grid:
-            rows.append(row)
-            pd.DataFrame(rows).to_csv(out, index=False)
-            progress.update(task, advance=1, description=f"{row['dataset']} {row['method']}")
-    table = Table(title=f"AUC-PR / AUC-ROC (mean over seeds), written to {out}")
-    setting = "labels" if counts else "label ratio"
-    for col in ("dataset", "method", setting, "AUC-PR", "AUC-ROC", "fit s"):
-        table.add_column(col)
-    for r in summary(pd.DataFrame(rows)).itertuples():
-        table.add_row(
-            r.dataset,
-            r.method,
-            f"{r.labels:g}" if counts else f"{r.label_ratio:g}",
-            f"{r.auc_pr:.3f} ± {0 if pd.isna(r.auc_pr_std) else r.auc_pr_std:.3f}",
-            f"{r.auc_roc:.3f}",
-            f"{r.fit_seconds:.2f}",
-        )
-    Console().print(table)
-
-
-if __name__ == "__main__":
-    typer.run(bench)

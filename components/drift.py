@@ -27,6 +27,7 @@ import numpy as np
 from components.profile import Limits, ReferenceProfile, bin_counts, psi, psi_limit
 
 SAMPLE_ROWS = 4_096
+SERVING_WINDOW_ROWS = 10_000  # `wsad serve-model`: its window of scored rows (serving_drift)
 WORST_SHOWN = 3
 
 

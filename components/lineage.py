@@ -2,8 +2,8 @@
 
 Why: the registry tags each candidate with these so an auditor can check out the exact code
 and `dvc checkout` the exact records and labels behind a flagged row. git and DVC are run as
-subprocesses (DVC from this interpreter, `python -m dvc`), with DVC analytics off and a
-fallback git identity where a commit is needed, so it works on a fresh machine offline.
+subprocesses (DVC from this interpreter, `python -m dvc`), with DVC analytics off, so it works
+on a fresh machine offline. Committing the data pointer is the person's step (git).
 """
 
 from __future__ import annotations
@@ -24,21 +24,15 @@ log = logging.getLogger(__name__)
 UNKNOWN = "unknown"
 UNTRACKED = "untracked"  # a run's input outside the DVC-tracked data
 MODIFIED = "+modified"  # the tracked data changed since its last `dvc add`
-FALLBACK_IDENTITY = {
-    "GIT_AUTHOR_NAME": "wsad",
-    "GIT_AUTHOR_EMAIL": "wsad@localhost",
-    "GIT_COMMITTER_NAME": "wsad",
-    "GIT_COMMITTER_EMAIL": "wsad@localhost",
-}
 
 
 class LineageError(ValueError):
     """git or DVC could not give a lineage fact; the message names the repo/file and the fix."""
 
 
-def _run(cmd: Sequence[str], repo: Path, env: dict[str, str] | None = None) -> str:
+def _run(cmd: Sequence[str], repo: Path) -> str:
     """Run a command in `repo`; a failure becomes a one-line LineageError."""
-    full_env = {**os.environ, "DVC_NO_ANALYTICS": "1", **(env or {})}
+    full_env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     shown = " ".join(["dvc", *cmd[3:]] if cmd[0] == sys.executable else cmd)
     try:
         # A fixed git/dvc argv list, never a shell.
@@ -199,22 +193,3 @@ def dvc_add(repo: Path, target: str = "data") -> str:
 def dvc_push(repo: Path) -> None:
     """Upload the cached data to the default DVC remote."""
     _dvc(repo, "push")
-
-
-def commit_data(repo: Path, message: str, target: str = "data") -> str:
-    """Commit the DVC pointer (and the .gitignore `dvc add` writes) so the data version is
-    recoverable from git history; returns the new commit. Uses a fallback identity only when
-    git has none configured."""
-    repo = Path(repo)
-    env: dict[str, str] = {}
-    try:
-        _run(["git", "config", "user.email"], repo)
-    except LineageError:
-        env = {k: os.environ.get(k, v) for k, v in FALLBACK_IDENTITY.items()}
-    paths = [p for p in (f"{target}.dvc", ".gitignore") if (repo / p).exists()]
-    _run(["git", "add", "--", *paths], repo)
-    if not _run(["git", "status", "--porcelain", "--", *paths], repo).strip():
-        log.info("%s: data pointer unchanged, nothing to commit", repo)
-        return git_commit(repo)
-    _run(["git", "commit", "-m", message, "--", *paths], repo, env)
-    return git_commit(repo)

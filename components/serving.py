@@ -22,7 +22,10 @@ guarantees:
   assignment swaps it in. A request reads that reference once, so one version scores it
   from start to end and no request waits for a load; a load that fails leaves the current
   version answering and is retried at the next poll (`/metrics` shows it pending);
-- `/metrics` in Prometheus' text format (components/serving_metrics.py).
+- `/metrics` in Prometheus' text format (components/serving_metrics.py): requests by
+  status, latency, rows, reloads, and the drift of the last N scored rows against the
+  served version's reference profile (components/serving_drift.py; the same report as JSON
+  at `/drift`). The window belongs to the version: a swap starts an empty one.
 """
 
 from __future__ import annotations
@@ -37,14 +40,18 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
+import orjson
 import pandas as pd
 from fastapi import FastAPI, Request, Response
 from mlflow.version import VERSION as MLFLOW_VERSION
 
 from components import registry
 from components.audit import AuditLog
+from components.drift import SERVING_WINDOW_ROWS
 from components.invocations import first_line, respond
 from components.scoring import with_ids
+from components.serving_drift import DriftWindow
 from components.serving_metrics import CONTENT_TYPE, ServingMetrics
 
 log = logging.getLogger(__name__)
@@ -60,32 +67,44 @@ class ServingConfig:
     audit_log: Path
     audit_key: bytes | None = None
     poll_s: float = 5.0
+    drift_window_rows: int = SERVING_WINDOW_ROWS
 
 
 @dataclasses.dataclass(frozen=True)
 class ServedModel:
-    """One registered version, loaded and proven to score."""
+    """One registered version, loaded and proven to score, with the window of the rows it
+    scored (None for a version registered before reference profiles)."""
 
     version: str
     model: registry.WsadModel
+    drift: DriftWindow | None
 
     @classmethod
-    def load(cls, model_name: str, version: str) -> ServedModel:
-        """Load `version` and score one row at the low end of the training ranges."""
-        served = cls(version, registry.load_version(model_name, version).unwrap_python_model())
-        schema = served.model.schema
-        served.score(pd.DataFrame({c: [schema.ranges[c][0]] for c in schema.features}))
-        return served
+    def load(
+        cls, model_name: str, version: str, window_rows: int = SERVING_WINDOW_ROWS
+    ) -> ServedModel:
+        """Load `version` and score one row at the low end of the training ranges (a row
+        that stays out of the drift window)."""
+        model = registry.load_version(model_name, version).unwrap_python_model()
+        schema = model.schema
+        model.score(pd.DataFrame({c: [schema.ranges[c][0]] for c in schema.features}))
+        profile = model.profile
+        drift = None if profile is None else DriftWindow(profile, schema.features, window_rows)
+        return cls(version, model, drift)
 
     def score(self, records: pd.DataFrame) -> pd.DataFrame:
-        """score and is_anomaly per row in input order, the ids in front when given."""
-        predictions = self.model.predict(None, records)
+        """score and is_anomaly per row in input order, the ids in front when given; the
+        rows join the drift window once scored."""
+        seen: list[np.ndarray] = []
+        predictions = self.model.score(records, None if self.drift is None else seen.append)
+        if self.drift is not None:
+            self.drift.add(seen[0], predictions["is_anomaly"].to_numpy())
         return with_ids(predictions, records, self.model.schema.id_column)
 
 
 def _scored(served: ServedModel, metrics: ServingMetrics, records: pd.DataFrame) -> pd.DataFrame:
     predictions = served.score(records)
-    metrics.observe_scored(records, predictions)
+    metrics.observe_scored(predictions)
     return predictions
 
 
@@ -105,8 +124,11 @@ class Champion:
         self.config = config
         self._audit = AuditLog(config.audit_log, config.audit_key)
         self._metrics = metrics
-        self.current = ServedModel.load(config.model_name, self._named())
-        metrics.serving(self.current.version)
+        self.current = self._load(self._named())
+        metrics.serving(self.current.version, self.current.drift)
+
+    def _load(self, version: str) -> ServedModel:
+        return ServedModel.load(self.config.model_name, version, self.config.drift_window_rows)
 
     def _named(self) -> str:
         return registry.champion_version(self.config.model_name, self._audit)
@@ -119,9 +141,9 @@ class Champion:
         version = self._named()
         if version == self.current.version:
             return False
-        replacement = ServedModel.load(self.config.model_name, version)
+        replacement = self._load(version)
         previous, self.current = self.current.version, replacement  # the swap
-        self._metrics.serving(version)
+        self._metrics.serving(version, replacement.drift)
         log.info("%s: now serving v%s (was v%s)", self.config.model_name, version, previous)
         return True
 
@@ -179,7 +201,13 @@ def build_app(config: ServingConfig) -> FastAPI:
 
     @app.get("/metrics")
     async def metrics_text() -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+        text = await asyncio.to_thread(metrics.render)  # drift is computed at the scrape
+        return Response(text, media_type=CONTENT_TYPE)
+
+    @app.get("/drift")
+    async def drift() -> Response:
+        status = await asyncio.to_thread(metrics.drift.status)
+        return Response(orjson.dumps(status), media_type="application/json")
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:

@@ -1,10 +1,10 @@
 """What the scoring server's `/metrics` reports, in Prometheus' text format.
 
 Why its own module: request counts, errors, latency and reloads describe the server; the
-statistics of the scored data (each column's shift over a sliding window) belong next to
-them and join in one place: they learn from every scored request in `observe_scored` and
-register their collector on `self.registry` in `__init__`. Counters live in one worker
-process: with `--workers N` a scrape reaches one worker, so scrape one port per worker.
+drift of the scored rows over a sliding window (components/serving_drift.py) is computed at
+each scrape by its collector, registered here, from the window of the version that
+`serving` names. Counters live in one worker process: with `--workers N` a scrape reaches
+one worker, so scrape one port per worker.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+from components.serving_drift import DriftCollector, DriftWindow
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -63,20 +65,23 @@ class ServingMetrics:
             "one still answers)",
             registry=self.registry,
         )
+        self.drift = DriftCollector(model_name)
+        self.registry.register(self.drift)
 
     def request_done(self, status: int, seconds: float) -> None:
         """One answered scoring request."""
         self.requests.labels(status=str(status)).inc()
         self.latency.observe(seconds)
 
-    def observe_scored(self, records: pd.DataFrame, predictions: pd.DataFrame) -> None:
-        """A request that passed the schema and was scored (the drift statistics learn here)."""
+    def observe_scored(self, predictions: pd.DataFrame) -> None:
+        """A request that passed the schema and was scored."""
         self.rows.inc(len(predictions))
         self.flagged.inc(int(predictions["is_anomaly"].sum()))
 
-    def serving(self, version: str) -> None:
-        """The version now answering."""
+    def serving(self, version: str, drift: DriftWindow | None) -> None:
+        """The version now answering and its drift window (None: no reference profile)."""
         self.version.labels(model=self.model_name).set(int(version))
+        self.drift.serving(version, drift)
 
     def reloaded(self, outcome: str, pending: bool) -> None:
         """A look at the audit log after it changed: 'swapped', 'unchanged' or 'failed';

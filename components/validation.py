@@ -84,11 +84,6 @@ class ValidationReport:
         """JSON-safe form, logged as an MLflow artifact."""
         return dataclasses.asdict(self)
 
-    def raise_if_failed(self) -> None:
-        """Stop the pipeline with every failure in one message."""
-        if not self.success:
-            raise DataValidationError(self)
-
 
 def _record_expectations(records: pd.DataFrame, schema: Schema, require_id: bool) -> list[Any]:
     """Columns present and nothing else, numeric, non-null, in range; ids present and unique

@@ -30,7 +30,7 @@ from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
 
 from components import registry
-from flows.config import Settings
+from flows.config import TRAINING_FLOW, Settings
 
 
 class Approval(RunInput):
@@ -91,11 +91,9 @@ def answer(flow_run_id: str, approval: Approval) -> None:
 
 def pending() -> list[dict[str, Any]]:
     """Training runs paused for approval, oldest first: id, name, since, expires."""
-    from flows.training import training_flow  # here: training imports this module
-
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[training_flow.name])),
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[TRAINING_FLOW])),
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
             ),

@@ -25,6 +25,7 @@ from flows import (
     schedule_cli,
     serve_model_cli,
 )
+from flows.offline import go_offline
 from flows.terminal import (
     ModelName,
     Who,
@@ -40,7 +41,7 @@ class _LazyCommands(TyperGroup):
     """Commands whose modules import torch and scikit-learn at the top load when they are
     run (or listed by --help), not on every `wsad` start."""
 
-    lazy = {"bench": "components.benchmark", "explain": "flows.explain_cli"}
+    lazy = {"bench": "flows.bench_cli", "explain": "flows.explain_cli"}
 
     # click's own Context and Command types are private to typer (typer._click): Any here.
     def list_commands(self, ctx: Any) -> list[str]:
@@ -61,8 +62,9 @@ app = typer.Typer(
 
 @app.callback()
 def _before_any_command(ctx: typer.Context) -> None:
-    """Quiet the terminal before a command imports Prefect; `serve` keeps its flow runs'
-    logs on its console (it is where an operator watches them)."""
+    """Go offline and quiet the terminal before a command imports Prefect or MLflow; `serve`
+    keeps its flow runs' logs on its console (it is where an operator watches them)."""
+    go_offline()
     if ctx.invoked_subcommand != "serve":
         quiet_console()
 

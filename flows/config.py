@@ -10,8 +10,12 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from components.drift import SERVING_WINDOW_ROWS  # numpy only
 from components.release_defaults import DEFAULT_CANDIDATES, DEFAULT_SEEDS, DEFAULT_TOP
 from components.review import DEFAULT_UNCERTAIN_SHARE  # numpy only
+
+# The Prefect flow's name: deployments and the approval queue find its runs by it.
+TRAINING_FLOW = "wsad-training"
 
 
 class Settings(BaseSettings):
@@ -62,6 +66,9 @@ class Settings(BaseSettings):
     approval_timeout_s: int = 86_400  # no answer within a day = rejected
     approval_poll_s: int = 10  # how often a paused run checks for the answer
     serve_poll_s: float = Field(default=5.0, gt=0)  # `wsad serve-model` checks the audit log
+    # `wsad serve-model`: drift is measured over the last this many scored rows (a row count,
+    # not a time span: components/serving_drift.py says why)
+    serve_drift_window_rows: int = Field(default=SERVING_WINDOW_ROWS, ge=1)
 
     @field_validator("methods")
     @classmethod

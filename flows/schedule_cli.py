@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from flows.config import Settings
+from flows.config import TRAINING_FLOW, Settings
 from flows.terminal import fail, one_line_errors, out, settings_with
 
 Cron = Annotated[str | None, typer.Option(help="schedule (WSAD_SCHEDULE_CRON)")]
@@ -32,8 +32,8 @@ def serve(
 
     settings = _schedule_settings(cron, name, require_approval)
     out.print(
-        f"serving wsad-training/{settings.deployment_name} on '{settings.schedule_cron}'; "
-        f"trigger now: prefect deployment run wsad-training/{settings.deployment_name}"
+        f"serving {TRAINING_FLOW}/{settings.deployment_name} on '{settings.schedule_cron}'; "
+        f"trigger now: prefect deployment run {TRAINING_FLOW}/{settings.deployment_name}"
     )
     with one_line_errors():
         serve_retraining(settings)
@@ -53,7 +53,7 @@ def deploy(
     with one_line_errors():
         deployment_id = deploy_retraining(settings, pool, source)
     out.print(
-        f"deployment wsad-training/{settings.deployment_name} ({deployment_id}) on pool "
+        f"deployment {TRAINING_FLOW}/{settings.deployment_name} ({deployment_id}) on pool "
         f"{pool}, schedule '{settings.schedule_cron}'; start a worker: "
         f"prefect worker start --pool {pool}"
     )

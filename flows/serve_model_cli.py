@@ -40,6 +40,7 @@ def create_app() -> FastAPI:
             settings.audit_log,
             settings.audit_key_bytes(),
             settings.serve_poll_s,
+            settings.serve_drift_window_rows,
         )
     )
 
@@ -88,6 +89,10 @@ def serve_model(
     poll_seconds: Annotated[
         float | None, typer.Option(help="seconds between audit log checks (WSAD_SERVE_POLL_S)")
     ] = None,
+    drift_window_rows: Annotated[
+        int | None,
+        typer.Option(help="scored rows the drift statistics cover (WSAD_SERVE_DRIFT_WINDOW_ROWS)"),
+    ] = None,
     allow_remote: Annotated[
         bool, typer.Option(help="bind a non-loopback address (put authentication in front)")
     ] = False,
@@ -102,7 +107,11 @@ def serve_model(
     from components.audit import AuditLog
     from flows.terminal import fail, one_line_errors, out, settings_with
 
-    settings = settings_with(model_name=model_name, serve_poll_s=poll_seconds)
+    settings = settings_with(
+        model_name=model_name,
+        serve_poll_s=poll_seconds,
+        serve_drift_window_rows=drift_window_rows,
+    )
     if not is_loopback(host) and not allow_remote:
         fail(
             f"--host {host} is not loopback and the server has no authentication; pass "
@@ -122,13 +131,15 @@ def serve_model(
     name = settings.model_name
     out.print(
         f"serving {name} v{version} (models:/{name}/{version}, named by {settings.audit_log}) "
-        f"at http://{host}:{port}/invocations, metrics at /metrics; a champion newly named "
-        f"in the audit log answers within {settings.serve_poll_s:g}s",
+        f"at http://{host}:{port}/invocations, metrics at /metrics (drift over the last "
+        f"{settings.serve_drift_window_rows:,} scored rows, also at /drift); a champion newly "
+        f"named in the audit log answers within {settings.serve_poll_s:g}s",
         highlight=False,
         soft_wrap=True,
     )
     os.environ["WSAD_MODEL_NAME"] = name
     os.environ["WSAD_SERVE_POLL_S"] = str(settings.serve_poll_s)
+    os.environ["WSAD_SERVE_DRIFT_WINDOW_ROWS"] = str(settings.serve_drift_window_rows)
     uvicorn.run(
         "flows.serve_model_cli:create_app",
         factory=True,

@@ -32,7 +32,7 @@ from components.profile import ReferenceProfile
 from components.release import ReleasePlan, describe, flat_params, plan_release, replay
 from flows import preflight
 from flows.approval import ask_approval
-from flows.config import Settings
+from flows.config import TRAINING_FLOW, Settings
 from flows.reference import check_against_champion, profile_reference
 from flows.retrain_lock import one_retrain_per_model
 from flows.runners import training_runner
@@ -253,7 +253,7 @@ def release_key() -> str:
     return str(context.flow_run.id) if context and context.flow_run else uuid.uuid4().hex
 
 
-@flow(name="wsad-training")
+@flow(name=TRAINING_FLOW)
 def training_flow(settings: Settings | None = None) -> dict[str, Any]:
     """Train every configured method, register the best, promote it if every gate passes
     (and, with `require_approval`, a person approves). One run per model name at a time."""

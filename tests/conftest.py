@@ -1,16 +1,21 @@
-"""Shared fixtures: small synthetic weakly supervised tasks and the shared datasets folder."""
+"""Shared fixtures: small synthetic weakly supervised tasks and the shared datasets folder.
+The tests run offline, as the `wsad` CLI does (flows/offline.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+
+from flows.offline import go_offline
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 torch.set_num_threads(1)
+go_offline()
 
 
 def synthetic_task(
@@ -46,3 +51,13 @@ def decoy_task(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @pytest.fixture
 def task() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return synthetic_task()
+
+
+@pytest.fixture
+def table_dir(tmp_path: Path) -> Path:
+    """A folder holding one benchmark table, toy.parquet (features and `label`)."""
+    X, _, truth = synthetic_task(n=600, n_anomalies=40)
+    frame = pd.DataFrame(X * 10 + 3, columns=[f"f{i}" for i in range(X.shape[1])])
+    frame["label"] = truth
+    frame.to_parquet(tmp_path / "toy.parquet")
+    return tmp_path

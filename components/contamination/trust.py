@@ -51,10 +51,6 @@ class ContaminationEstimate:
         object.__setattr__(self, "trusted", trusted)
         object.__setattr__(self, "reason", reason)
 
-    def contains(self, value: float) -> bool:
-        """Whether `value` (e.g. the estimate on new data) lies inside the interval."""
-        return self.low <= value <= self.high
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form, logged with the model."""
         return dataclasses.asdict(self)

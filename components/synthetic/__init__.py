@@ -18,8 +18,9 @@ that runs on a benchmark split runs on it. `family` lists the benchmark's tasks
 (benchmarks/synthetic_family.py), `small_family` the tests', and `versus_iforest` compares any
 candidate, a method or the flow's release, with IsolationForest on the same draws.
 
-Import rule: numpy, scikit-learn, torch (through components.detectors) and
-components.benchmark only, so it runs on a bare GPU box.
+Import rule: numpy, scikit-learn, torch (through components.detectors), components.benchmark
+and the release's pure parts (contamination, evaluation, release) only, so it runs on a bare
+GPU box.
 """
 
 from components.synthetic.adbench import ADBENCH_KINDS, adbench_spec, adbench_task
@@ -29,6 +30,7 @@ from components.synthetic.family import (
     VersusIForest,
     family,
     method_scorer,
+    release_scorer,
     small_family,
     versus_iforest,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "adbench_task",
     "family",
     "method_scorer",
+    "release_scorer",
     "small_family",
     "subspace_spec",
     "subspace_task",

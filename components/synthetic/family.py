@@ -11,7 +11,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score
 
+from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors import make
+from components.detectors.base import applicable_params
+from components.evaluation import cross_validate
+from components.release import plan_release
+from components.release_defaults import DEFAULT_CANDIDATES, DEFAULT_SEEDS, DEFAULT_TOP
 from components.synthetic.adbench import ADBENCH_KINDS, adbench_spec
 from components.synthetic.subspace import subspace_spec
 from components.synthetic.task import Task, TaskSpec
@@ -114,5 +119,38 @@ def method_scorer(name: str) -> Scorer:
         split = task.split
         det = make(name, random_state=seed).fit(split.X_train, split.y_train)
         return det.decision_function(split.X_test)
+
+    return score
+
+
+def release_scorer(
+    methods: Sequence[str] = DEFAULT_CANDIDATES,
+    top: int = DEFAULT_TOP,
+    n_seeds: int = DEFAULT_SEEDS,
+    n_folds: int = 3,
+) -> Scorer:
+    """What `wsad train` would release, as a candidate: the training flow's steps on the
+    task's training rows only (contamination estimate and the share the flow uses, each
+    method's cross-validation over the weak labels, `plan_release`, the refit), the seed as
+    every random_state."""
+
+    def score(task: Task, seed: int) -> np.ndarray:
+        X, y = task.split.X_train, task.split.y_train
+        share = contamination_for_threshold(estimate_contamination(X, y, random_state=seed))
+        results = [
+            cross_validate(
+                m,
+                applicable_params(m, {"random_state": seed, "device": "cpu"}),
+                X,
+                y,
+                share.value,
+                n_folds,
+                seed,
+            )
+            for m in methods
+        ]
+        chosen = plan_release(results, share.value, top=top, n_seeds=n_seeds).selection
+        released = make(chosen.method, **chosen.params).fit(X, y)  # as `fit_candidate` refits
+        return released.decision_function(task.split.X_test)
 
     return score

@@ -4,26 +4,13 @@ that cannot run on a split leaves a visible gap instead of crashing the run."""
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
-import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from components import benchmark
-from components.benchmark import bench, evaluate, load_table, make_split, run
+from components.benchmark import evaluate, load_table, make_split, run, select_tables
 from tests.conftest import synthetic_task
-
-
-@pytest.fixture
-def table_dir(tmp_path):
-    X, _, truth = synthetic_task(n=600, n_anomalies=40)
-    frame = pd.DataFrame(X * 10 + 3, columns=[f"f{i}" for i in range(X.shape[1])])
-    frame["label"] = truth
-    frame.to_parquet(tmp_path / "toy.parquet")
-    return tmp_path
 
 
 def test_split_is_stratified_seeded_and_scaled_on_train():
@@ -61,53 +48,6 @@ def test_every_method_sees_the_same_split_and_gaps_are_recorded(table_dir):
     assert 0 < by_method["iforest"]["auc_roc"] <= 1
     assert math.isnan(by_method["prenet"]["auc_pr"])
     assert by_method["prenet"]["note"] == "needs >= 2 labelled anomalies"
-
-
-def test_bench_command_writes_one_row_per_fit(table_dir, tmp_path):
-    import typer
-
-    app = typer.Typer()
-    app.command()(bench)
-    out = tmp_path / "r.csv"
-    args = [
-        "--data-dir",
-        str(table_dir),
-        "--methods",
-        "iforest,devnet",
-        "--label-ratios",
-        "0.1",
-        "--seeds",
-        "0,1",
-        "--set",
-        "epochs=2",
-        "--out",
-        str(out),
-    ]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    frame = pd.read_csv(out)
-    assert len(frame) == 4
-    assert {
-        "auc_roc",
-        "auc_pr",
-        "fit_seconds",
-        "score_seconds",
-        "epochs",
-        "n_train",
-        "n_labelled",
-        "device",
-    } <= set(frame.columns)
-    assert "toy" in result.output
-
-
-def test_bench_rejects_unknown_method_before_training(table_dir, tmp_path):
-    import typer
-
-    app = typer.Typer()
-    app.command()(bench)
-    result = CliRunner().invoke(app, ["--data-dir", str(table_dir), "--methods", "nope"])
-    assert result.exit_code != 0
-    assert "unknown method 'nope'" in str(result.exception)
 
 
 def test_label_ratios_of_a_seed_are_fitted_as_one_ensemble_matching_one_by_one(table_dir):
@@ -169,26 +109,9 @@ def test_make_split_takes_a_ratio_or_a_count_not_both():
         make_split(X, truth, None, 0)
 
 
-def wsad_bench(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", "bench", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-@pytest.mark.slow  # two `wsad` processes
-def test_wsad_bench_labels_writes_counts_and_refuses_ratios_beside_them(table_dir, tmp_path):
-    out = tmp_path / "r.csv"
-    common = ["--data-dir", str(table_dir), "--methods", "iforest", "--seeds", "0"]
-    done = wsad_bench(*common, "--labels", "2,4", "--out", str(out))
-    assert done.returncode == 0, done.stderr
-    frame = pd.read_csv(out)
-    assert frame["labels"].tolist() == [2, 4]
-    assert frame["n_labelled"].tolist() == [2, 4]
-    assert frame["label_ratio"].isna().all()
-    assert "labels" in done.stdout
-    refused = wsad_bench(*common, "--labels", "5", "--label-ratios", "0.1", "--out", str(out))
-    assert refused.returncode == 2
-    assert "pass --labels (counts) or --label-ratios (shares), not both" in refused.stderr
+def test_select_tables_names_the_missing_table(table_dir):
+    assert select_tables(table_dir, "") == [table_dir / "toy.parquet"]
+    with pytest.raises(ValueError, match=r"no table nope\.parquet in "):
+        select_tables(table_dir, "toy,nope")
+    with pytest.raises(ValueError, match="is not a folder of parquet tables"):
+        select_tables(table_dir / "toy.parquet", "")

@@ -58,6 +58,12 @@ def make_project(root: Path) -> Settings:
     )
 
 
+def commit_data(root: Path, message: str) -> None:
+    """What a person does after `wsad label add` re-versioned the data: commit data.dvc."""
+    run(["git", "add", "data.dvc"], root)
+    run(["git", "commit", "-qm", message], root)
+
+
 def cli_env(settings: Settings) -> dict[str, str]:
     """The environment that points the `wsad` CLI at a test project."""
     return {

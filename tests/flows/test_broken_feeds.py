@@ -21,7 +21,13 @@ from components import lineage, registry
 from components.audit import AuditLog
 from flows.reference import check_against_champion
 from flows.training import training_flow
-from tests.flows.conftest import assert_one_error_line, cli_env, make_project, run_wsad
+from tests.flows.conftest import (
+    assert_one_error_line,
+    cli_env,
+    commit_data,
+    make_project,
+    run_wsad,
+)
 from tests.flows.feeds import BENIGN, BROKEN
 
 KEEP_CHAMPION = {"WSAD_METRIC_FLOOR": "2"}  # registers, never promotes: v1 stays the reference
@@ -139,7 +145,7 @@ def test_labels_removed_in_a_committed_data_version_are_accepted(champion, monke
     lineage.dvc_add(root, "data")
     with pytest.raises(ValueError, match="labelled anomalies"):
         check_against_champion.fn(table, fewer, settings)  # versioned, not committed
-    lineage.commit_data(root, "two labels were wrong: removed")
+    commit_data(root, "two labels were wrong: removed")
     report = check_against_champion.fn(table, fewer, settings)
     assert report.success, report.summary()
     assert "labels removed in a committed data version" in report.note

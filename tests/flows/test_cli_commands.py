@@ -8,10 +8,10 @@ import subprocess
 import pandas as pd
 from typer.testing import CliRunner
 
-from components.lineage import commit_data, data_version
+from components.lineage import data_version
 from flows.cli import app
 from flows.training import training_flow
-from tests.flows.conftest import DVC, GIT_ENV, cli_env
+from tests.flows.conftest import DVC, GIT_ENV, cli_env, commit_data
 
 
 def test_label_add_versions_the_labels_and_checkout_restores_them(project, tmp_path):

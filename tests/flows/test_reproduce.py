@@ -8,9 +8,9 @@ import shutil
 
 import pytest
 
-from components.lineage import commit_data, data_version
+from components.lineage import data_version
 from flows.training import training_flow
-from tests.flows.conftest import assert_one_error_line, cli_env, make_project, run_wsad
+from tests.flows.conftest import assert_one_error_line, cli_env, commit_data, make_project, run_wsad
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from components.calibration import calibrate_threshold
 from components.data import Scaler, feature_matrix, infer_schema
 from components.demo import build_demo_data
 from components.detectors import make
+from components.profile import build_profile
 from components.serving import Champion, ServingConfig
 from components.serving_metrics import ServingMetrics
 from flows.cli import app
@@ -44,9 +45,13 @@ MALFORMED = ("missing_column", "extra_column", "renamed_column", "strings_in_num
 FORMATS = ("split", "records", "csv", "split", "split")
 
 
-def register_iforest(settings: Settings, work: Path, n_estimators: int, seed: int) -> str:
+def register_iforest(
+    settings: Settings, work: Path, n_estimators: int, seed: int, profiled: bool
+) -> str:
     """A quick isolation forest on the demo table, registered as the training flow does
-    (schema, scaler, detector and threshold in one pyfunc version, audited)."""
+    (schema, scaler, detector and threshold in one pyfunc version, audited); `profiled`
+    adds the reference profile of its training rows, as versions trained since profiles
+    carry (without: a version registered before them)."""
     table = pd.read_csv(settings.records)
     schema = infer_schema(table, settings.id_column)
     X = feature_matrix(table, schema)
@@ -55,7 +60,21 @@ def register_iforest(settings: Settings, work: Path, n_estimators: int, seed: in
     detector.fit(scaler.transform(X), np.zeros(len(X), dtype=np.int64))
     scores = detector.decision_function(scaler.transform(X))
     threshold = calibrate_threshold(scores, "quantile", contamination=0.05)
-    bundle = registry.write_bundle(work / f"bundle-{seed}", detector, schema, scaler, threshold)
+    profile = (
+        build_profile(
+            X,
+            schema.features,
+            n_labelled=0,
+            contamination={"estimate": 0.05, "low": 0.03, "high": 0.08},
+            threshold=threshold.value,
+            flag_rate=float(threshold.flag(scores).mean()),
+        )
+        if profiled
+        else None
+    )
+    bundle = registry.write_bundle(
+        work / f"bundle-{seed}", detector, schema, scaler, threshold, profile
+    )
     ref = registry.log_candidate(
         settings.model_name,
         bundle,
@@ -78,9 +97,10 @@ def promote(settings: Settings, version: str) -> None:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory):
-    """The demo data and a registry with two isolation forests, v1 champion and v2 not yet
-    promoted, shared by every test here. Built through the registry directly: the training
-    flow's validation and contamination steps, most of its cost, play no part in serving."""
+    """The demo data and a registry with two isolation forests, v1 champion (with a
+    reference profile) and v2 not yet promoted (without one), shared by every test here.
+    Built through the registry directly: the training flow's validation and contamination
+    steps, most of its cost, play no part in serving."""
     root = tmp_path_factory.mktemp("serving")
     build_demo_data(root / "data")
     settings = Settings(
@@ -91,21 +111,27 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
         who="tester",
     )
     registry.configure(settings.tracking_uri)
-    assert register_iforest(settings, root, n_estimators=100, seed=0) == "1"
+    assert register_iforest(settings, root, n_estimators=100, seed=0, profiled=True) == "1"
     promote(settings, "1")
-    assert register_iforest(settings, root, n_estimators=50, seed=1) == "2"
+    assert register_iforest(settings, root, n_estimators=50, seed=1, profiled=False) == "2"
     return root, settings, cli_env(settings)
 
 
 @pytest.fixture(scope="module")
 def server(trained) -> Iterator[str]:
-    """`wsad serve-model` on a free loopback port; yields host:port once it answers."""
+    """`wsad serve-model` on a free loopback port, its drift window as long as the demo
+    table (scoring the table fills it with the table's rows alone); yields host:port once it
+    answers."""
     root, _, env = trained
     port = free_port()
     log = (root / "server.log").open("w")
     wsad = Path(sys.executable).with_name("wsad")
+    window = str(len(records(root)))
     process = subprocess.Popen(
-        [str(wsad), "serve-model", "--port", str(port), "--poll-seconds", str(POLL_S)],
+        [
+            *(str(wsad), "serve-model", "--port", str(port), "--poll-seconds", str(POLL_S)),
+            *("--drift-window-rows", window),
+        ],
         cwd=root,
         env={**os.environ, **env, "OMP_NUM_THREADS": "1"},
         stdout=log,
@@ -325,6 +351,7 @@ REFUSALS: dict[str, tuple[list[str], str]] = {
     "log_does_not_verify": ([], "fails verification"),
     "host_not_loopback": (["--host", "0.0.0.0"], "not loopback.*--allow-remote"),  # noqa: S104
     "no_workers": (["--workers", "0"], "--workers is 0"),
+    "empty_drift_window": (["--drift-window-rows", "0"], "WSAD_SERVE_DRIFT_WINDOW_ROWS .*= 0"),
     "port_in_use": ([], r"cannot listen on 127\.0\.0\.1:\d+ \(Address already in use\)"),
 }
 
@@ -352,3 +379,108 @@ def test_serve_model_refuses_to_start_in_one_line(case, trained, tmp_path, monke
     assert "Traceback" not in result.output
     assert len(errors) == 1, result.output
     assert re.search(pattern, errors[0]), errors[0]
+
+
+def serve_version(trained, address: str, version: str) -> None:
+    """Make `version` champion (unless the audit log names it already) and wait until the
+    server answers with it."""
+    root, settings, _ = trained
+    if registry.champion_version(settings.model_name, AuditLog(settings.audit_log)) != version:
+        promote(settings, version)
+    connection = http.client.HTTPConnection(address, timeout=30)
+    deadline = time.monotonic() + 60
+    try:
+        while invoke(connection, records(root).head(1))[2] != version:
+            assert time.monotonic() < deadline, f"the server never answered with v{version}"
+            time.sleep(POLL_S / 5)
+    finally:
+        connection.close()
+
+
+def drift_after_scoring(address: str, table: pd.DataFrame) -> tuple[str, dict[str, Any]]:
+    """Score `table` in one request; then /metrics and /drift."""
+    connection = http.client.HTTPConnection(address, timeout=60)
+    status, body, _ = invoke(connection, table)
+    connection.close()
+    assert status == 200, body
+    assert len(body["predictions"]) == len(table)
+    status, drift = get(address, "/drift")
+    assert status == 200, drift
+    return get(address, "/metrics")[1], json.loads(drift)
+
+
+def feature_flags(metrics: str) -> dict[str, float]:
+    found = re.findall(
+        r'^wsad_serving_drift_feature_drifted\{feature="(\w+)"\} (\S+)$', metrics, re.M
+    )
+    return {feature: float(value) for feature, value in found}
+
+
+@pytest.mark.slow
+def test_metrics_show_the_demo_tables_window_without_drift(trained, server):
+    root, settings, _ = trained
+    serve_version(trained, server, "1")
+    table = records(root)
+    metrics, drift = drift_after_scoring(server, table)
+    assert counter(metrics, "wsad_serving_drift_measured") == 1
+    assert counter(metrics, "wsad_serving_drift_window_rows") == len(table)
+    flags = feature_flags(metrics)
+    assert len(flags) == len(table.columns) - 1  # every feature, the id column aside
+    assert set(flags.values()) == {0.0}
+    assert counter(metrics, "wsad_serving_drift_flag_rate_outside") == 0
+    assert counter(metrics, "wsad_serving_drift_drifted") == 0
+    assert drift["measured"]
+    assert drift["rows"] == len(table)
+    assert not drift["drifted"]
+    assert drift["model"] == f"models:/{settings.model_name}/1"
+
+
+@pytest.mark.slow
+def test_a_column_in_other_units_is_named_drifted_in_metrics(trained, server):
+    root = trained[0]
+    serve_version(trained, server, "1")
+    table = records(root)
+    table["mean_area"] *= 1000
+    metrics, drift = drift_after_scoring(server, table)
+    flags = feature_flags(metrics)
+    assert flags.pop("mean_area") == 1
+    assert set(flags.values()) == {0.0}  # the window holds the scaled table's rows only
+    assert counter(metrics, "wsad_serving_drift_drifted") == 1
+    psi = counter(metrics, 'wsad_serving_drift_psi{feature="mean_area"}')
+    assert psi > counter(metrics, 'wsad_serving_drift_psi_limit{feature="mean_area"}')
+    assert drift["drifted"]
+    assert "mean_area (PSI" in drift["summary"]
+
+
+@pytest.mark.slow
+def test_a_version_without_a_profile_serves_and_says_drift_is_not_measured(trained, server):
+    root = trained[0]
+    serve_version(trained, server, "2")
+    metrics, drift = drift_after_scoring(server, records(root))
+    assert counter(metrics, "wsad_serving_drift_measured") == 0
+    assert "wsad_serving_drift_window_rows" not in metrics
+    assert feature_flags(metrics) == {}
+    assert drift["measured"] is False
+    assert "drift is not measured" in drift["reason"]
+
+
+def test_a_new_champion_starts_an_empty_drift_window(trained):
+    """In-process: rows scored by v1 leave its window when v2 (no profile) and then v1
+    again are swapped in; the reloaded v1 starts from no rows."""
+    root, settings, _ = trained
+    audit = AuditLog(settings.audit_log)
+    if registry.champion_version(settings.model_name, audit) != "1":
+        promote(settings, "1")
+    metrics = ServingMetrics(settings.model_name)
+    champion = Champion(ServingConfig(settings.model_name, settings.audit_log), metrics)
+    table = records(root)
+    champion.current.score(table)
+    assert counter(metrics.render().decode(), "wsad_serving_drift_window_rows") == len(table)
+    promote(settings, "2")
+    assert champion.refresh()
+    assert counter(metrics.render().decode(), "wsad_serving_drift_measured") == 0
+    assert registry.rollback(settings.model_name, audit, "tester") == "1"
+    assert champion.refresh()
+    text = metrics.render().decode()
+    assert counter(text, "wsad_serving_drift_measured") == 1
+    assert "wsad_serving_drift_window_rows 0.0" in text
