@@ -104,7 +104,7 @@ def test_rollback_skips_a_champion_promoted_twice_in_a_row(
     registry.configure(settings.tracking_uri)
     try:
         for seed in (1, 2):
-            register_iforest(settings, tmp_path, n_estimators=10, seed=seed)
+            register_iforest(settings, tmp_path, n_estimators=10, seed=seed, profiled=False)
         audit = AuditLog(settings.audit_log)
         for version in ("1", "2", "2"):
             decision = registry.Decision(True, {}, f"promote v{version}")
