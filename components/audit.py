@@ -3,8 +3,9 @@
 Why: an auditor must be able to show which promotion, rejection or rollback happened, by
 whom and on what evidence, and that nobody rewrote that history afterwards. Each entry
 carries the SHA-256 of its canonical JSON including the previous entry's hash, so an edited,
-removed, reordered or inserted line breaks the chain. With a key (env WSAD_AUDIT_KEY) each
-entry is also HMAC-signed, so an attacker who edits a line and recomputes every hash is still
+removed, reordered or inserted line breaks the chain. With a key (the caller passes
+`Settings.audit_key`, env WSAD_AUDIT_KEY; this module reads no environment) each entry is
+also HMAC-signed, so an attacker who edits a line and recomputes every hash is still
 caught. A chain alone cannot show that its newest lines were cut off: compare the head with
 the copy of each entry logged to MLflow for that.
 
@@ -12,7 +13,7 @@ Crash safety: one `write` of the whole line then fsync, under an exclusive `floc
 concurrent writers serialise; a torn last line left by a crash is cut off (with a warning)
 before the next append.
 
-Import rule: standard library only (and the stdlib-only `components.faults` hook).
+Import rule: standard library only.
 """
 
 from __future__ import annotations
@@ -28,11 +29,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from components import faults
-
 log = logging.getLogger(__name__)
 
-KEY_ENV = "WSAD_AUDIT_KEY"
 GENESIS = "0" * 64
 CHAIN_FIELDS = ("seq", "ts", "prev_hash", "hash", "hmac")
 
@@ -65,12 +63,12 @@ def _signature(key: bytes, entry: dict[str, Any]) -> str:
 
 
 class AuditLog:
-    """One JSON-lines file; `append` adds an event, `verify` checks the whole chain."""
+    """One JSON-lines file; `append` adds an event, `verify` checks the whole chain. `key`
+    signs and checks entries (HMAC); None leaves them unsigned."""
 
     def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = Path(path)
-        env_key = os.environ.get(KEY_ENV)
-        self.key = key if key is not None else (env_key.encode() if env_key else None)
+        self.key = key
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
         """Chain, sign and durably append one event; returns the stored entry."""
@@ -98,10 +96,6 @@ class AuditLog:
             if self.key is not None:
                 entry["hmac"] = _signature(self.key, entry)
             line = (json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n").encode()
-            if faults.armed("audit-write"):  # test-only: leave a torn line, wait to be killed
-                os.write(fd, line[: len(line) // 2])
-                os.fsync(fd)
-                faults.pause_at("audit-write")
             os.write(fd, line)
             os.fsync(fd)
         finally:
@@ -111,6 +105,14 @@ class AuditLog:
     def entries(self) -> list[dict[str, Any]]:
         """Every complete entry in order (a torn last line is left out)."""
         return [entry for entry, _ in self._parsed()]
+
+    def find(self, **fields: Any) -> dict[str, Any] | None:
+        """The last complete entry holding every one of `fields` with that value, or None: a
+        retried step looks up the entry its earlier attempt appended."""
+        for entry in reversed(self.entries()):
+            if all(entry.get(name) == value for name, value in fields.items()):
+                return entry
+        return None
 
     def verify(self) -> VerifyResult:
         """Walk the chain; report the first entry that was edited, moved, removed or forged."""

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from components import faults
 from components.calibration import Threshold, calibrate_threshold
 from components.detectors import Detector, make
 from components.evaluation import SelectionResult
@@ -51,7 +50,6 @@ def fit_candidate(
 ) -> Candidate:
     """Refit the selected configuration on all rows and calibrate its threshold with
     `contamination`, the share the threshold assumes (`contamination_for_threshold`)."""
-    faults.pause_at("training")
     detector = make(selection.method, **{**selection.params, **(overrides or {})}).fit(X, y)
     scores = detector.decision_function(X[y == 0])
     threshold = calibrate_threshold(

@@ -35,7 +35,6 @@ from mlflow.pyfunc import PythonModel
 from mlflow.tracking import MlflowClient
 
 import components
-from components import faults
 from components.audit import AuditLog
 from components.calibration import Threshold
 from components.data import Scaler, Schema, feature_matrix
@@ -46,13 +45,13 @@ if TYPE_CHECKING:  # torch loads with the first model, not with the registry's c
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXPERIMENT = "wsad"
 PINNED = ("mlflow", "torch", "numpy", "pandas", "scikit-learn", "catboost", "xgboost-cpu")
 BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
 PROFILE_FILE = "profile.json"  # optional: versions registered before profiles have none
 GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")
 APPROVAL_DECISIONS = ("approve", "reject", "timeout")
+RUN_KEY = "run_key"  # run and version tag, audit field: what a retried step knows itself by
 
 
 class RegistryError(ValueError):
@@ -186,23 +185,23 @@ def _exclusive(path: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> None:
-    """Point MLflow at the store (default: sqlite under ./mlruns, artifacts in
-    mlruns/artifacts next to the database) and create the experiment with an explicit
-    artifact location, so artifacts never land in the CWD by accident. A sqlite store is
-    created under a lock: two processes migrating a new database at once collide."""
+def configure(tracking_uri: str, experiment: str = EXPERIMENT) -> None:
+    """Point MLflow at the store (its default lives in `Settings.tracking_uri`; a sqlite
+    store keeps its artifacts in `artifacts/` next to the database) and create the
+    experiment with an explicit artifact location, so artifacts never land in the CWD by
+    accident. A sqlite store is created under a lock: two processes migrating a new database
+    at once collide."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    uri = tracking_uri or DEFAULT_TRACKING_URI
     artifact_location = None
     lock: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
-    if uri.startswith("sqlite:///"):
-        db = Path(uri.removeprefix("sqlite:///"))
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri.removeprefix("sqlite:///"))
         artifact_location = (db.parent / "artifacts").resolve().as_uri()
         lock = _exclusive(db.with_name(f"{db.name}.init.lock"))
     with lock:
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
         _client().search_registered_models(max_results=1)  # creates the registry's tables
         if mlflow.get_experiment_by_name(experiment) is None:
             try:
@@ -338,46 +337,74 @@ def log_candidate(
     input_example: pd.DataFrame,
     audit: AuditLog | None = None,
     who: str = "wsad",
+    run_key: str | None = None,
 ) -> ModelRef:
     """One run (params, metrics, tags, report artifacts) whose pyfunc becomes a new
     registered version with the run's tags and the alias `challenger` (audited as
-    'register' when an audit log is given)."""
+    'register' when an audit log is given). With a `run_key`, a retry finds the version an
+    earlier attempt registered (its run carries the key) and finishes its tags, alias and
+    audit entry instead of registering a second version."""
     output_example = WsadModel.from_bundle(bundle_dir).predict(None, input_example)
     summary = json.dumps({k: round(float(v), 6) for k, v in metrics.items()}, sort_keys=True)
     version_tags = {**{k: str(v) for k, v in tags.items()}, "metrics": summary}
-    with mlflow.start_run(run_name=f"{model_name}-{tags.get('method', 'candidate')}") as run:
-        mlflow.log_params({k: str(v) for k, v in params.items()})
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
-        mlflow.set_tags(version_tags)
-        for path in artifacts:
-            mlflow.log_artifact(str(path), artifact_path="reports")
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=WsadModel(),
-            artifacts={"bundle": str(bundle_dir)},
-            code_paths=[str(Path(components.__file__).parent)],
-            signature=infer_signature(input_example, output_example),
-            input_example=input_example,
-            registered_model_name=model_name,
-            pip_requirements=_pinned_requirements(),
+    if run_key is not None:
+        version_tags[RUN_KEY] = run_key
+    version = None if run_key is None else _registered_by(model_name, run_key)
+    if version is None:
+        with mlflow.start_run(run_name=f"{model_name}-{tags.get('method', 'candidate')}"):
+            mlflow.set_tags(version_tags)  # first: the key marks the run before anything else
+            mlflow.log_params({k: str(v) for k, v in params.items()})
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+            for path in artifacts:
+                mlflow.log_artifact(str(path), artifact_path="reports")
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=WsadModel(),
+                artifacts={"bundle": str(bundle_dir)},
+                code_paths=[str(Path(components.__file__).parent)],
+                signature=infer_signature(input_example, output_example),
+                input_example=input_example,
+                registered_model_name=model_name,
+                pip_requirements=_pinned_requirements(),
+            )
+        version = str(info.registered_model_version)
+    else:
+        log.warning(
+            "%s v%s was registered by an earlier attempt; finishing it", model_name, version
         )
-    version = str(info.registered_model_version)
     client = _client()
     for key, value in version_tags.items():
         client.set_model_version_tag(model_name, version, key, value)
     set_alias(model_name, "challenger", version)
-    log.info("registered %s v%s (run %s) as challenger", model_name, version, run.info.run_id)
+    registered = version_info(model_name, version)
+    log.info("registered %s v%s (run %s) as challenger", model_name, version, registered["run_id"])
     if audit is not None:
         _record(
             audit,
-            version_info(model_name, version),
+            registered,
             who,
             "registered",
+            run_key,
             action="register",
             gates={},
             reason="challenger",
         )
-    return ModelRef(model_name, version, run.info.run_id)
+    return ModelRef(model_name, version, registered["run_id"])
+
+
+def _registered_by(model_name: str, run_key: str) -> str | None:
+    """The version of `model_name` that a run tagged `run_key` registered, if any. Looked up
+    through the run, which is tagged before `log_model` creates the version."""
+    runs = mlflow.search_runs(
+        filter_string=f"tags.{RUN_KEY} = '{run_key}'",
+        search_all_experiments=True,
+        output_format="list",
+    )
+    if not runs:
+        return None
+    ids = ", ".join(f"'{run.info.run_id}'" for run in runs)
+    found = _client().search_model_versions(f"name = '{model_name}' AND run_id IN ({ids})")
+    return min((str(mv.version) for mv in found), key=int, default=None)
 
 
 def set_alias(model_name: str, alias: str, version: str) -> None:
@@ -480,12 +507,25 @@ def _check_named_by_audit(model_name: str, version: str, audit: AuditLog) -> Non
 
 # Release: promote, reject, roll back ------------------------------------------------------------
 def _record(
-    audit: AuditLog, info: dict[str, Any], who: str, decision: str, **event: Any
+    audit: AuditLog,
+    info: dict[str, Any],
+    who: str,
+    decision: str,
+    run_key: str | None = None,
+    **event: Any,
 ) -> dict[str, Any]:
     """Append the audit entry, then copy it to the version's run and tag the version with its
-    hash (an anchor outside the log file)."""
+    hash (an anchor outside the log file). With a `run_key`, an entry that an earlier attempt
+    of the same step appended (same model, version, action and key) is reused, not repeated;
+    the copy and the tag are written again (both overwrite)."""
+    keyed = {} if run_key is None else {RUN_KEY: run_key}
+    earlier = None
+    if run_key is not None:
+        earlier = audit.find(
+            model_name=info["name"], version=info["version"], action=event["action"], **keyed
+        )
     tags = info["tags"]
-    entry = audit.append(
+    entry = earlier or audit.append(
         {
             "model_name": info["name"],
             "version": info["version"],
@@ -494,6 +534,7 @@ def _record(
             "git_commit": tags.get("git_commit", "unknown"),
             "decision": decision,
             **event,
+            **keyed,
         }
     )
     client = _client()
@@ -546,12 +587,14 @@ def promote(
     audit: AuditLog,
     who: str,
     approver: str | None = None,
+    run_key: str | None = None,
 ) -> dict[str, Any]:
     """Apply a decision: audit 'promote' then move `champion`, or audit 'reject' then tag
     the rejection. The audit entry is the commit record: a crash before it changes nothing,
     a crash after it is completed by the next release (`_reconciled_champion`). `approver` is
-    whoever signed it off (`who` when no human gate ran). Returns the audit entry."""
-    faults.pause_at("promote")
+    whoever signed it off (`who` when no human gate ran). With a `run_key` (the flow run's),
+    a retry reuses the entry its earlier attempt wrote and finishes the alias and tags, so
+    one decision is audited once. Returns the audit entry."""
     info = version_info(model_name, version)
     client = _client()
     action, outcome = ("promote", "promoted") if decision.promote else ("reject", "rejected")
@@ -565,6 +608,7 @@ def promote(
             info,
             who,
             outcome,
+            run_key,
             action=action,
             gates=decision.gates,
             reason=decision.reason,
@@ -608,13 +652,16 @@ def promote_version(
 
 
 def _champion_history(audit: AuditLog, model_name: str) -> list[str]:
-    """Replay promotions and rollbacks: the stack of champions, current last."""
+    """Replay promotions and rollbacks: the stack of distinct champions, current last. A
+    promotion of the version that is already champion (a repeated `wsad promote`, a retry
+    audited before releases were keyed) adds nothing, so a rollback never lands on it."""
     stack: list[str] = []
     for entry in audit.entries():
         if entry.get("model_name") != model_name:
             continue
         if entry.get("action") == "promote":
-            stack.append(str(entry["version"]))
+            if not stack or stack[-1] != str(entry["version"]):
+                stack.append(str(entry["version"]))
         elif entry.get("action") == "rollback" and stack:
             stack.pop()
     return stack

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pandas as pd
 import torch
 from prefect import flow, task
 from prefect.cache_policies import NONE
+from prefect.context import FlowRunContext
 
 from components import data, evaluation, lineage, registry, validation
 from components.audit import AuditLog
@@ -117,9 +119,11 @@ def register(
     contamination: ContaminationEstimate,
     share: ThresholdContamination,
     settings: Settings,
+    run_key: str,
 ) -> registry.ModelRef:
     """Bundle preprocessing + detector + threshold + schema + reference profile as a pyfunc
-    version; the validation reports and the profile are run artifacts too."""
+    version, audited; the validation reports and the profile are run artifacts too. A retry
+    (same `run_key`) finishes the version an earlier attempt registered."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)
         bundle = registry.write_bundle(
@@ -168,6 +172,9 @@ def register(
             },
             artifacts=artifacts,
             input_example=table[list(schema.features)].head(5),
+            audit=AuditLog(settings.audit_log, settings.audit_key_bytes()),
+            who=settings.who,
+            run_key=run_key,
         )
 
 
@@ -225,11 +232,25 @@ def gate(
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
 def release(
-    ref: registry.ModelRef, decision: registry.Decision, approver: str | None, settings: Settings
+    ref: registry.ModelRef,
+    decision: registry.Decision,
+    approver: str | None,
+    settings: Settings,
+    run_key: str,
 ) -> None:
-    """Move `champion` or record the rejection, audited with who approved it."""
+    """Move `champion` or record the rejection, audited with who approved it; a retry (same
+    `run_key`) completes the decision its earlier attempt audited instead of auditing again."""
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
-    registry.promote(settings.model_name, ref.version, decision, audit, settings.who, approver)
+    registry.promote(
+        settings.model_name, ref.version, decision, audit, settings.who, approver, run_key
+    )
+
+
+def release_key() -> str:
+    """What a retried `register` or `release` knows its earlier attempt by: this flow run's
+    id (a uuid made once, outside a flow run)."""
+    context = FlowRunContext.get()
+    return str(context.flow_run.id) if context and context.flow_run else uuid.uuid4().hex
 
 
 @flow(name=TRAINING_FLOW)
@@ -260,6 +281,7 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     chosen = plan(results, share.value, settings)
     candidate = refit(chosen.selection, X, y, share, settings)
     profile = profile_reference(raw, X, y, contamination, candidate, schema)
+    run_key = release_key()
     ref = register(
         candidate,
         schema,
@@ -273,13 +295,14 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
         contamination,
         share,
         settings,
+        run_key,
     )
     champion = champion_on_same_folds(results, X, y, share.value, settings)
     decision = gate(candidate, report, contamination, champion, settings)
     approver = None
     if decision.promote and settings.require_approval:
         decision, approver = ask_approval(decision, ref, settings)
-    release(ref, decision, approver, settings)
+    release(ref, decision, approver, settings, run_key)
     return {
         "model_name": settings.model_name,
         "version": ref.version,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from components.audit import GENESIS, AuditError, AuditLog
+from flows.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -131,13 +132,24 @@ def test_hmac_catches_a_rehashed_forgery(tmp_path: Path) -> None:
     assert "HMAC" in result.reason
 
 
-def test_key_is_read_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_comes_from_settings_and_only_from_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WSAD_AUDIT_KEY", "from-env")
-    audit = _log(tmp_path, n=2)
+    assert "hmac" not in _log(tmp_path, n=1).entries()[0]  # the log reads no environment
+    audit = _log(tmp_path / "signed", n=2, key=Settings().audit_key_bytes())
     assert "hmac" in audit.entries()[0]
     assert AuditLog(audit.path, key=b"from-env").verify().ok
     wrong = AuditLog(audit.path, key=b"other").verify()
     assert (wrong.ok, wrong.first_bad) == (False, 0)
+
+
+def test_find_returns_the_last_entry_holding_the_fields(tmp_path: Path) -> None:
+    audit = _log(tmp_path, n=3)
+    audit.append({**_event(3), "reason": "event 1"})
+    assert audit.find(reason="event 1")["seq"] == 3
+    assert audit.find(reason="event 1", who="alice")["seq"] == 3
+    assert audit.find(reason="event 1", who="bob") is None
 
 
 def test_torn_tail_is_repaired_before_the_next_append(

@@ -293,7 +293,11 @@ def edit_reason(lines: list[str]) -> list[str]:
 
 AUDIT_CASES: dict[str, tuple[AuditCase, dict[str, str], str]] = {
     "edited_entry": (edit_reason, {}, "entry 0 is bad.*edited"),
-    "garbage_line": (lambda lines: [*lines, "not json"], {}, "entry 1 is bad.*not valid JSON"),
+    "garbage_line": (
+        lambda lines: [lines[0], "not json", *lines[1:]],
+        {},
+        "entry 1 is bad.*not valid JSON",
+    ),
     "signed_log_expected": (
         lambda lines: lines,
         {"WSAD_AUDIT_KEY": "k3y"},

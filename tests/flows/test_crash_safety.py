@@ -1,11 +1,13 @@
-"""Crash safety and concurrency of real training runs in subprocesses: SIGKILL at a named
-stage (the test-only `WSAD_FAULT_PAUSE_AT` hook, components/faults.py), two runs racing for
-one model, and a tracking server that is down."""
+"""Crash safety and concurrency of real training runs in subprocesses: SIGKILL at a point
+the test chooses (tests/flows/kill_points.py, loaded by the subprocess as its
+`sitecustomize`; the product holds no hook), two runs racing for one model, and a tracking
+server that is down."""
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,9 +52,20 @@ def start_train(settings: Settings, root: Path, **env: str) -> subprocess.Popen[
 
 
 def kill_at(settings: Settings, root: Path, stage: str) -> None:
-    """Run `wsad train` until it reaches `stage`, then SIGKILL its whole process group."""
+    """Run `wsad train` until it reaches `stage` (a point of kill_points.py), then SIGKILL
+    its whole process group."""
     marker = root / f"{stage}.reached"
-    proc = start_train(settings, root, WSAD_FAULT_PAUSE_AT=stage, WSAD_FAULT_MARKER=str(marker))
+    site = root / f"site-{stage}"
+    site.mkdir()
+    shutil.copy(Path(__file__).with_name("kill_points.py"), site / "sitecustomize.py")
+    python_path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    proc = start_train(
+        settings,
+        root,
+        PYTHONPATH=python_path,
+        WSAD_TEST_STOP_AT=stage,
+        WSAD_TEST_STOP_MARKER=str(marker),
+    )
     deadline = time.monotonic() + 400
     while not marker.exists():
         if proc.poll() is not None:
@@ -90,11 +103,15 @@ def assert_champion_is_approved_and_scores(settings: Settings, version: str) -> 
 
 @pytest.mark.parametrize("stage", ["training", "promote", "audit-write"])
 def test_kill_leaves_the_previous_champion_in_place(stage, champion_project):
+    """No release entry is added (the killed run's registration is, once it registered)."""
     root, settings = champion_project
-    entries_before = len(AuditLog(settings.audit_log).entries())
+    before = AuditLog(settings.audit_log).entries()
     kill_at(settings, root, stage)
     assert_champion_is_approved_and_scores(settings, "1")
-    assert len(AuditLog(settings.audit_log).entries()) == entries_before
+    after = AuditLog(settings.audit_log).entries()
+    assert after[: len(before)] == before
+    added = [e["action"] for e in after[len(before) :]]
+    assert added == ([] if stage == "training" else ["register"])
     torn = settings.audit_log.read_bytes()
     assert torn.endswith(b"\n") == (stage != "audit-write")
 

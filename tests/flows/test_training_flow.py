@@ -38,13 +38,14 @@ def test_release_lifecycle(project, tmp_path):
     assert registry.rollback(project.model_name, audit, "tester") == "1"
     assert registry.get_alias_version(project.model_name, "champion") == "1"
     actions = [e["action"] for e in audit.entries()]
-    assert actions[-4:] == ["promote", "promote", "reject", "rollback"]
+    assert actions == [*["register", "promote"] * 2, "register", "reject", "rollback"]
+    assert [e["version"] for e in audit.entries() if e["action"] == "register"] == ["1", "2", "3"]
     assert audit.verify().ok
     env = {"WSAD_AUDIT_LOG": str(project.audit_log)}
     assert CliRunner().invoke(app, ["audit", "verify"], env=env).exit_code == 0
 
     lines = project.audit_log.read_text().splitlines()
-    lines[1] = lines[1].replace('"promote"', '"reject"')
+    lines[1] = lines[1].replace('"promote"', '"reject"')  # the first promotion
     project.audit_log.write_text("\n".join(lines) + "\n")
     assert not AuditLog(project.audit_log).verify().ok
     tampered = CliRunner().invoke(app, ["audit", "verify"], env=env)
