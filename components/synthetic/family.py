@@ -22,10 +22,13 @@ from components.synthetic.subspace import subspace_spec
 from components.synthetic.task import Task, TaskSpec
 
 ADBENCH_TABLES = ("cardio", "pendigits")
-# Seed noise of a difference of two 2-seed mean test AUC-PRs on the family: twice the standard
-# error, from the 90th percentile of the per-(task, method) seed standard deviation measured by
-# benchmarks/synthetic_family.py (benchmarks/RESULTS.md, "Synthetic task family").
-SEED_NOISE = 0.0
+# Seed noise of a difference of two 2-seed mean test AUC-PRs on the family: two standard
+# errors at the median per-(task, method) seed standard deviation that
+# benchmarks/synthetic_family.py measured (benchmarks/RESULTS.md, "Synthetic task family";
+# each seed draws the task afresh, so this is task-draw noise too). The median, not the 90th
+# percentile: that one is set by the few unstable (task, method) pairs and would let a
+# release far below IsolationForest pass.
+SEED_NOISE = 0.17
 PEERS = ("devnet", "prenet", "deepsad")
 
 
