@@ -35,6 +35,8 @@ from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
+from components.detectors import torch_kernels
+
 log = logging.getLogger(__name__)
 
 Batch = tuple[Tensor, ...]
@@ -245,10 +247,8 @@ def _clip_per_tensor(params: list[nn.Parameter], max_norm: float) -> None:
     """Keras' clipnorm: each gradient tensor scaled to norm <= max_norm on its own (the same
     arithmetic as clip_grad_norm_ per tensor, in two batched calls instead of one per tensor)."""
     grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    norms = torch.stack(torch._foreach_norm(grads))
-    torch._foreach_mul_(grads, (max_norm / (norms + 1e-6)).clamp(max=1.0).unbind())
+    if grads:
+        torch_kernels.clip_per_tensor_(grads, max_norm)
 
 
 def _clip_per_member(params: list[Tensor], max_norm: float) -> None:
@@ -266,7 +266,8 @@ class _Optimizer:
     kernel_regularizer; never biases or BatchNorm), in as few kernel calls as the update
     allows: one foreach call adds the decay, one fused call (`torch._fused_adam_`, the kernel
     behind torch.optim.Adam(fused=True)) or five foreach calls (RMSprop's arithmetic, as
-    torch.optim.RMSprop(foreach=True)) update every parameter.
+    torch.optim.RMSprop(foreach=True)) update every parameter; `torch_kernels` guards these
+    private kernels and falls back to torch.optim's public functional update.
 
     Why not torch.optim itself: for the small networks here its per-step bookkeeping (one
     kernel call per parameter group, state dicts, profiler hooks) was a quarter of a CPU
@@ -298,34 +299,15 @@ class _Optimizer:
         params, grads = [self.params[i] for i in live], [g for _, g in with_grad]
         decay = [k for k, i in enumerate(live) if self.decays[i]]
         if decay:
-            torch._foreach_add_(
-                [grads[k] for k in decay], [params[k] for k in decay], alpha=self.weight_decay
+            torch_kernels.add_weight_decay_(
+                [grads[k] for k in decay], [params[k] for k in decay], self.weight_decay
             )
         second = [self.second[i] for i in live]
         if self.kind == "adam":
-            steps = [self.steps[i] for i in live]
-            torch._foreach_add_(steps, 1)
-            torch._fused_adam_(
-                params,
-                grads,
-                [self.first[i] for i in live],
-                second,
-                [],
-                steps,
-                lr=self.lr,
-                beta1=0.9,
-                beta2=0.999,
-                weight_decay=0.0,
-                eps=1e-8,
-                amsgrad=False,
-                maximize=False,
-            )
-        else:  # Keras' RMSprop defaults (rho 0.9, epsilon 1e-7)
-            torch._foreach_mul_(second, 0.9)
-            torch._foreach_addcmul_(second, grads, grads, value=0.1)
-            avg = torch._foreach_sqrt(second)
-            torch._foreach_add_(avg, 1e-7)
-            torch._foreach_addcdiv_(params, grads, avg, value=-self.lr)
+            first, steps = [self.first[i] for i in live], [self.steps[i] for i in live]
+            torch_kernels.adam_step_(params, grads, first, second, steps, self.lr)
+        else:
+            torch_kernels.rmsprop_step_(params, grads, second, self.lr)
 
 
 class _Bound(nn.Module):

@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from components.detectors.base import Batch, DeepDetector, mlp, register
+from components.detectors.torch_kernels import beta_draws
 
 
 class _RoSASNet(nn.Module):
@@ -57,13 +58,6 @@ class _RoSASNet(nn.Module):
 
     def score(self, x: Tensor) -> Tensor:
         return self.head(self.embed(x)).squeeze(1)
-
-
-def beta_draws(alpha: float, n: int, gen: torch.Generator, device: torch.device) -> Tensor:
-    """n draws of Beta(alpha, alpha) from a seeded generator (torch.distributions only draws
-    from the global RNG), as the second coordinate of a Dirichlet(alpha, alpha)."""
-    concentration = torch.full((n, 2), float(alpha), device=device)
-    return torch._sample_dirichlet(concentration, generator=gen)[:, 1]
 
 
 def mass_interpolation(
