@@ -44,6 +44,7 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     from components.candidate import candidate_plots, fit_candidate
     from components.contamination import contamination_for_threshold, estimate_contamination
     from components.detectors.base import applicable_params
+    from components.label_file import read_labels, weak_labels
     from components.release import plan_release
 
     times: dict[str, float] = {}
@@ -56,13 +57,13 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
 
     start = time.perf_counter()
     table, confirmed = timed(
-        "read", lambda: (data.read_table(settings.records), data.read_labels(settings.labels))
+        "read", lambda: (data.read_table(settings.records), read_labels(settings.labels))
     )
     schema = data.infer_schema(table, settings.id_column)
     timed("validation", lambda: validation.validate_training_data(table, confirmed, schema))
     raw = data.feature_matrix(table, schema)
     scaler = data.Scaler.fit(raw)
-    X, y = scaler.transform(raw), data.weak_labels(table, confirmed, schema)
+    X, y = scaler.transform(raw), weak_labels(table, confirmed, schema)
     seed = settings.random_state
     estimate = timed("contamination", lambda: estimate_contamination(X, y, random_state=seed))
     share = contamination_for_threshold(estimate).value

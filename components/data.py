@@ -1,5 +1,5 @@
-"""The data contract: a table of numeric features (+ an optional id column) and a small CSV
-of confirmed anomaly ids that DVC versions.
+"""The data contract: a table of numeric features (+ an optional id column); the analysts'
+label file that DVC versions beside it is components/label_file.py.
 
 Why one module: the schema is inferred once at training, stored with the model and enforced
 at scoring, so training and serving can never disagree on columns, order or types. Every
@@ -13,9 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,13 +109,10 @@ class Scaler:
         return cls(low, high)
 
 
-LABEL_COLUMNS = ("id", "who", "when", "note", "verdict")
-ANOMALY, NORMAL = "anomaly", "normal"  # verdicts: confirmed anomaly, dismissed (confirmed normal)
-VERDICTS = (ANOMALY, NORMAL)
 _MAX_LISTED = 5
 
 
-def _listed(values: list[str]) -> str:
+def listed(values: list[str]) -> str:
     """Up to five values for a one-line message, with the count of the rest."""
     shown = ", ".join(repr(v) for v in values[:_MAX_LISTED])
     more = len(values) - _MAX_LISTED
@@ -135,7 +130,7 @@ def _first_undecodable_line(path: Path) -> int:
     return 0
 
 
-def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
+def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     """pandas' CSV reader with its failures turned into one-line DataErrors."""
     try:
         return pd.read_csv(path, encoding="utf-8", **kwargs)
@@ -155,7 +150,7 @@ def read_table(path: Path) -> pd.DataFrame:
     """Read the records table (CSV or parquet) as-is; the schema is checked later."""
     path = Path(path)
     if ensure_table_file(path) == ".csv":
-        table = _read_csv(path)
+        table = read_csv(path)
     else:
         try:
             table = pd.read_parquet(path)
@@ -174,7 +169,7 @@ def read_columns(path: Path) -> list[str]:
     """The column names of a table from its header alone (CSV first line, parquet schema)."""
     path = Path(path)
     if ensure_table_file(path) == ".csv":
-        return [str(c) for c in _read_csv(path, nrows=0).columns]
+        return [str(c) for c in read_csv(path, nrows=0).columns]
     try:
         return list(pq.read_schema(path).names)
     except (pa.ArrowException, OSError) as err:
@@ -182,112 +177,6 @@ def read_columns(path: Path) -> list[str]:
             f"{path}: not a readable parquet file ({type(err).__name__}); "
             "re-export it or restore it with `dvc checkout`"
         ) from err
-
-
-def read_labels(path: Path) -> pd.DataFrame:
-    """Read the label file (id, who, when, note, verdict); a header alone means no labels.
-
-    `verdict` is `anomaly` (confirmed, `wsad label add`) or `normal` (dismissed, `wsad label
-    dismiss`); files written before dismissals existed have no such column and every row
-    reads as `anomaly`.
-    """
-    path = Path(path)
-    ensure_readable(path)
-    labels = _read_csv(path, dtype=str, keep_default_na=False)
-    if "verdict" not in labels.columns:
-        labels["verdict"] = ANOMALY
-    missing = [c for c in LABEL_COLUMNS if c not in labels.columns]
-    if missing:
-        raise DataError(
-            f"{path}: missing column(s) {_listed(missing)}; the header must be "
-            f"{','.join(LABEL_COLUMNS[:-1])}[,verdict]"
-        )
-    labels = labels.loc[:, list(LABEL_COLUMNS)]
-    for column in ("id", "who"):
-        blank = np.flatnonzero(labels[column].str.strip() == "")
-        if len(blank):
-            raise DataError(f"{path}: column {column!r} is empty in row {blank[0]}; fill it in")
-    bad = np.flatnonzero(~labels["verdict"].isin(VERDICTS))
-    if len(bad):
-        raise DataError(
-            f"{path}: column 'verdict' row {bad[0]} is {labels['verdict'].iloc[bad[0]]!r}; "
-            f"use {' or '.join(VERDICTS)}"
-        )
-    both = _both_verdicts(labels)
-    if both:
-        raise DataError(
-            f"{path}: id(s) {_listed(both)} are both confirmed and dismissed; keep the one "
-            "verdict that stands"
-        )
-    duplicated = labels["id"][labels["id"].duplicated()].unique().tolist()
-    if duplicated:
-        raise DataError(f"{path}: duplicate label id(s) {_listed(duplicated)}; keep one row each")
-    when = pd.to_datetime(labels["when"], errors="coerce", utc=True, format="ISO8601")
-    if when.isna().any():
-        row = int(np.flatnonzero(when.isna())[0])
-        raise DataError(
-            f"{path}: column 'when' row {row} is {labels['when'].iloc[row]!r}, not an ISO-8601 "
-            "time; use e.g. 2026-01-31T12:00:00+00:00"
-        )
-    return labels.reset_index(drop=True)
-
-
-def _both_verdicts(labels: pd.DataFrame) -> list[str]:
-    """Ids that carry both verdicts."""
-    per_id = labels.groupby("id", sort=True)["verdict"].nunique()
-    return per_id.index[per_id > 1].tolist()
-
-
-def append_labels(
-    path: Path,
-    ids: list[str],
-    who: str,
-    note: str = "",
-    when: str | None = None,
-    known_ids: set[str] | None = None,
-    verdict: str = ANOMALY,
-) -> int:
-    """Add verdicts to the label file: `anomaly` confirms (`wsad label add`), `normal`
-    dismisses (`wsad label dismiss`); returns the rows added.
-
-    Ids that already carry this verdict are kept as they are (the first one stands); an id
-    that carries the other verdict is refused, since a row cannot be both. The file is
-    rewritten through a temporary file and `os.replace`, so a crash never leaves half a file.
-    """
-    path = Path(path)
-    if verdict not in VERDICTS:
-        raise DataError(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
-    if not who.strip():
-        raise DataError(f"who is empty; say who gave these {verdict} verdicts")
-    ids = list(dict.fromkeys(str(i) for i in ids))
-    if not ids:
-        raise DataError("no ids given; pass at least one record id")
-    if known_ids is not None:
-        unknown = [i for i in ids if i not in known_ids]
-        if unknown:
-            raise DataError(f"id(s) {_listed(unknown)} are not in the records table; check the ids")
-    stamp = when or datetime.now(UTC).isoformat(timespec="seconds")
-    if pd.isna(pd.to_datetime(stamp, errors="coerce", format="ISO8601")):
-        raise DataError(f"when={stamp!r} is not an ISO-8601 time; use e.g. 2026-01-31T12:00:00Z")
-    existing = read_labels(path) if path.exists() else pd.DataFrame(columns=list(LABEL_COLUMNS))
-    given = dict(zip(existing["id"], existing["verdict"], strict=True))
-    clash = [i for i in ids if given.get(i, verdict) != verdict]
-    if clash:
-        other = "confirmed anomalies" if verdict == NORMAL else "dismissed as normal"
-        raise DataError(
-            f"id(s) {_listed(clash)} are already {other} in {path}; a row cannot be both "
-            "confirmed and dismissed (edit the label file to change a verdict)"
-        )
-    new = [i for i in ids if i not in given]
-    if len(new) < len(ids):
-        log.info("%d id(s) already labelled in %s; left unchanged", len(ids) - len(new), path)
-    rows = pd.DataFrame({"id": new, "who": who, "when": stamp, "note": note, "verdict": verdict})
-    combined = pd.concat([existing, rows], ignore_index=True) if new else existing
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    combined.to_csv(tmp, index=False, encoding="utf-8")
-    os.replace(tmp, path)
-    return len(new)
 
 
 def check_ids(records: pd.DataFrame, id_column: str) -> pd.Series:
@@ -300,7 +189,7 @@ def check_ids(records: pd.DataFrame, id_column: str) -> pd.Series:
     duplicated = ids[ids.duplicated()].unique().tolist()
     if duplicated:
         raise DataError(
-            f"id column {id_column!r} has duplicate id(s) {_listed(duplicated)}; ids must be unique"
+            f"id column {id_column!r} has duplicate id(s) {listed(duplicated)}; ids must be unique"
         )
     return ids
 
@@ -323,7 +212,7 @@ def infer_schema(records: pd.DataFrame, id_column: str | None = "id") -> Schema:
     bad = [c for c in features if not pd.api.types.is_numeric_dtype(records[c])]
     if bad:
         raise DataError(
-            f"column(s) {_listed(bad)} are not numeric; encode or drop them before training"
+            f"column(s) {listed(bad)} are not numeric; encode or drop them before training"
         )
     feature_matrix(records, Schema(id_column, features, {}, {}, len(records)))  # NaN/inf
     values = {c: _numeric_column(records, c) for c in features}
@@ -359,11 +248,11 @@ def check_columns(columns: Iterable[object], schema: Schema) -> None:
     missing = [c for c in schema.features if c not in present]
     extra = sorted(present - set(schema.features) - {schema.id_column})
     if missing or extra:
-        parts = [f"missing column(s) {_listed(missing)}"] if missing else []
-        parts += [f"unexpected column(s) {_listed(extra)}"] if extra else []
+        parts = [f"missing column(s) {listed(missing)}"] if missing else []
+        parts += [f"unexpected column(s) {listed(extra)}"] if extra else []
         hint = " (renamed?)" if missing and extra else ""
         raise DataError(
-            f"{'; '.join(parts)}{hint}; the model expects exactly {_listed(list(schema.features))}"
+            f"{'; '.join(parts)}{hint}; the model expects exactly {listed(list(schema.features))}"
         )
 
 
@@ -384,27 +273,3 @@ def feature_matrix(records: pd.DataFrame, schema: Schema) -> np.ndarray:
                 "(beyond float32's 3.4e38 counts as inf); impute or drop those rows"
             )
     return out
-
-
-def weak_labels(records: pd.DataFrame, labels: pd.DataFrame, schema: Schema) -> np.ndarray:
-    """Per row: 1 = confirmed anomaly, -1 = dismissed (confirmed normal), 0 = unlabelled.
-    No labels at all is not an error here: whether a method can train without them is the
-    detector's call (and what a method does with -1 is too: see `components.detectors`)."""
-    if schema.id_column is None or schema.id_column not in records.columns:
-        raise DataError(
-            f"the table has no id column ({schema.id_column or 'none in the schema'}); "
-            "labels are matched by id, add an 'id' column"
-        )
-    ids = check_ids(records, schema.id_column)
-    label_ids = labels["id"].astype(str)
-    absent = sorted(set(label_ids) - set(ids))
-    if absent:
-        raise DataError(
-            f"label id(s) {_listed(absent)} are not in the table's {schema.id_column!r} column; "
-            "fix the label file or the table"
-        )
-    verdicts = labels.get("verdict", pd.Series(ANOMALY, index=labels.index))
-    normal = set(label_ids[(verdicts == NORMAL).to_numpy()])
-    y = ids.isin(set(label_ids) - normal).to_numpy().astype(np.int64)
-    y[ids.isin(normal).to_numpy()] = -1
-    return y

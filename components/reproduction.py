@@ -34,6 +34,7 @@ from components.candidate import fit_candidate
 from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors.base import applicable_params
 from components.evaluation import SelectionResult
+from components.label_file import read_labels, weak_labels
 from components.registry import WsadModel, write_bundle
 from components.release import ENSEMBLE
 
@@ -126,11 +127,11 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
     with as many torch threads as the training process had."""
     if recipe.torch_threads:
         torch.set_num_threads(recipe.torch_threads)
-    table, confirmed = data.read_table(records), data.read_labels(labels)
+    table, confirmed = data.read_table(records), read_labels(labels)
     schema = data.infer_schema(table, id_column)
     raw = data.feature_matrix(table, schema)
     scaler = data.Scaler.fit(raw)
-    X, y = scaler.transform(raw), data.weak_labels(table, confirmed, schema)
+    X, y = scaler.transform(raw), weak_labels(table, confirmed, schema)
     contamination = estimate_contamination(X, y, random_state=recipe.random_state)
     selected = SelectionResult(
         recipe.method,

@@ -32,7 +32,8 @@ from great_expectations.core.expectation_validation_result import (
 )
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from components.data import LABEL_COLUMNS, Schema
+from components.data import Schema
+from components.label_file import LABEL_COLUMNS
 from components.profile import Limits, ReferenceProfile, bin_counts, psi
 
 log = logging.getLogger(__name__)

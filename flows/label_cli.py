@@ -42,6 +42,7 @@ def label_dismiss(
 def record_verdicts(ids: list[str], who: str, note: str, verdict: str) -> None:
     """Check the ids, write the verdicts, version the data and audit the change."""
     from components import data, lineage
+    from components.label_file import ANOMALY, append_labels, read_labels
     from flows.terminal import fail, one_line_errors, out, settings_with
 
     settings = settings_with()
@@ -51,11 +52,11 @@ def record_verdicts(ids: list[str], who: str, note: str, verdict: str) -> None:
         if settings.id_column not in table.columns:
             fail(f"{settings.records} has no id column {settings.id_column!r}; labels need ids")
         known = set(data.check_ids(table, settings.id_column))
-        had = set(data.read_labels(labels)["id"]) if labels.exists() else set()
+        had = set(read_labels(labels)["id"]) if labels.exists() else set()
         saved = {path: path.read_bytes() if path.exists() else None for path in (labels, pointer)}
         previous = lineage.data_version(pointer) if pointer.exists() else None
         when = datetime.now(UTC).isoformat(timespec="seconds")
-        added = data.append_labels(labels, ids, who, note, when, known, verdict)
+        added = append_labels(labels, ids, who, note, when, known, verdict)
         if not added:
             out.print(f"every id already carries the {verdict} verdict; nothing changed")
             return
@@ -66,7 +67,7 @@ def record_verdicts(ids: list[str], who: str, note: str, verdict: str) -> None:
         except BaseException:
             _restore(saved)
             raise
-    kind = "confirmed anomaly" if verdict == data.ANOMALY else "dismissed (normal)"
+    kind = "confirmed anomaly" if verdict == ANOMALY else "dismissed (normal)"
     out.print(
         f"recorded {added} {kind} verdict(s) in {labels}; data version {version}. "
         "Commit data.dvc (git add data.dvc && git commit) and `dvc push` to publish it."

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from components import data
+from components.label_file import read_labels, weak_labels
 from flows.config import Settings
 
 
@@ -42,8 +43,8 @@ def train_inputs(settings: Settings) -> None:
     from components import reference_check, registry
     from components.validation import DataValidationError
 
-    table, labels = data.read_table(settings.records), data.read_labels(settings.labels)
-    data.weak_labels(table, labels, data.infer_schema(table, settings.id_column))
+    table, labels = data.read_table(settings.records), read_labels(settings.labels)
+    weak_labels(table, labels, data.infer_schema(table, settings.id_column))
     registry.configure(settings.tracking_uri)
     same_columns_as_champion(table.columns, settings)
     if settings.accept_drift_reason:

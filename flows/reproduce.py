@@ -17,8 +17,9 @@ def reproduce_version(settings: Settings, version: str) -> str:
     """Restore the version's data, retrain it on CPU, compare; returns the verdict line and
     raises `ReproductionError` when it cannot be reproduced or `typer.Exit(1)` when it
     differs."""
-    from components import data, lineage, registry
+    from components import lineage, registry
     from components.audit import AuditLog
+    from components.label_file import read_labels
     from components.reproduction import Recipe, ReproductionError, compare, retrain
 
     registry.configure(settings.tracking_uri)
@@ -46,8 +47,8 @@ def reproduce_version(settings: Settings, version: str) -> str:
         )
         now = Path(recipe.labels)
         if not now.is_file() or now.read_bytes() != labels.read_bytes():
-            before = len(data.read_labels(labels))
-            after = len(data.read_labels(now)) if now.is_file() else 0
+            before = len(read_labels(labels))
+            after = len(read_labels(now)) if now.is_file() else 0
             notes.append(
                 f"{recipe.labels} changed since the release ({before} -> {after} labels); "
                 "the release's own labels were used"

@@ -15,6 +15,7 @@ from prefect.cache_policies import NONE
 
 from components import data, registry
 from components.audit import AuditLog
+from components.label_file import read_labels
 from components.review_page import check_output, frame_for_artifact, write_review
 from components.review_report import Review, build_review
 from flows.config import Settings
@@ -27,7 +28,7 @@ ARTIFACT_KEY = "wsad-review-queue"
 def read_inputs(records: Path, labels: Path) -> tuple[pd.DataFrame, set[str]]:
     """The table to review and the ids that already carry a verdict (either kind)."""
     table = data.read_table(records)
-    verdicts = data.read_labels(labels) if Path(labels).exists() else None
+    verdicts = read_labels(labels) if Path(labels).exists() else None
     return table, set() if verdicts is None else set(verdicts["id"])
 
 

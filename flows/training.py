@@ -28,6 +28,7 @@ from components.contamination import (
     estimate_contamination,
 )
 from components.detectors.base import applicable_params
+from components.label_file import read_labels, weak_labels
 from components.profile import ReferenceProfile
 from components.release import ReleasePlan, describe, flat_params, plan_release, replay
 from flows import preflight
@@ -43,7 +44,7 @@ def load_inputs(
     records: Path, labels: Path, id_column: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, data.Schema]:
     """Read the table and the label file; infer the schema from the table."""
-    table, confirmed = data.read_table(records), data.read_labels(labels)
+    table, confirmed = data.read_table(records), read_labels(labels)
     return table, confirmed, data.infer_schema(table, id_column)
 
 
@@ -271,7 +272,7 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     reference = check_against_champion(table, confirmed, settings)
     raw = data.feature_matrix(table, schema)
     scaler = data.Scaler.fit(raw)
-    X, y = scaler.transform(raw), data.weak_labels(table, confirmed, schema)
+    X, y = scaler.transform(raw), weak_labels(table, confirmed, schema)
     contamination = estimate(X, y, settings.random_state)
     share = contamination_for_threshold(contamination)  # the estimate, or a capped fallback
     shared = {"X": X, "y": y, "contamination": share.value, "settings": settings}

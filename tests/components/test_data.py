@@ -9,17 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.data import (
-    DataError,
-    Scaler,
-    Schema,
-    append_labels,
-    feature_matrix,
-    infer_schema,
-    read_labels,
-    read_table,
-    weak_labels,
-)
+from components.data import DataError, Scaler, Schema, feature_matrix, infer_schema, read_table
+from components.label_file import append_labels, read_labels, weak_labels
 
 
 @pytest.fixture
