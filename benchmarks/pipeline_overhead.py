@@ -75,7 +75,9 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = timed("cross-validation", lambda: list(pool.map(cv, settings.methods)))
-    best = plan_release(results, share, settings.release_top, settings.ensemble_seeds).selection
+    best = plan_release(
+        results, share, settings.release_top, settings.ensemble_seeds, settings.release_tolerance
+    ).selection
     candidate = timed(
         "refit + calibration",
         lambda: fit_candidate(best, X, y, share, settings.threshold_method, settings.target_fpr),

@@ -88,7 +88,11 @@ def plan(
 ) -> ReleasePlan:
     """Which candidates the release averages, from their cross-validation alone."""
     return plan_release(
-        results, contamination, top=settings.release_top, n_seeds=settings.ensemble_seeds
+        results,
+        contamination,
+        top=settings.release_top,
+        n_seeds=settings.ensemble_seeds,
+        tolerance=settings.release_tolerance,
     )
 
 
