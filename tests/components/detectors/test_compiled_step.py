@@ -12,6 +12,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from components.detectors import make
+from components.detectors.base import fit_many
 from components.detectors.compiled_step import step_loss
 from tests.conftest import synthetic_task
 
@@ -109,3 +110,18 @@ def test_devnet_fit_with_inductor_follows_the_eager_fit():
     np.testing.assert_allclose(
         compiled.decision_function(X), eager.decision_function(X), rtol=1e-4, atol=1e-5
     )
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("mode", ["on", "cudagraphs"])
+def test_cuda_compiled_fits_follow_the_eager_fits(mode):
+    X, y, _ = synthetic_task(n=600, d=6)
+    kw = {"epochs": 3, "until_converged": False, "device": "cuda"}
+    eager = make("devnet", **kw).fit(X, y)
+    compiled = make("devnet", compile_step=mode, **kw).fit(X, y)
+    np.testing.assert_allclose(compiled.loss_history_, eager.loss_history_, rtol=1e-4)
+    template = make("deepsad", compile_step=mode, pretrain_epochs=1, **kw)
+    stacked = fit_many(template, X, [y, y], [0, 1])
+    alone = make("deepsad", pretrain_epochs=1, random_state=1, **kw).fit(X, y)
+    np.testing.assert_allclose(stacked[1].loss_history_, alone.loss_history_, rtol=1e-3)
