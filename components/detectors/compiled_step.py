@@ -74,7 +74,20 @@ def step_loss(
     except Exception as err:  # torch raises several types for an unusable backend or mode
         _warn_eager(err)
         return run
-    return _FirstCallFallback(compiled, run)
+    return _FirstCallFallback(
+        _graph_replays(compiled) if mode == "reduce-overhead" else compiled, run
+    )
+
+
+def _graph_replays(compiled: StepLoss) -> StepLoss:
+    """CUDA graphs reuse their output memory on the next replay, and the loop keeps each
+    step's loss until the epoch ends: each call starts a new step and returns a copy."""
+
+    def run(*args: Any) -> Tensor:
+        torch.compiler.cudagraph_mark_step_begin()
+        return compiled(*args).clone()
+
+    return run
 
 
 def _autocast(loss: StepLoss, device: torch.device) -> StepLoss:
