@@ -5,8 +5,8 @@ What is compiled: the loss of a batch, for one network (`_train`) or for a stack
 vmapped members (`_train_many`). AOTAutograd derives the backward graph from it, so forward
 and backward both run as inductor kernels. The optimiser step stays eager: it already is one
 fused kernel call over every parameter (`torch_kernels`), and dynamo cannot trace `backward()`
-or the private fused Adam kernel into the same graph. Sampling stays eager too, as dynamo does
-not take a `torch.Generator`.
+or the private fused Adam kernel into the same graph. Sampling stays eager too (compiled with
+the loss, a probe's step was slower still).
 
 Why off by default: on CPU, at the shared grid's sizes, the compiled step was not faster per
 step than the eager one, and compiling takes seconds to tens of seconds, longer than a whole
@@ -17,6 +17,8 @@ a mode becomes a default only where it pays and leaves AUC-PR within seed noise.
 Modes: "off" (eager), "on" (torch.compile's default mode, inductor), "cudagraphs" (its
 "reduce-overhead" mode: inductor kernels replayed as CUDA graphs; CUDA only). Shapes are fixed
 within a fit (every sampler draws full batches), so graphs are compiled with `dynamic=False`.
+Later fits of the same shapes in the process reuse the compiled code; each new feature count
+compiles again, up to torch's recompile limit per function, beyond which torch runs it eagerly.
 
 Fallback: where torch.compile refuses the step (an unknown backend or mode, a Python it does
 not support) or the first call fails to compile (no C++ compiler, an operator inductor cannot
