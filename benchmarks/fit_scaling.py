@@ -102,8 +102,9 @@ def measure(
     }
 
 
-def plot(frame: pd.DataFrame, path: Path) -> None:
-    """Seconds per epoch vs rows, log-log, one colour per method, solid ours, dashed DeepOD."""
+def plot(frame: pd.DataFrame, path: Path, other: pd.DataFrame | None = None) -> None:
+    """Seconds per epoch vs rows, log-log, one colour per method, solid ours, dashed DeepOD;
+    `other` (another device's CSV, e.g. the CPU run beside a GPU run) adds its curves dotted."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -116,6 +117,18 @@ def plot(frame: pd.DataFrame, path: Path) -> None:
         ax.plot(
             part["rows"], part["deepod_s_per_epoch"], "s--", color=colour, label=f"{method} DeepOD"
         )
+        if other is not None:
+            theirs = other[other.method == method]
+            where = theirs.device.iloc[0] if len(theirs) else ""
+            for column, side, marker in (("ours", "ours", "o:"), ("deepod", "DeepOD", "s:")):
+                ax.plot(
+                    theirs["rows"],
+                    theirs[f"{column}_s_per_epoch"],
+                    marker,
+                    color=colour,
+                    alpha=0.5,
+                    label=f"{method} {side} ({where})",
+                )
     ax.set(xscale="log", yscale="log", xlabel="training rows", ylabel="seconds per epoch")
     ax.set_title(f"Fit time vs rows ({frame['device'].iloc[0]}, DeepOD's loop, batch 64)")
     ax.grid(True, which="both", alpha=0.3)
@@ -136,6 +149,9 @@ def main(
         str, typer.Option(help="method:rows cells where DeepOD is not run (too slow)")
     ] = "",
     no_deepod: Annotated[bool, typer.Option(help="ours only (DeepOD not installed)")] = False,
+    compare_csv: Annotated[
+        Path | None, typer.Option(help="another device's fit_scaling CSV, drawn dotted")
+    ] = None,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="CSV and plot folder")] = HERE / "results",
 ) -> None:
@@ -172,7 +188,11 @@ def main(
     where = frame["device"].iloc[0]
     out_dir.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out_dir / f"fit_scaling_{where}.csv", index=False)
-    plot(frame, out_dir / f"fit_scaling_{where}.png")
+    plot(
+        frame,
+        out_dir / f"fit_scaling_{where}.png",
+        pd.read_csv(compare_csv) if compare_csv else None,
+    )
     cols = (
         "method",
         "rows",

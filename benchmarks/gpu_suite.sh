@@ -17,7 +17,8 @@
 # non-zero at the end. Steps:
 #   1. fit_scaling: ours vs DeepOD at DeepOD's settings, devnet/prenet/deepsad, 10k/100k/1M rows
 #      resampled from cover, one epoch, AUC-PR beside (DeepOD's PReNet skipped at 100k and 1M:
-#      its fit scores every row against 60 partners, longer than the whole suite).
+#      its fit scores every row against 60 partners, longer than the whole suite); the plot
+#      draws the committed CPU run's curves beside the GPU's.
 #   2. ensemble_speedup: 8 seeds in one stacked pass vs 8 sequential fits, cardio.
 #   3. grid_walltime: a slice of the full grid (cardio, every method the box can run, i.e. all
 #      but catboost and xgbod, 4 label ratios, seed 0); its section scales the wall time up.
@@ -74,14 +75,16 @@ EOF
 
 common=(--data-dir "$TABLES" --out-dir "$OUT" --results-md "$OUT/RESULTS.md")
 if [ "$TINY" = 1 ]; then
-  fit_scaling=(--dataset pima --rows 300,600 --epochs 1)
+  fit_scaling=(--dataset pima --rows 300,600 --epochs 1
+               --compare-csv benchmarks/results/fit_scaling_cpu.csv)
   ensemble=(--dataset pima --members 2 --repeats 1 --epochs 1 --methods devnet --max-rows 500)
   grid=(--datasets pima --methods devnet,iforest --label-ratios 0.1 --seeds 0 --max-rows 500)
   modes=(--dataset pima --methods devnet --modes eager,bf16 --seeds 0,1 --epochs 1 --max-rows 500)
   limits=(120 120 120 120)
 else
   fit_scaling=(--dataset cover --rows 10000,100000,1000000 --epochs 1
-               --deepod-skip prenet:100000,prenet:1000000)
+               --deepod-skip prenet:100000,prenet:1000000
+               --compare-csv benchmarks/results/fit_scaling_cpu.csv)
   ensemble=(--dataset cardio --members 8 --repeats 2)
   grid=(--datasets cardio --label-ratios 0.01,0.05,0.1,0.25 --seeds 0 --max-rows 10000
         --methods anoonly,deepsad,devnet,devnet-topk,esad,feawad,iforest,mnpwad,prenet,rosas,supervised)
