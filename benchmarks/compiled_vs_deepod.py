@@ -28,7 +28,7 @@ import torch
 import typer
 from sklearn.metrics import average_precision_score
 
-from benchmarks.report import machine, replace_section, show_table
+from benchmarks.report import RenderOnly, machine, replace_section, show_table
 from benchmarks.vs_deepod import DEEPOD_CLASSES, import_deepod, pair_settings, timed, warm_up
 from components.benchmark import csv_list, load_table, make_split
 from components.detectors import make
@@ -142,9 +142,7 @@ def main(
     seeds: Annotated[str, typer.Option(help="comma-separated")] = "0,1",
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="raw CSV folder")] = HERE / "results",
-    render_only: Annotated[
-        bool, typer.Option(help="no training: rewrite the section from the existing CSV")
-    ] = False,
+    render_only: RenderOnly = False,
 ) -> None:
     """Run the interleaved fits, write the CSV and the RESULTS.md section."""
     torch.set_num_threads(1)

@@ -9,10 +9,17 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Annotated
 
 import torch
+import typer
 from rich.console import Console
 from rich.table import Table
+
+# `--render-only`, shared by the benchmarks that write their CSV row by row.
+RenderOnly = Annotated[
+    bool, typer.Option(help="no training: rewrite the section from the existing CSV")
+]
 
 
 def machine() -> str:

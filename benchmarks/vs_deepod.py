@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sklearn.metrics import average_precision_score
 
-from benchmarks.report import machine, replace_section
+from benchmarks.report import RenderOnly, machine, replace_section
 from components.benchmark import csv_list, load_table, make_split, select_tables
 from components.detectors import make
 
@@ -381,9 +381,7 @@ def main(
     note: Annotated[list[str] | None, typer.Option(help="a line for RESULTS.md")] = None,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="raw CSV folder")] = HERE / "results",
-    render_only: Annotated[
-        bool, typer.Option(help="no training: rewrite the section from the existing CSV")
-    ] = False,
+    render_only: RenderOnly = False,
 ) -> None:
     """Train ours and DeepOD's on identical splits; write the CSV and the RESULTS.md section."""
     if config not in SETTINGS:
