@@ -36,6 +36,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from components.detectors import torch_kernels
+from components.detectors.compiled_step import step_loss
 
 log = logging.getLogger(__name__)
 
@@ -439,6 +440,8 @@ class DeepDetector(Detector):
     # After `epochs`, go on while the loss still falls (`loss_still_falling`), up to
     # EPOCH_CAP_FACTOR x `epochs`: the papers' fixed step counts leave some seeds short.
     until_converged: bool = True
+    compile_step: str = "off"  # "on", "cudagraphs": torch.compile the loss (compiled_step.py)
+    bf16: bool = False  # bf16 autocast of the loss (compiled_step.py)
     device: str = "auto"
     verbose: bool | None = None  # progress bar; None = only on a terminal
 
@@ -530,6 +533,7 @@ class DeepDetector(Detector):
         per epoch (the epoch loss, for the checkpoint, the stopping rule and the progress
         bar). `epochs` always run; with `until_converged`, more while the loss still falls."""
         opt = _Optimizer(params, self.optimizer, lr, self.weight_decay)
+        loss = step_loss(loss, self.compile_step, self.bf16, params[0].device)
         best, best_state, history = math.inf, None, list[float]()
         cap, window = _epoch_limits(epochs, until_converged)
         show = sys.stderr.isatty() if self.verbose is None else self.verbose
@@ -580,8 +584,8 @@ class DeepDetector(Detector):
             tensors = {f"net.{k}": v for k, v in (p | b).items()}
             return functional_call(bound, tensors, batch)
 
-        batched_loss = vmap(member_loss)
         plist = list(params.values())
+        batched_loss = step_loss(vmap(member_loss), self.compile_step, self.bf16, plist[0].device)
         opt = _Optimizer(plist, self.optimizer, lr, self.weight_decay, stacked=1)
         state = params | buffers
         n = len(nets)
