@@ -27,7 +27,7 @@ from rich.progress import Progress
 from benchmarks.report import machine, replace_section, show_table
 from components import benchmark
 from components.detectors import available
-from components.detectors.base import resolve_device
+from components.detectors.api import resolve_device
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Full grid wall time"

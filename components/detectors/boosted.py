@@ -35,7 +35,7 @@ import numpy as np
 from catboost import CatBoostClassifier
 from xgboost import XGBClassifier
 
-from components.detectors.base import Detector, register
+from components.detectors.api import Detector, register
 from components.detectors.outlier_features import OutlierScores
 
 
