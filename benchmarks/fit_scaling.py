@@ -34,7 +34,7 @@ from benchmarks.report import gpu_name, machine, replace_section, show_table
 from benchmarks.vs_deepod import DEEPOD_CLASSES, import_deepod, pair_settings, warm_up
 from components.benchmark import csv_list, load_table, make_split
 from components.detectors import make
-from components.detectors.base import resolve_device
+from components.detectors.api import resolve_device
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Fit time vs rows: ours vs DeepOD 0.4.1"

@@ -28,7 +28,7 @@ from benchmarks.plots import bar_chart
 from benchmarks.report import machine, replace_section, show_table
 from components import benchmark
 from components.detectors import available
-from components.detectors.base import resolve_device
+from components.detectors.api import resolve_device
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Full grid wall time"

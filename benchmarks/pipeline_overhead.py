@@ -43,7 +43,7 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     from components import data, evaluation, registry, validation
     from components.candidate import candidate_plots, fit_candidate
     from components.contamination import contamination_for_threshold, estimate_contamination
-    from components.detectors.base import applicable_params
+    from components.detectors.api import applicable_params
     from components.label_file import read_labels, weak_labels
     from components.release import plan_release
 

@@ -27,7 +27,7 @@ from benchmarks.plots import bar_chart
 from benchmarks.report import gpu_name, machine, replace_section, show_table, synced_now
 from components.benchmark import csv_list, load_table, make_split
 from components.detectors import make
-from components.detectors.base import resolve_device
+from components.detectors.api import resolve_device
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Training step modes: eager, compiled, CUDA graphs, bf16"

@@ -269,7 +269,7 @@ def warm_up(split: Any, methods: list[str], deepod: Any | None, device: str = "c
 def deepod_loss_broadcast_check(deepod: Any) -> str:
     """Run DeepOD's DevNet loss on a tiny batch shaped as its training step passes it ((B,1)
     scores, (B,) labels) and compare with the per-sample deviation loss on the same draws."""
-    from components.detectors.base import deviation_loss
+    from components.detectors.parts import deviation_loss
 
     loss_cls = importlib.import_module(deepod.DevNet.__module__).DevLoss
     pred = torch.tensor([[0.1], [2.0], [-0.5], [6.0]])

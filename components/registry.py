@@ -41,7 +41,7 @@ from components.data import Scaler, Schema, feature_matrix
 from components.profile import ReferenceProfile
 
 if TYPE_CHECKING:  # torch loads with the first model, not with the registry's commands
-    from components.detectors.base import Detector
+    from components.detectors.api import Detector
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +277,7 @@ class WsadModel(PythonModel):
         self.schema = Schema.from_dict(json.loads((bundle / "schema.json").read_text()))
         self.scaler = Scaler.from_dict(json.loads((bundle / "scaler.json").read_text()))
         self.threshold = Threshold.from_dict(json.loads((bundle / "threshold.json").read_text()))
-        from components.detectors.base import Detector
+        from components.detectors.api import Detector
 
         self.detector = Detector.load(bundle / "detector.pt")
         profile = bundle / PROFILE_FILE
@@ -297,7 +297,7 @@ class WsadModel(PythonModel):
     ) -> pd.DataFrame:
         """`predict` without MLflow's arguments; `observe` sees the raw feature matrix in
         schema order (the drift statistics read it there instead of converting again)."""
-        from components.detectors.base import SCORE_CHUNK_ROWS
+        from components.detectors.deep import SCORE_CHUNK_ROWS
 
         X = feature_matrix(model_input, self.schema)
         if observe is not None:

@@ -27,7 +27,7 @@ from components.contamination import (
     contamination_for_threshold,
     estimate_contamination,
 )
-from components.detectors.base import applicable_params
+from components.detectors.api import applicable_params
 from components.label_file import read_labels, weak_labels
 from components.profile import ReferenceProfile
 from components.release import ReleasePlan, describe, flat_params, plan_release, replay

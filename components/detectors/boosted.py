@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
-from components.detectors.base import Detector, register
+from components.detectors.api import Detector, register
 from components.detectors.outlier_features import OutlierScores
 
 if TYPE_CHECKING:

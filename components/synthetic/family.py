@@ -13,7 +13,7 @@ from sklearn.metrics import average_precision_score
 
 from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors import make
-from components.detectors.base import applicable_params
+from components.detectors.api import applicable_params
 from components.evaluation import cross_validate
 from components.release import plan_release
 from components.release_defaults import (

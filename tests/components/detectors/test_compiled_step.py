@@ -12,7 +12,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from components.detectors import make
-from components.detectors.base import fit_many
+from components.detectors.api import fit_many
 from components.detectors.compiled_step import step_loss
 from tests.conftest import synthetic_task
 
