@@ -195,12 +195,25 @@ def dvc_push(repo: Path) -> None:
     _dvc(repo, "push")
 
 
+def ensure_versionable(dvc_file: Path) -> None:
+    """A run can record the version of its data: `dvc_file` exists, or its folder is a DVC
+    repository where `track_changes` can create it. A file check, so `wsad train` refuses
+    a folder that is no project before it loads anything."""
+    dvc_file = Path(dvc_file).resolve()
+    if not dvc_file.exists() and not (dvc_file.parent / ".dvc").is_dir():
+        raise LineageError(
+            f"{dvc_file} not found and {dvc_file.parent} is no DVC repository; run `wsad init` "
+            "there to start a project (git, DVC, data/), then train again"
+        )
+
+
 def track_changes(dvc_file: Path, inputs: Sequence[Path]) -> str | None:
     """`dvc add` the data a run is about to train on, so the version it records is the md5
     of what it trained on: when `inputs` lie in the folder `dvc_file` tracks and changed
     since its last `dvc add`, or when there is no `dvc_file` yet but its folder is a DVC
     repository and `inputs` lie in the folder it names (data.dvc: data/). Returns the new
     data version, or None when nothing needed tracking. Commits nothing to git."""
+    ensure_versionable(dvc_file)
     dvc_file = Path(dvc_file).resolve()
     repo = dvc_file.parent
     if dvc_file.exists():
@@ -209,8 +222,7 @@ def track_changes(dvc_file: Path, inputs: Sequence[Path]) -> str | None:
         target = tracked_dir(dvc_file)
     else:
         target = repo / dvc_file.stem
-        inside = all(Path(p).resolve().is_relative_to(target) for p in inputs)
-        if not (repo / ".dvc").is_dir() or not inside:
+        if not all(Path(p).resolve().is_relative_to(target) for p in inputs):
             return None
     return dvc_add(repo, str(target.relative_to(repo)))
 

@@ -25,7 +25,7 @@ def init_project(root: Path, labels: Path, env_example: str) -> list[str]:
     line each; empty when `root` already was a project."""
     root = Path(root)
     if root.exists() and not root.is_dir():
-        raise lineage.LineageError(f"{root} is a file; pass a folder to start a project in")
+        raise NotADirectoryError(f"{root} is a file; pass a folder to start a project in")
     root.mkdir(parents=True, exist_ok=True)
     done = lineage.init_repositories(root)
     label_file = root / labels

@@ -144,7 +144,7 @@ def train(
     who: Who = None,
 ) -> None:
     """Validate (also against the champion's reference), train, compare, register, promote."""
-    from components import files
+    from components import files, lineage
 
     if accept_drift != bool(reason and reason.strip()):
         fail("--accept-drift and --reason go together: say why the changed data is right")
@@ -174,6 +174,7 @@ def train(
     with one_line_errors():
         files.ensure_table_file(settings.records)
         files.ensure_readable(settings.labels)
+        lineage.ensure_versionable(settings.data_dvc)
         from flows import preflight
 
         preflight.train_inputs(settings)

@@ -133,6 +133,10 @@ def test_track_changes_adds_only_changed_or_untracked_data(repo: Path) -> None:
     pointer.unlink()  # a DVC repository whose data was never added
     assert track_changes(pointer, [records]) == second
     assert pointer.exists()
+    shutil.rmtree(repo / ".dvc")  # no DVC repository: no version could be recorded
+    pointer.unlink()
+    with pytest.raises(LineageError, match="data.dvc not found and .* is no DVC repository"):
+        track_changes(pointer, [records])
 
 
 def test_restore_data_checks_out_an_earlier_version_from_the_cache(

@@ -193,3 +193,12 @@ def test_label_import_refuses_bad_input_with_one_line(initialised, tmp_path, cas
     )
     assert_one_error_line(done, pattern)
     assert project_state(initialised) == before
+
+
+def test_train_outside_a_project_says_to_run_init(tmp_path, exports):
+    """The issue's first try: data/ in a folder that is no DVC repository (nor git)."""
+    records, _ = exports
+    build_demo_data(tmp_path / "data")
+    done = run_wsad(["train"], tmp_path, {"COLUMNS": "200"})
+    assert_one_error_line(done, r"data\.dvc not found and .* is no DVC repository; run `wsad init`")
+    assert not (tmp_path / "data.dvc").exists()
