@@ -92,10 +92,15 @@ def append_labels(
     """Add one verdict for `ids`, all given by `who` at `when` (now when None) with one
     note: `anomaly` confirms (`wsad label add`), `normal` dismisses (`wsad label dismiss`);
     returns the rows added (see `append_verdicts`)."""
+    return append_verdicts(path, verdict_rows(ids, who, note, when), known_ids, verdict)
+
+
+def verdict_rows(ids: list[str], who: str, note: str = "", when: str | None = None) -> pd.DataFrame:
+    """Label rows (id, who, when, note) for `ids` sharing one author, time and note."""
     stamp = when or datetime.now(UTC).isoformat(timespec="seconds")
-    ids = [str(i) for i in ids]
-    rows = pd.DataFrame({"id": ids, "who": who, "when": stamp, "note": note}, dtype=str)
-    return append_verdicts(path, rows, known_ids, verdict)
+    return pd.DataFrame(
+        {"id": [str(i) for i in ids], "who": who, "when": stamp, "note": note}, dtype=str
+    )
 
 
 def append_verdicts(

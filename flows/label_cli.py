@@ -63,11 +63,9 @@ def label_import(
 
 def record_verdicts(ids: list[str], who: str, note: str, verdict: str) -> None:
     """One verdict for every id, given now by `who` with one note."""
-    import pandas as pd
+    from components.label_file import verdict_rows
 
-    when = datetime.now(UTC).isoformat(timespec="seconds")
-    rows = pd.DataFrame({"id": ids, "who": who, "when": when, "note": note}, dtype=str)
-    _record(rows, verdict, who, note)
+    _record(verdict_rows(ids, who, note), verdict, who, note)
 
 
 def _record(rows: pd.DataFrame, verdict: str, who: str, note: str) -> None:
