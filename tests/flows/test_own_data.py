@@ -22,8 +22,13 @@ from components.project import init_project
 from flows.init_cli import env_example
 from tests.flows.conftest import GIT_ENV, assert_one_error_line, run, run_wsad
 
-# The cheapest training the CLI allows: one fast candidate, one seed.
-FAST = {"WSAD_METHODS": '["iforest"]', "WSAD_PARAMS": "{}", "WSAD_ENSEMBLE_SEEDS": "1"}
+# The cheapest training the CLI allows: one fast candidate, one seed, two folds.
+FAST = {
+    "WSAD_METHODS": '["iforest"]',
+    "WSAD_PARAMS": "{}",
+    "WSAD_ENSEMBLE_SEEDS": "1",
+    "WSAD_CV_FOLDS": "2",
+}
 IMPORT = ["--id-column", "case_id", "--date-column", "confirmed_on", "--note-column", "comment"]
 
 
