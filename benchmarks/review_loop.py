@@ -7,20 +7,21 @@ ADBench split of components.benchmark) and 5 labelled anomalies to start from. T
 answers (anomaly -> y = 1, normal -> dismissed, y = -1), and the detector is refitted on all
 verdicts so far. Test AUC-PR is recorded after every fit (round 0 = the 5 starting labels).
 
-Strategies: `queue@s` = components.review.build_queue in its plain order with uncertain
-share s (the threshold calibrated at the contamination quantile, as the training flow does,
-and the seed ensemble's member disagreement); `spread@s` = the same with its picks spread
-over a pool (`features` given, components.review.DEFAULT_POOL), as `wsad review` builds it;
-`top` = share 0, plain order (top-scored rows only); `random` = unlabelled rows at random;
+Strategies: `queue@s` = components.review.build_queue with uncertain share s (the threshold
+calibrated at the contamination quantile, as the training flow does, and the seed
+ensemble's member disagreement), as `wsad review` builds it; `top` = the queue with share 0
+(top-scored rows only); `random` = unlabelled rows at random;
 `anomalies` = hidden anomalies at random (ADBench's protocol of random labelled anomalies:
 an analyst who is only ever shown anomalies, a reference, not a strategy anyone can run).
 
 Detector: a 3-seed rank ensemble of `--methods` at their defaults (the released model's
-shape; Deep SAD by default, the candidate with a term for labelled normals), one CPU thread.
+shape; Deep SAD by default, one of the two candidates released most often and the one with a
+term for labelled normals), one CPU thread; `--epochs` shortens the deep methods' training.
 
-Run: `OMP_NUM_THREADS=1 python -m benchmarks.review_loop --methods deepsad --max-rows 2000`
-(each table and seed is independent: split the run by `--datasets`, add a rule or share
-later with `--queues-only`, concatenate the CSVs, then `--report-only`); rows to
+Run: `OMP_NUM_THREADS=1 python -m benchmarks.review_loop --epochs 20 --max-rows 1000` (the
+RESULTS.md run: 468 ensemble fits, about half an hour as two processes on a loaded 2-core
+machine; each table and seed is independent: split the run by `--datasets`, add a share later with
+`--queues-only`, concatenate the CSVs, then `--report-only`); rows to
 benchmarks/results/review_loop_<methods>.csv, plot and RESULTS.md section from them
 (benchmarks/review_loop_report.py).
 """
@@ -52,7 +53,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("annthyroid", "cardio", "mammography", "pageblocks", "thyroid", "wilt")
 SHARES = (0.2, 0.4, 0.5)
 N_START = 5
-RULES = ("queue", "spread")  # build_queue's plain order, and its picks spread over a pool
 
 
 def detector(methods: tuple[str, ...], epochs: int | None, seed: int) -> RankEnsemble:
@@ -89,14 +89,12 @@ def pick(
     if strategy == "anomalies":
         hidden = np.flatnonzero(unlabelled & (truth == 1))
         return rng.choice(hidden, size=min(k, len(hidden)), replace=False)
-    rule, _, share = strategy.partition("@")
+    share = 0.0 if strategy == "top" else float(strategy.removeprefix("queue@"))
     scores = det.decision_function(X)
     contamination = estimate_contamination(X, y, n_bootstrap=1, random_state=seed).estimate
     threshold = calibrate_threshold(scores[unlabelled], "quantile", contamination).value
     members = det.member_scores(X)
-    features = X if rule == "spread" else None
-    queue = build_queue(scores, unlabelled, k, float(share or 0), threshold, members, features)
-    return queue.rows
+    return build_queue(scores, unlabelled, k, share, threshold, members).rows
 
 
 def simulate(
@@ -149,9 +147,6 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--shares", nargs="+", type=float, default=list(SHARES))
-    parser.add_argument(
-        "--rules", nargs="+", choices=RULES, default=list(RULES), help="queue = plain order"
-    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-round", type=int, default=20)
     parser.add_argument("--methods", nargs="+", default=["deepsad"])
@@ -163,15 +158,15 @@ def main() -> None:
         "--queues-only", action="store_true", help="skip the baselines (to add a share later)"
     )
     parser.add_argument("--command", help="the command(s) to quote in RESULTS.md")
+    parser.add_argument("--note", default="", help="how this run differs, for RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.WARNING)
     name = "review_loop_" + "+".join(args.methods)
     out = args.out or RESULTS / f"{name}.csv"
-    queues = [f"{rule}@{s:g}" for rule in args.rules for s in args.shares]
-    strategies = queues + list(BASELINES)
+    queues = [f"queue@{s:g}" for s in args.shares]
     if not args.report_only:
-        run = queues if args.queues_only else strategies
+        run = queues + ([] if args.queues_only else list(BASELINES))
         rows: list[dict] = []
         for table in args.datasets:
             for seed in args.seeds:
@@ -191,10 +186,12 @@ def main() -> None:
         if args.queues_only or set(args.datasets) != set(DATASETS):
             return  # a part of the run: the report waits for all of them (--report-only)
     results = pd.read_csv(out)
+    found = set(results["strategy"])
+    strategies = sorted(found - set(BASELINES)) + [b for b in BASELINES if b in found]
     detector = " + ".join(args.methods)
     plot(results, strategies, RESULTS / f"{name}.png", f"Simulated analyst, {detector}")
     command = args.command or "OMP_NUM_THREADS=1 python -m benchmarks.review_loop"
-    section = report(results, strategies, args.rounds, detector, command, name)
+    section = report(results, strategies, args.rounds, detector, command, name, args.note)
     print(section)
     replace_section(Path(__file__).parent / "RESULTS.md", section.splitlines()[0], section)
 

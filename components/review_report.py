@@ -80,7 +80,7 @@ def build_review(
     scores = detector.decision_function(X)
     members = detector.member_scores(X) if isinstance(detector, RankEnsemble) else None
     reviewable = ~ids.isin(labelled_ids).to_numpy()
-    queue = build_queue(scores, reviewable, n, uncertain_share, model.threshold.value, members, X)
+    queue = build_queue(scores, reviewable, n, uncertain_share, model.threshold.value, members)
     order = np.argsort(-scores[queue.rows], kind="stable")
     rows = queue.rows[order]
     median_row = model.profile.medians(schema.features)[None, :]

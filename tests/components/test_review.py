@@ -44,33 +44,14 @@ def test_share_zero_is_top_scores_only() -> None:
     assert set(queue.reasons) == {TOP}
 
 
-def test_spread_takes_one_row_per_clump_and_none_beside_a_verdict() -> None:
-    """Three clumps of two near-duplicates, best scores first: the plain order takes a whole
-    clump; spread, one row of each, and none of the clump beside a row already judged."""
-    clumps = np.repeat(np.array([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]]), 2, axis=0)
-    features = np.vstack([clumps + np.arange(6)[:, None] * 1e-3, [[0.0, 0.01]]])
-    scores = np.array([0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.5])
-    fresh = np.ones(7, bool)
-    assert build_queue(scores, fresh, 3, 0.0, 0.5).rows.tolist() == [0, 1, 2]
-    spread = build_queue(scores, fresh, 3, 0.0, 0.5, features=features, pool=2)
-    assert sorted(spread.rows // 2) == [0, 1, 2]
-    judged = np.r_[np.ones(6, bool), False]
-    spread = build_queue(scores, judged, 2, 0.0, 0.5, features=features, pool=3)
-    assert spread.rows.tolist() == [3, 5]
-    unspread = build_queue(scores, judged, 2, 0.0, 0.5, features=features, pool=1)
-    assert unspread.rows.tolist() == [0, 1]
-
-
 @pytest.mark.parametrize(
     ("n", "share", "reviewable", "message"),
     [
         (0, 0.2, [True, True], "at least one row"),
         (2, 1.5, [True, True], "between 0 and 1"),
         (2, 0.2, [False, False], "nothing left to review"),
-        (2, 0.2, [True, True], "the pool is 0"),
     ],
 )
 def test_bad_queue_requests_say_what_to_change(n, share, reviewable, message) -> None:
-    pool = 0 if "pool" in message else 1
     with pytest.raises(ReviewError, match=message):
-        build_queue(np.array([0.2, 0.8]), np.array(reviewable), n, share, 0.5, pool=pool)
+        build_queue(np.array([0.2, 0.8]), np.array(reviewable), n, share, threshold=0.5)
