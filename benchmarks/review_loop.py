@@ -191,7 +191,9 @@ def main() -> None:
     detector = " + ".join(args.methods)
     plot(results, strategies, RESULTS / f"{name}.png", f"Simulated analyst, {detector}")
     command = args.command or "OMP_NUM_THREADS=1 python -m benchmarks.review_loop"
-    section = report(results, strategies, args.rounds, detector, command, name, args.note)
+    section = report(
+        results, strategies, args.rounds, detector, command, name, args.note, tuple(args.methods)
+    )
     print(section)
     replace_section(Path(__file__).parent / "RESULTS.md", section.splitlines()[0], section)
 
