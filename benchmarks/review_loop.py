@@ -9,18 +9,21 @@ verdicts so far. Test AUC-PR is recorded after every fit (round 0 = the 5 starti
 
 Strategies: `queue@s` = components.review.build_queue with uncertain share s (the threshold
 calibrated at the contamination quantile, as the training flow does, and the seed
-ensemble's member disagreement); `top` = the queue with share 0 (top-scored rows only);
-`random` = unlabelled rows at random; `anomalies` = hidden anomalies at random (ADBench's
-protocol of random labelled anomalies: an analyst who is only ever shown anomalies, a
-reference, not a strategy anyone can run).
+ensemble's member disagreement), as `wsad review` builds it; `top` = the queue with share 0
+(top-scored rows only); `random` = unlabelled rows at random;
+`anomalies` = hidden anomalies at random (ADBench's protocol of random labelled anomalies:
+an analyst who is only ever shown anomalies, a reference, not a strategy anyone can run).
 
-Detector: a 3-seed ensemble of DevNet (`--epochs` epochs), the shape of the released model.
-DevNet has no term for labelled normals, so dismissals reach it only through the threshold
-(the contamination estimate leaves them out); that is the pipeline's common case.
+Detector: a 3-seed rank ensemble of `--methods` at their defaults (the released model's
+shape; Deep SAD by default, one of the two candidates released most often and the one with a
+term for labelled normals), one CPU thread; `--epochs` shortens the deep methods' training.
 
-Run: `OMP_NUM_THREADS=1 python -m benchmarks.review_loop` (648 rows from 558 ensemble fits:
-about an hour of CPU); rows to benchmarks/results/review_loop.csv, plot and RESULTS.md
-section from them.
+Run: `OMP_NUM_THREADS=1 python -m benchmarks.review_loop --epochs 20 --max-rows 1000` (the
+RESULTS.md run: 468 ensemble fits, about half an hour as two processes on a loaded 2-core
+machine; each table and seed is independent: split the run by `--datasets`, add a share later with
+`--queues-only`, concatenate the CSVs, then `--report-only`); rows to
+benchmarks/results/review_loop_<methods>.csv, plot and RESULTS.md section from them
+(benchmarks/review_loop_report.py).
 """
 
 from __future__ import annotations
@@ -35,11 +38,13 @@ import pandas as pd
 import torch
 from sklearn.metrics import average_precision_score
 
-from benchmarks.report import machine, replace_section
+from benchmarks.report import replace_section
+from benchmarks.review_loop_report import BASELINES, plot, report
 from components.benchmark import load_table, make_split
 from components.calibration import calibrate_threshold
 from components.contamination import estimate_contamination
 from components.detectors import make
+from components.detectors.base import applicable_params
 from components.detectors.ensemble import RankEnsemble
 from components.review import build_queue
 
@@ -48,14 +53,18 @@ RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("annthyroid", "cardio", "mammography", "pageblocks", "thyroid", "wilt")
 SHARES = (0.2, 0.4, 0.5)
 N_START = 5
-BASELINES = ("top", "random", "anomalies")
 
 
-def detector(epochs: int, seed: int) -> RankEnsemble:
+def detector(methods: tuple[str, ...], epochs: int | None, seed: int) -> RankEnsemble:
+    """A 3-seed rank ensemble of `methods` at their defaults, on one CPU thread; `epochs`,
+    when given, caps the deep methods' epochs, pretraining included."""
+    shared: dict[str, object] = {"device": "cpu", "verbose": False, "n_jobs": 1}
+    if epochs is not None:
+        shared |= {"epochs": epochs, "pretrain_epochs": epochs}
     det = make(
         "ensemble",
-        methods=("devnet",),
-        method_params={"devnet": {"epochs": epochs, "device": "cpu", "verbose": False}},
+        methods=methods,
+        method_params={m: applicable_params(m, shared) for m in methods},
         n_seeds=3,
         random_state=seed,
     )
@@ -94,7 +103,8 @@ def simulate(
     strategies: list[str],
     rounds: int,
     per_round: int,
-    epochs: int,
+    methods: tuple[str, ...],
+    epochs: int | None,
     max_rows: int,
 ) -> list[dict]:
     """One row per (strategy, round): test AUC-PR and the verdicts so far."""
@@ -104,17 +114,17 @@ def simulate(
     rng = np.random.default_rng(seed)
     y0 = np.zeros_like(truth)
     y0[rng.choice(np.flatnonzero(truth == 1), size=N_START, replace=False)] = 1
-    start = detector(epochs, seed).fit(split.X_train, y0)
+    start = detector(methods, epochs, seed).fit(split.X_train, y0)
     first = average_precision_score(split.y_test, start.decision_function(split.X_test))
     rows = []
     for strategy in strategies:
         det, y = start, y0.copy()
         rows.append(_row(name, seed, strategy, 0, first, y))
-        pick_rng = np.random.default_rng([seed, strategies.index(strategy)])
+        pick_rng = np.random.default_rng([seed, *strategy.encode()])
         for round_ in range(1, rounds + 1):
             chosen = pick(strategy, det, split.X_train, y, truth, per_round, pick_rng, seed)
             y[chosen] = np.where(truth[chosen] == 1, 1, -1)
-            det = detector(epochs, seed).fit(split.X_train, y)
+            det = detector(methods, epochs, seed).fit(split.X_train, y)
             auc = average_precision_score(split.y_test, det.decision_function(split.X_test))
             rows.append(_row(name, seed, strategy, round_, auc, y))
     return rows
@@ -132,116 +142,6 @@ def _row(name: str, seed: int, strategy: str, round_: int, auc: float, y: np.nda
     }
 
 
-def margins(results: pd.DataFrame, queue: str, rounds: int) -> pd.DataFrame:
-    """Per seed: the mean over tables of (queue - each baseline) at the last round."""
-    last = results[results["round"] == rounds]
-    per_seed = last.pivot_table(index="seed", columns="strategy", values="auc_pr", aggfunc="mean")
-    return pd.DataFrame({other: per_seed[queue] - per_seed[other] for other in BASELINES})
-
-
-def plot(results: pd.DataFrame, strategies: list[str], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    mean = results.groupby(["strategy", "round"])["auc_pr"].mean().unstack("strategy")
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for strategy in strategies:
-        style = "--" if strategy in BASELINES else "-"
-        ax.plot(mean.index, mean[strategy], style, marker="o", label=strategy)
-    ax.set(xlabel="review round (20 verdicts each)", ylabel="test AUC-PR (mean over tables, seeds)")
-    ax.set_title("Simulated analyst: AUC-PR per review round")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def report(results: pd.DataFrame, strategies: list[str], rounds: int, command: str) -> str:
-    """The markdown section: AUC-PR per round and strategy, the margins of the best share."""
-    mean = results.groupby(["strategy", "round"])["auc_pr"].mean().unstack("round")
-    per_seed = results.groupby(["strategy", "round", "seed"])["auc_pr"].mean()
-    spread = per_seed.groupby(["strategy", "round"]).std().unstack("round")
-    shares = [s for s in strategies if s.startswith("queue@")]
-    # Most of the queue comes from the top of the scores (issue 17): the default is the best
-    # share below one half.
-    eligible = [s for s in shares if float(s.removeprefix("queue@")) < 0.5] or shares
-    default = max(eligible, key=lambda s: mean.loc[s, rounds])
-    lines = [
-        "## Review queue: a simulated analyst (`benchmarks/review_loop.py`)",
-        "",
-        f"Machine: {machine()}. Command: `{command}` (each table and seed is independent: "
-        "runs split by `--datasets`, or a share added later with `--shares S --queues-only`, "
-        "give the same rows; this table is four such runs' CSVs concatenated, then "
-        "`--report-only`). Raw rows: benchmarks/results/review_loop.csv.",
-        "",
-        f"Tables: {', '.join(sorted(results['dataset'].unique()))}; seeds "
-        f"{', '.join(str(s) for s in sorted(results['seed'].unique()))}. Detector: 3-seed "
-        "ensemble of DevNet (the released model's shape), refitted on every round's verdicts.",
-        "Test AUC-PR, mean over tables and seeds (± std over seeds of the per-seed mean over "
-        "tables):",
-        "",
-        "| strategy | " + " | ".join(f"round {r}" for r in mean.columns) + " |",
-        "|---" * (len(mean.columns) + 1) + "|",
-    ]
-    for strategy in strategies:
-        cells = [
-            f"{mean.loc[strategy, r]:.3f} ± {spread.loc[strategy, r]:.3f}" for r in mean.columns
-        ]
-        lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        f"Margins at round {rounds}, mean ± std over seeds (each seed's margin is the mean over "
-        "tables), then the per-seed values:",
-        "",
-        "| queue | " + " | ".join(f"vs {other}" for other in BASELINES) + " |",
-        "|---" * (len(BASELINES) + 1) + "|",
-    ]
-    for share in shares:
-        diff = margins(results, share, rounds)
-        cells = []
-        for other in BASELINES:
-            per_seed = ", ".join(f"{v:+.3f}" for v in diff[other])
-            cells.append(f"{diff[other].mean():+.3f} ± {diff[other].std():.3f} ({per_seed})")
-        lines.append(f"| {share} | " + " | ".join(cells) + " |")
-    chosen = margins(results, default, rounds)
-    wins = {other: int((chosen[other] > 0).sum()) for other in BASELINES}
-    n_seeds = len(chosen)
-    lines += [
-        "",
-        f"Default share (`components.review.DEFAULT_UNCERTAIN_SHARE`): the best below one half, "
-        f"as most of the queue comes from the top of the scores: **{default}**. After "
-        f"{rounds} rounds it beats top-scored-only by {chosen['top'].mean():+.3f} ± "
-        f"{chosen['top'].std():.3f} ({wins['top']} of {n_seeds} seeds) and random review by "
-        f"{chosen['random'].mean():+.3f} ± {chosen['random'].std():.3f} ({wins['random']} of "
-        f"{n_seeds} seeds); random labelled anomalies (a reference no analyst can run) stay "
-        f"{-chosen['anomalies'].mean():.3f} ahead.",
-        "",
-        "Reading: a queue taken only from the top finds anomalies the model already ranks "
-        "first, so each verdict teaches it little; the uncertain share adds anomalies near the "
-        "threshold, which move the ranking, and the gain grows with the share up to one half. "
-        "DevNet has no term for labelled normals, so the dismissed rows (most of a queue's "
-        "verdicts) reach it only through the contamination estimate and the threshold; that "
-        "caps what any review order can gain here, and random review, which labels few "
-        "anomalies but unbiased ones, is not beaten on every seed.",
-    ]
-    last = results[results["round"] == rounds]
-    table = last.pivot_table(index="dataset", columns="strategy", values="auc_pr")
-    lines += [
-        "",
-        f"Per table at round {rounds} (mean over seeds):",
-        "",
-        "| dataset | " + " | ".join(strategies) + " |",
-        "|---" * (len(strategies) + 1) + "|",
-    ]
-    for name in table.index:
-        cells = [f"{table.loc[name, s]:.3f}" for s in strategies]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "![AUC-PR per review round](results/review_loop.png)", ""]
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
@@ -249,38 +149,51 @@ def main() -> None:
     parser.add_argument("--shares", nargs="+", type=float, default=list(SHARES))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-round", type=int, default=20)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--methods", nargs="+", default=["deepsad"])
+    parser.add_argument("--epochs", type=int, default=None, help="default: each method's own")
     parser.add_argument("--max-rows", type=int, default=5000)
-    parser.add_argument("--out", type=Path, default=RESULTS / "review_loop.csv")
+    parser.add_argument("--out", type=Path, help="default: results/review_loop_<methods>.csv")
     parser.add_argument("--report-only", action="store_true", help="table and plot from --out")
     parser.add_argument(
         "--queues-only", action="store_true", help="skip the baselines (to add a share later)"
     )
+    parser.add_argument("--command", help="the command(s) to quote in RESULTS.md")
+    parser.add_argument("--note", default="", help="how this run differs, for RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.WARNING)
-    strategies = [f"queue@{s:g}" for s in args.shares] + list(BASELINES)
+    name = "review_loop_" + "+".join(args.methods)
+    out = args.out or RESULTS / f"{name}.csv"
+    queues = [f"queue@{s:g}" for s in args.shares]
     if not args.report_only:
-        run = strategies[: len(args.shares)] if args.queues_only else strategies
+        run = queues + ([] if args.queues_only else list(BASELINES))
         rows: list[dict] = []
-        for name in args.datasets:
+        for table in args.datasets:
             for seed in args.seeds:
                 began = time.perf_counter()
                 rows += simulate(
-                    name,
+                    table,
                     seed,
                     run,
                     args.rounds,
                     args.per_round,
+                    tuple(args.methods),
                     args.epochs,
                     args.max_rows,
                 )
-                pd.DataFrame(rows).to_csv(args.out, index=False)
-                print(f"{name} seed {seed}: {time.perf_counter() - began:.0f}s", flush=True)
-    results = pd.read_csv(args.out)
-    plot(results, strategies, RESULTS / "review_loop.png")
-    command = "OMP_NUM_THREADS=1 python -m benchmarks.review_loop"
-    section = report(results, strategies, args.rounds, command)
+                pd.DataFrame(rows).to_csv(out, index=False)
+                print(f"{table} seed {seed}: {time.perf_counter() - began:.0f}s", flush=True)
+        if args.queues_only or set(args.datasets) != set(DATASETS):
+            return  # a part of the run: the report waits for all of them (--report-only)
+    results = pd.read_csv(out)
+    found = set(results["strategy"])
+    strategies = sorted(found - set(BASELINES)) + [b for b in BASELINES if b in found]
+    detector = " + ".join(args.methods)
+    plot(results, strategies, RESULTS / f"{name}.png", f"Simulated analyst, {detector}")
+    command = args.command or "OMP_NUM_THREADS=1 python -m benchmarks.review_loop"
+    section = report(
+        results, strategies, args.rounds, detector, command, name, args.note, tuple(args.methods)
+    )
     print(section)
     replace_section(Path(__file__).parent / "RESULTS.md", section.splitlines()[0], section)
 
