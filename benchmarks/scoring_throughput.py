@@ -39,6 +39,7 @@ from benchmarks.report import machine, replace_section, show_table
 from components import registry
 from components.benchmark import csv_list
 from components.calibration import calibrate_threshold
+from components.candidate_facts import CandidateFacts
 from components.data import Scaler, feature_matrix, infer_schema
 from components.detectors import make
 from components.drift import SAMPLE_ROWS, DriftMonitor
@@ -81,9 +82,29 @@ def register_champion(method: str, root: Path) -> None:
     bundle = registry.write_bundle(
         root / "bundle" / method, det, schema, scaler, threshold, profile
     )
-    ref = registry.log_candidate(
-        NAME, bundle, {"auc_pr": 0.5}, params, {"method": method}, [], train.head(5)
+    facts = CandidateFacts(
+        method=method,
+        params=params,
+        release=method,
+        data_version="benchmark",
+        records="synthetic",
+        labels="synthetic",
+        git_commit="benchmark",
+        validation_passed=True,
+        reference_check="not checked (benchmark)",
+        random_state=0,
+        torch_threads=torch.get_num_threads(),
+        threshold_method="quantile",
+        target_fpr=0.01,
+        contamination=contamination["estimate"],
+        contamination_low=contamination["low"],
+        contamination_high=contamination["high"],
+        contamination_trusted=True,
+        threshold_contamination=contamination["estimate"],
+        threshold_note="the estimate",
+        metrics={"auc_pr": 0.5},
     )
+    ref = registry.log_candidate(NAME, bundle, facts, params, [], train.head(5))
     registry.set_alias(NAME, "champion", ref.version)
 
 

@@ -33,7 +33,7 @@ def check_against_champion(
     if profile is None:
         note = f"champion v{version} has no reference profile: internal checks only"
         return ValidationReport(True, 0, [], scope=SCOPE, note=note)
-    champion_data = registry.version_info(model_name, version)["tags"].get("data_version")
+    champion_data = registry.version_facts(registry.version_info(model_name, version)).data_version
     on_purpose = len(labels) < profile.n_labelled and lineage.labels_removed_on_purpose(
         data_dvc, labels_path, champion_data
     )

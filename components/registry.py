@@ -37,6 +37,7 @@ from mlflow.tracking import MlflowClient
 import components
 from components.audit import AuditLog
 from components.calibration import Threshold
+from components.candidate_facts import CandidateFacts
 from components.data import Scaler, Schema, feature_matrix
 from components.profile import ReferenceProfile
 
@@ -85,24 +86,19 @@ class ModelRef:
     run_id: str
 
 
-def _number(values: dict[str, Any] | None, key: str) -> float | None:
-    """A finite float from `values[key]`, else None (missing, malformed or NaN)."""
-    try:
-        value = float((values or {})[key])
-    except (KeyError, TypeError, ValueError):
-        return None
+def _finite(value: float) -> float | None:
+    """`value`, or None when it is NaN or infinite (such a number fails its gate)."""
     return value if math.isfinite(value) else None
 
 
 def decide_promotion(
-    candidate: dict[str, Any], champion: dict[str, Any] | None, policy: PromotionPolicy
+    candidate: CandidateFacts, champion: CandidateFacts | None, policy: PromotionPolicy
 ) -> Decision:
-    """Pure gate table. `candidate`: auc_pr, validation_passed, contamination (of the current
-    data); `champion`: auc_pr (on the same folds), contamination_low/high (its stored
-    interval), or None when there is no champion yet. A missing or NaN number fails its gate."""
-    auc = _number(candidate, "auc_pr")
-    flag = candidate.get("validation_passed")
-    validated = isinstance(flag, bool | np.bool_) and bool(flag)
+    """Pure gate table: the candidate's validation, AUC-PR and contamination (of the current
+    data) against the policy and, unless there is no champion yet, against the champion's
+    AUC-PR (the flow measures it on the candidate's folds) and its contamination interval."""
+    auc = _finite(candidate.auc_pr)
+    validated = bool(candidate.validation_passed)  # a numpy bool would not be JSON
     gates: dict[str, dict[str, Any]] = {
         "validation": {
             "value": validated,
@@ -118,20 +114,20 @@ def decide_promotion(
     if champion is None:
         gates["beats_champion"] = {"value": auc, "limit": None, "passed": True}
         gates["contamination_in_interval"] = {
-            "value": _number(candidate, "contamination"),
+            "value": _finite(candidate.contamination),
             "limit": None,
             "passed": True,
         }
     else:
-        champ_auc = _number(champion, "auc_pr")
+        champ_auc = _finite(champion.auc_pr)
         bar = None if champ_auc is None else champ_auc + policy.margin
         gates["beats_champion"] = {
             "value": auc,
             "limit": bar,
             "passed": auc is not None and bar is not None and auc > bar,
         }
-        rate = _number(candidate, "contamination")
-        low, high = _number(champion, "contamination_low"), _number(champion, "contamination_high")
+        rate = _finite(candidate.contamination)
+        low, high = _finite(champion.contamination_low), _finite(champion.contamination_high)
         inside = rate is not None and low is not None and high is not None and low <= rate <= high
         gates["contamination_in_interval"] = {"value": rate, "limit": [low, high], "passed": inside}
     failed = [name for name in GATES if not gates[name]["passed"]]
@@ -330,31 +326,29 @@ def _pinned_requirements() -> list[str]:
 def log_candidate(
     model_name: str,
     bundle_dir: Path,
-    metrics: dict[str, float],
+    facts: CandidateFacts,
     params: dict[str, Any],
-    tags: dict[str, str],
     artifacts: list[Path],
     input_example: pd.DataFrame,
     audit: AuditLog | None = None,
     who: str = "wsad",
     run_key: str | None = None,
 ) -> ModelRef:
-    """One run (params, metrics, tags, report artifacts) whose pyfunc becomes a new
-    registered version with the run's tags and the alias `challenger` (audited as
-    'register' when an audit log is given). With a `run_key`, a retry finds the version an
-    earlier attempt registered (its run carries the key) and finishes its tags, alias and
-    audit entry instead of registering a second version."""
+    """One run (`params` as MLflow logs them, the facts' metrics, report artifacts) whose
+    pyfunc becomes a new registered version tagged with the facts and aliased `challenger`
+    (audited as 'register' when an audit log is given). With a `run_key`, a retry finds the
+    version an earlier attempt registered (its run carries the key) and finishes its tags,
+    alias and audit entry instead of registering a second version."""
     output_example = WsadModel.from_bundle(bundle_dir).predict(None, input_example)
-    summary = json.dumps({k: round(float(v), 6) for k, v in metrics.items()}, sort_keys=True)
-    version_tags = {**{k: str(v) for k, v in tags.items()}, "metrics": summary}
+    version_tags = facts.to_tags()
     if run_key is not None:
         version_tags[RUN_KEY] = run_key
     version = None if run_key is None else _registered_by(model_name, run_key)
     if version is None:
-        with mlflow.start_run(run_name=f"{model_name}-{tags.get('method', 'candidate')}"):
+        with mlflow.start_run(run_name=f"{model_name}-{facts.method}"):
             mlflow.set_tags(version_tags)  # first: the key marks the run before anything else
             mlflow.log_params({k: str(v) for k, v in params.items()})
-            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+            mlflow.log_metrics(facts.metrics)
             for path in artifacts:
                 mlflow.log_artifact(str(path), artifact_path="reports")
             info = mlflow.pyfunc.log_model(
@@ -382,6 +376,7 @@ def log_candidate(
         _record(
             audit,
             registered,
+            facts,
             who,
             "registered",
             run_key,
@@ -443,6 +438,12 @@ def version_info(model_name: str, version: str) -> dict[str, Any]:
         "metrics": dict(metrics),
         "aliases": list(mv.aliases),
     }
+
+
+def version_facts(info: dict[str, Any]) -> CandidateFacts:
+    """What a version (as `version_info` returns it) recorded as a candidate; a TagError
+    naming the version and the tag when one is missing or malformed."""
+    return CandidateFacts.from_tags(info["tags"], f"{info['name']} v{info['version']}")
 
 
 def list_versions(model_name: str) -> list[dict[str, Any]]:
@@ -509,6 +510,7 @@ def _check_named_by_audit(model_name: str, version: str, audit: AuditLog) -> Non
 def _record(
     audit: AuditLog,
     info: dict[str, Any],
+    facts: CandidateFacts,
     who: str,
     decision: str,
     run_key: str | None = None,
@@ -524,14 +526,13 @@ def _record(
         earlier = audit.find(
             model_name=info["name"], version=info["version"], action=event["action"], **keyed
         )
-    tags = info["tags"]
     entry = earlier or audit.append(
         {
             "model_name": info["name"],
             "version": info["version"],
             "who": who,
-            "data_version": tags.get("data_version", "unknown"),
-            "git_commit": tags.get("git_commit", "unknown"),
+            "data_version": facts.data_version,
+            "git_commit": facts.git_commit,
             "decision": decision,
             **event,
             **keyed,
@@ -596,6 +597,7 @@ def promote(
     a retry reuses the entry its earlier attempt wrote and finishes the alias and tags, so
     one decision is audited once. Returns the audit entry."""
     info = version_info(model_name, version)
+    facts = version_facts(info)  # a version without its facts is refused before any write
     client = _client()
     action, outcome = ("promote", "promoted") if decision.promote else ("reject", "rejected")
     with release_lock(audit, model_name):
@@ -606,6 +608,7 @@ def promote(
         entry = _record(
             audit,
             info,
+            facts,
             who,
             outcome,
             run_key,
@@ -637,15 +640,8 @@ def promote_version(
     current = get_alias_version(model_name, "champion")
     if current == info["version"]:
         raise RegistryError(f"{model_name} v{version} is already champion; nothing to promote")
-    candidate = {
-        "auc_pr": info["metrics"].get("auc_pr"),
-        "validation_passed": info["tags"].get("validation") == "passed",
-        "contamination": info["tags"].get("contamination"),
-    }
-    champion = None
-    if current is not None:
-        champ = version_info(model_name, current)
-        champion = {"auc_pr": champ["metrics"].get("auc_pr"), **champ["tags"]}
+    candidate = version_facts(info)
+    champion = None if current is None else version_facts(version_info(model_name, current))
     decision = decide_promotion(candidate, champion, policy)
     promote(model_name, info["version"], decision, audit, who)
     return decision
@@ -695,6 +691,7 @@ def rollback(model_name: str, audit: AuditLog, who: str) -> str:
         _record(
             audit,
             info,
+            version_facts(info),
             who,
             "rolled back",
             action="rollback",

@@ -59,19 +59,18 @@ def models(model_name: ModelName = None) -> None:
     with one_line_errors():
         registry.configure(settings.tracking_uri)
         versions = registry.list_versions(settings.model_name)
+        facts = [registry.version_facts(v) for v in versions]
     table = Table(title=settings.model_name)
     for col in ("version", "aliases", "method", "auc_pr", "data version", "validation", "status"):
         table.add_column(col)
-    for v in versions:
-        tags, metrics = v.get("tags", {}), v.get("metrics", {})
-        auc = metrics.get("auc_pr")
+    for v, f in zip(versions, facts, strict=True):
         table.add_row(
-            str(v["version"]),
-            ",".join(v.get("aliases", [])),
-            tags.get("method", ""),
-            f"{auc:.3f}" if auc is not None else "",
-            tags.get("data_version", "")[:12],
-            tags.get("validation", ""),
-            tags.get("rejected_reason", "") or tags.get("decision", ""),
+            v["version"],
+            ",".join(v["aliases"]),
+            f.method,
+            f"{f.auc_pr:.3f}",
+            f.data_version[:12],
+            "passed" if f.validation_passed else "failed",
+            v["tags"].get("rejected_reason") or v["tags"].get("decision", ""),
         )
     out.print(table)

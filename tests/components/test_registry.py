@@ -23,7 +23,7 @@ from components.data import DataError, Scaler, feature_matrix, infer_schema
 from components.detectors import base as detector_base
 from components.detectors import make
 from components.registry import Decision, PromotionPolicy, RegistryError, decide_promotion
-from tests.conftest import synthetic_task
+from tests.conftest import candidate_facts, synthetic_task
 
 NAME = "wsad-test"
 ENV = {
@@ -41,7 +41,6 @@ CHAMPION = {"auc_pr": 0.5, "contamination_low": 0.03, "contamination_high": 0.07
     [
         (PASSING, None, PromotionPolicy(), []),
         ({**PASSING, "validation_passed": np.bool_(True)}, None, PromotionPolicy(), []),
-        ({**PASSING, "validation_passed": "false"}, None, PromotionPolicy(), ["validation"]),
         (PASSING, CHAMPION, PromotionPolicy(), []),
         ({**PASSING, "validation_passed": False}, None, PromotionPolicy(), ["validation"]),
         (
@@ -72,7 +71,7 @@ CHAMPION = {"auc_pr": 0.5, "contamination_low": 0.03, "contamination_high": 0.07
         ({**PASSING, "contamination": 0.2}, None, PromotionPolicy(), []),  # nothing to drift from
         (
             PASSING,
-            {"auc_pr": 0.5},  # champion without a stored interval: drift cannot be checked
+            {**CHAMPION, "contamination_low": math.nan},  # an interval drift cannot be checked on
             PromotionPolicy(),
             ["contamination_in_interval"],
         ),
@@ -90,7 +89,7 @@ def test_decide_promotion_gate_table(
     policy: PromotionPolicy,
     failed: list[str],
 ) -> None:
-    decision = decide_promotion(candidate, champion, policy)
+    decision = decide(candidate, champion, policy)
     assert set(decision.gates) == {
         "validation",
         "metric_floor",
@@ -104,10 +103,16 @@ def test_decide_promotion_gate_table(
     json.dumps(decision.gates)  # stored as a tag and in the audit log
 
 
+def decide(
+    candidate: dict[str, Any], champion: dict[str, Any] | None, policy: PromotionPolicy
+) -> Decision:
+    """`decide_promotion` on facts that differ from the defaults as the dicts say."""
+    rival = None if champion is None else candidate_facts(**champion)
+    return decide_promotion(candidate_facts(**candidate), rival, policy)
+
+
 def test_gate_values_and_limits_are_reported() -> None:
-    gates = decide_promotion(
-        {**PASSING, "auc_pr": 0.54}, CHAMPION, PromotionPolicy(margin=0.05)
-    ).gates
+    gates = decide({**PASSING, "auc_pr": 0.54}, CHAMPION, PromotionPolicy(margin=0.05)).gates
     assert gates["beats_champion"]["value"] == 0.54
     assert gates["beats_champion"]["limit"] == pytest.approx(0.55)
     assert gates["contamination_in_interval"]["limit"] == [0.03, 0.07]
@@ -150,17 +155,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 registry.log_candidate(
                     NAME,
                     bundle,
-                    metrics={"auc_pr": 0.4 if method == "iforest" else 0.6, "auc_roc": 0.9},
+                    candidate_facts(
+                        method,
+                        params,
+                        metrics={"auc_pr": 0.4 if method == "iforest" else 0.6, "auc_roc": 0.9},
+                    ),
                     params=params,
-                    tags={
-                        "method": method,
-                        "data_version": "abc123.dir",
-                        "git_commit": "deadbeef",
-                        "validation": "passed",
-                        "contamination": "0.05",
-                        "contamination_low": "0.03",
-                        "contamination_high": "0.07",
-                    },
                     artifacts=[report],
                     input_example=table[list(schema.features)].head(5),
                     audit=registrations,
@@ -189,7 +189,7 @@ def fresh(store: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
 
 
 def _passing() -> Decision:
-    return decide_promotion(PASSING, None, PromotionPolicy())
+    return decide(PASSING, None, PromotionPolicy())
 
 
 def test_candidates_are_versions_with_lineage_tags_and_challenger(store: dict[str, Any]) -> None:
@@ -223,7 +223,7 @@ def test_incomplete_bundle_is_refused_before_anything_is_logged(store: dict[str,
     bundle = registry.write_bundle(root / "broken", detector, schema, scaler, threshold)
     (bundle / "detector.pt").unlink()
     with pytest.raises(RegistryError, match="lacks detector.pt"):
-        registry.log_candidate(NAME, bundle, {}, {}, {}, [], store["table"].head(2))
+        registry.log_candidate(NAME, bundle, candidate_facts(), {}, [], store["table"].head(2))
     assert [v["version"] for v in registry.list_versions(NAME)] == ["1", "2"]
 
 
@@ -237,7 +237,7 @@ def test_promote_moves_champion_only_when_all_gates_pass(fresh: dict[str, Any]) 
         "abc123.dir",
     )
 
-    failing = decide_promotion({**PASSING, "auc_pr": 0.3}, CHAMPION, PromotionPolicy())
+    failing = decide({**PASSING, "auc_pr": 0.3}, CHAMPION, PromotionPolicy())
     registry.promote(NAME, "2", failing, audit, "bob")
     assert registry.get_alias_version(NAME, "champion") == "1"
     tags = registry.version_info(NAME, "2")["tags"]

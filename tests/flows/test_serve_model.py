@@ -37,6 +37,7 @@ from components.serving import Champion, ServingConfig
 from components.serving_metrics import ServingMetrics
 from flows.cli import app
 from flows.config import Settings
+from tests.conftest import candidate_facts
 from tests.flows.conftest import cli_env, free_port, wait_for_health
 from tests.flows.test_bad_inputs import TABLE_CASES, records
 
@@ -75,12 +76,12 @@ def register_iforest(
     bundle = registry.write_bundle(
         work / f"bundle-{seed}", detector, schema, scaler, threshold, profile
     )
+    params = {"n_estimators": n_estimators, "random_state": seed}
     ref = registry.log_candidate(
         settings.model_name,
         bundle,
-        {},
-        {"n_estimators": n_estimators, "random_state": seed},
-        {"method": "iforest"},
+        candidate_facts("iforest", params),
+        params,
         [],
         table[list(schema.features)].head(5),
         AuditLog(settings.audit_log),
