@@ -19,7 +19,7 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.context import FlowRunContext
 
-from components import data, evaluation, lineage, registry, validation
+from components import data, evaluation, lineage, validation
 from components.audit import AuditLog
 from components.candidate import Candidate, candidate_plots, fit_candidate
 from components.candidate_facts import AUC_PR, CandidateFacts
@@ -32,6 +32,8 @@ from components.contamination import (
 from components.detectors.base import applicable_params
 from components.label_file import read_labels, weak_labels
 from components.profile import ReferenceProfile
+from components.registry import gates, promotion, registration, store
+from components.registry.bundle import write_bundle
 from components.release import ReleasePlan, describe, flat_params, plan_release, replay
 from flows import preflight
 from flows.approval import ask_approval
@@ -158,14 +160,14 @@ def register(
     reference: validation.ValidationReport,
     settings: Settings,
     run_key: str,
-) -> registry.ModelRef:
+) -> registration.ModelRef:
     """Bundle preprocessing + detector + threshold + schema + reference profile as a pyfunc
     version tagged with its facts, audited; the validation reports and the profile are run
     artifacts too. A retry (same `run_key`) finishes the version an earlier attempt
     registered."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)
-        bundle = registry.write_bundle(
+        bundle = write_bundle(
             tmp_dir / "bundle", candidate.detector, schema, scaler, candidate.threshold, profile
         )
         reports = {
@@ -179,7 +181,7 @@ def register(
             *candidate_plots(candidate, X, y, tmp_dir),
             *map(tmp_dir.joinpath, [f"{n}.json" for n in reports]),
         ]
-        return registry.log_candidate(
+        return registration.log_candidate(
             settings.model_name,
             bundle,
             facts,
@@ -202,10 +204,10 @@ def champion_on_same_folds(
 ) -> CandidateFacts | None:
     """The current champion's facts with its AUC-PR measured on this run's folds (its
     configuration cross-validated again), so the margin gate compares like with like."""
-    version = registry.get_alias_version(settings.model_name, "champion")
+    version = store.get_alias_version(settings.model_name, "champion")
     if version is None:
         return None
-    facts = registry.version_facts(registry.version_info(settings.model_name, version))
+    facts = store.version_facts(store.version_info(settings.model_name, version))
     result = replay(
         facts.method,
         facts.params,
@@ -222,19 +224,19 @@ def champion_on_same_folds(
 @task(cache_policy=NONE)
 def gate(
     facts: CandidateFacts, champion: CandidateFacts | None, settings: Settings
-) -> registry.Decision:
+) -> gates.Decision:
     """Every release gate against the champion (pure; nothing moves yet)."""
-    return registry.decide_promotion(
+    return gates.decide_promotion(
         facts,
         champion,
-        registry.PromotionPolicy(metric_floor=settings.metric_floor, margin=settings.margin),
+        gates.PromotionPolicy(metric_floor=settings.metric_floor, margin=settings.margin),
     )
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
 def release(
-    ref: registry.ModelRef,
-    decision: registry.Decision,
+    ref: registration.ModelRef,
+    decision: gates.Decision,
     approver: str | None,
     settings: Settings,
     run_key: str,
@@ -242,7 +244,7 @@ def release(
     """Move `champion` or record the rejection, audited with who approved it; a retry (same
     `run_key`) completes the decision its earlier attempt audited instead of auditing again."""
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
-    registry.promote(
+    promotion.promote(
         settings.model_name, ref.version, decision, audit, settings.who, approver, run_key
     )
 
@@ -259,7 +261,7 @@ def training_flow(settings: Settings | None = None) -> dict[str, Any]:
     """Train every configured method, register the best, promote it if every gate passes
     (and, with `require_approval`, a person approves). One run per model name at a time."""
     settings = settings or Settings()
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     with one_retrain_per_model(settings.model_name):
         return train_and_release(settings)
 
@@ -304,7 +306,7 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
         "reason": decision.reason,
         "approver": approver,
         "gates": decision.gates,
-        "champion": registry.get_alias_version(settings.model_name, "champion"),
+        "champion": store.get_alias_version(settings.model_name, "champion"),
         "cv": {r.method: round(r.auc_pr, 4) for r in results},
         "ranking": {m: round(auc, 4) for m, auc in chosen.ranking},
         "reference": reference.summary(),

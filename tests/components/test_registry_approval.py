@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.registry import PromotionPolicy, RegistryError, decide_promotion, with_approval
+from components.registry import RegistryError
+from components.registry.gates import PromotionPolicy, decide_promotion, with_approval
 from tests.conftest import candidate_facts
 
 PASSING = candidate_facts(auc_pr=0.8)

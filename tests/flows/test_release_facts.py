@@ -9,10 +9,10 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from components import registry
 from components.audit import AuditLog
 from components.candidate_facts import TagError
 from components.demo import build_demo_data
+from components.registry import gates, promotion, store
 from flows.config import Settings
 from tests.flows.conftest import assert_one_error_line, cli_env, run_wsad
 from tests.flows.test_serve_model import register_iforest
@@ -31,12 +31,12 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         who="tester",
     )
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     try:
         for seed in (1, 2):
             register_iforest(settings, root, n_estimators=10, seed=seed, profiled=False)
-        decision = registry.Decision(True, {}, "first champion")
-        registry.promote(settings.model_name, "1", decision, AuditLog(settings.audit_log), "t")
+        decision = gates.Decision(True, {}, "first champion")
+        promotion.promote(settings.model_name, "1", decision, AuditLog(settings.audit_log), "t")
         yield settings
     finally:
         mlflow.set_tracking_uri(previous[0])
@@ -47,7 +47,7 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 def tampered(registered: Settings) -> Iterator[Callable[[str, str | None], None]]:
     """Sets (or, with None, deletes) a tag of v2; every tag is restored afterwards."""
     name, client = registered.model_name, MlflowClient()
-    original = registry.version_info(name, "2")["tags"]
+    original = store.version_info(name, "2")["tags"]
 
     def tamper(tag: str, value: str | None) -> None:
         if value is None:
@@ -61,9 +61,9 @@ def tampered(registered: Settings) -> Iterator[Callable[[str, str | None], None]
 
 
 def assert_nothing_moved(settings: Settings, audit_before: bytes) -> None:
-    assert registry.get_alias_version(settings.model_name, "champion") == "1"
+    assert store.get_alias_version(settings.model_name, "champion") == "1"
     assert settings.audit_log.read_bytes() == audit_before
-    assert "decision" not in registry.version_info(settings.model_name, "2")["tags"]
+    assert "decision" not in store.version_info(settings.model_name, "2")["tags"]
 
 
 @pytest.mark.slow  # two `wsad` processes
@@ -98,10 +98,10 @@ def test_promoting_a_version_without_a_tag_names_it_and_moves_nothing(
     registered: Settings, tampered: Callable[[str, str | None], None]
 ) -> None:
     tampered("validation", None)
-    audit, policy = AuditLog(registered.audit_log), registry.PromotionPolicy()
+    audit, policy = AuditLog(registered.audit_log), gates.PromotionPolicy()
     audit_before = registered.audit_log.read_bytes()
     with pytest.raises(TagError, match=r"^wsad-detector v2 lacks the tag 'validation'"):
-        registry.promote_version(registered.model_name, "2", policy, audit, "tester")
+        promotion.promote_version(registered.model_name, "2", policy, audit, "tester")
     assert_nothing_moved(registered, audit_before)
 
 
