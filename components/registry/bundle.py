@@ -1,13 +1,15 @@
 """The model bundle: what a registered version's pyfunc holds (schema, scaler, threshold,
 detector, reference profile) and `WsadModel`, the pyfunc that scores a raw table with it.
 
-Why its own module: it ships inside every model (MLflow `code_paths`), so it imports only
-what scoring needs, and the scoring server loads it without the rest of the registry.
+Why its own module: it ships inside every model (MLflow `code_paths`) with only the
+modules scoring imports (`SCORING_CODE`), so a model carries no training, benchmark or
+release code, and the scoring server loads it without the rest of the registry.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +21,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
 
+import components
 from components.calibration import Threshold
 from components.data import Scaler, Schema, feature_matrix
 from components.profile import ReferenceProfile
@@ -29,6 +32,18 @@ if TYPE_CHECKING:  # torch loads with the first model, not with the registry's c
 
 BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
 PROFILE_FILE = "profile.json"  # optional: versions registered before profiles have none
+# What `WsadModel` imports to load and score, relative to components/: all of wsad that ships
+# inside a model (tests/components/test_scoring_code.py checks it is closed under imports).
+SCORING_CODE = (
+    "__init__.py",
+    "registry/__init__.py",
+    "registry/bundle.py",
+    "calibration.py",
+    "data.py",
+    "files.py",
+    "profile.py",
+    "detectors",  # every method: a bundle's detector may be any of them
+)
 
 
 def write_bundle(
@@ -54,6 +69,20 @@ def write_bundle(
             (bundle_dir / f"{name}.json").write_text(json.dumps(obj.to_dict(), indent=2))
     detector.save(bundle_dir / "detector.pt")
     return bundle_dir
+
+
+def scoring_code(into: Path) -> Path:
+    """Copy the `SCORING_CODE` modules into `into`/components, the package MLflow ships as
+    the model's code (`code_paths`); returns that folder."""
+    source, package = Path(components.__file__).parent, Path(into) / "components"
+    for part in SCORING_CODE:
+        target = package / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source / part, target)
+    return package
 
 
 def bundle_reference(model_name: str, version: str) -> tuple[Schema, ReferenceProfile | None]:

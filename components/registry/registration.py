@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,10 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-import components
 from components.audit import AuditLog
 from components.candidate_facts import CandidateFacts
 from components.registry.audit_trail import RUN_KEY, record
-from components.registry.bundle import WsadModel
+from components.registry.bundle import WsadModel, scoring_code
 from components.registry.store import set_alias, version_info
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,10 @@ def log_candidate(
         version_tags[RUN_KEY] = run_key
     version = None if run_key is None else _registered_by(model_name, run_key)
     if version is None:
-        with mlflow.start_run(run_name=f"{model_name}-{facts.method}"):
+        with (
+            mlflow.start_run(run_name=f"{model_name}-{facts.method}"),
+            tempfile.TemporaryDirectory(prefix="wsad-code-") as code,
+        ):
             mlflow.set_tags(version_tags)  # first: the key marks the run before anything else
             mlflow.log_params({k: str(v) for k, v in params.items()})
             mlflow.log_metrics(facts.metrics)
@@ -73,7 +76,7 @@ def log_candidate(
                 name="model",
                 python_model=WsadModel(),
                 artifacts={"bundle": str(bundle_dir)},
-                code_paths=[str(Path(components.__file__).parent)],
+                code_paths=[str(scoring_code(Path(code)))],
                 signature=infer_signature(input_example, output_example),
                 input_example=input_example,
                 registered_model_name=model_name,
