@@ -11,25 +11,17 @@ from mlflow.tracking import MlflowClient
 
 from components.audit import AuditLog
 from components.candidate_facts import TagError
-from components.demo import build_demo_data
 from components.registry import gates, promotion, store
 from flows.config import Settings
 from tests.flows.conftest import assert_one_error_line, cli_env, run_wsad
-from tests.flows.test_serve_model import register_iforest
+from tests.flows.test_serve_model import demo_store, register_iforest
 
 
 @pytest.fixture(scope="module")
 def registered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A store with two isolation forests registered as the flow does, v1 champion."""
     root = tmp_path_factory.mktemp("facts")
-    build_demo_data(root / "data")
-    settings = Settings(
-        records=root / "data" / "records.csv",
-        labels=root / "data" / "labels.csv",
-        tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db",
-        audit_log=root / "mlruns" / "audit.jsonl",
-        who="tester",
-    )
+    settings = demo_store(root)
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     store.configure(settings.tracking_uri)
     try:

@@ -89,6 +89,18 @@ def register_iforest(
     return ref.version
 
 
+def demo_store(root: Path) -> Settings:
+    """The demo data under `root`, with an empty MLflow store and audit log beside it."""
+    build_demo_data(root / "data")
+    return Settings(
+        records=root / "data" / "records.csv",
+        labels=root / "data" / "labels.csv",
+        tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db",
+        audit_log=root / "mlruns" / "audit.jsonl",
+        who="tester",
+    )
+
+
 def promote(settings: Settings, version: str) -> None:
     """Move champion to `version` as `wsad promote` does once its gates have passed."""
     decision = gates.Decision(True, {}, "promoted by the serving test")
@@ -104,14 +116,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     Built through the registry directly: the training flow's validation and contamination
     steps, most of its cost, play no part in serving."""
     root = tmp_path_factory.mktemp("serving")
-    build_demo_data(root / "data")
-    settings = Settings(
-        records=root / "data" / "records.csv",
-        labels=root / "data" / "labels.csv",
-        tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db",
-        audit_log=root / "mlruns" / "audit.jsonl",
-        who="tester",
-    )
+    settings = demo_store(root)
     store.configure(settings.tracking_uri)
     assert register_iforest(settings, root, n_estimators=100, seed=0, profiled=True) == "1"
     promote(settings, "1")
