@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from components import lineage
+from components.reference_validation import validate_against_reference
 from components.registry import bundle, store
-from components.validation import ValidationReport, validate_against_reference
+from components.validation import ValidationReport
 
 SCOPE = "validation against the champion's reference"
 ACCEPT_HINT = "to train on this data on purpose: wsad train --accept-drift --reason '...'"
