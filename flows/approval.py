@@ -3,9 +3,9 @@
 Why: some releases need a person's sign-off before `champion` moves. The run pauses
 (Prefect `pause_flow_run` with a typed `Approval` input, the form the Prefect UI shows) and
 `wsad approve` resumes it with the answer. No answer within `approval_timeout_s` counts as a
-rejection. The decision itself stays in components/registry/gates.py (`with_approval`); this module
-only waits for and delivers the answer. Pausing needs a Prefect API that both the paused
-run and the approver reach (a Prefect server via PREFECT_API_URL).
+rejection. The decision itself stays in components/registry/gates.py (`with_approval`);
+this module only waits for and delivers the answer. Pausing needs a Prefect API that both
+the paused run and the approver reach (a Prefect server via PREFECT_API_URL).
 """
 
 from __future__ import annotations

@@ -128,6 +128,7 @@ def logged_model(tmp_path: Path) -> Iterator[tuple[Path, pd.DataFrame, pd.DataFr
         mlflow.set_registry_uri(previous[1])
 
 
+@pytest.mark.slow  # a model logged, and a fresh Python that loads it
 def test_a_logged_model_ships_only_the_scoring_code_and_scores_with_it_alone(
     logged_model: tuple[Path, pd.DataFrame, pd.DataFrame], tmp_path: Path
 ) -> None:
