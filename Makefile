@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint install dev infra-check
+.PHONY: demo test lint install dev infra-check gpu-suite-prep
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -37,3 +37,11 @@ test: lint
 COMPOSE := $(shell command -v docker-compose 2>/dev/null || echo docker compose)
 infra-check:
 	cd infra && $(COMPOSE) -f compose.yaml --env-file .env.example config -q
+
+# What benchmarks/gpu_suite.sh needs on the GPU box, in git-ignored folders that the device
+# call carries (`carry: ["benchmarks/tables", "benchmarks/wheels"]`): the shared tables (../shared
+# does not travel) and DeepOD 0.4.1's wheel (the box has no network).
+gpu-suite-prep: install
+	mkdir -p benchmarks/tables benchmarks/wheels
+	cp -f ../shared/datasets/*.parquet benchmarks/tables/
+	$(PIP) download -q --no-deps deepod==0.4.1 -d benchmarks/wheels

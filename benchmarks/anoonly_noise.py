@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from components.benchmark import Split, evaluate, load_table, make_split
-from components.detectors.base import applicable_params
+from components.detectors.api import applicable_params
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 DATASETS = ("cardio", "annthyroid", "pageblocks")

@@ -23,8 +23,8 @@ from torch import Tensor
 from components import synthetic
 from components.detectors import Detector, make
 from components.detectors.anoonly import _AnoOnlyDevNet as AnoOnlyDevNet
-from components.detectors.base import Batch
 from components.detectors.esad import ESAD
+from components.detectors.training.samplers import Batch
 
 
 @dataclasses.dataclass(eq=False)

@@ -28,12 +28,13 @@ import numpy as np
 import pandas as pd
 import torch
 import typer
+from sklearn.metrics import average_precision_score
 
-from benchmarks.report import machine, replace_section, show_table
+from benchmarks.report import gpu_name, machine, replace_section, show_table
 from benchmarks.vs_deepod import DEEPOD_CLASSES, import_deepod, pair_settings, warm_up
 from components.benchmark import csv_list, load_table, make_split
 from components.detectors import make
-from components.detectors.base import resolve_device
+from components.detectors.api import resolve_device
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Fit time vs rows: ours vs DeepOD 0.4.1"
@@ -58,21 +59,30 @@ def clock(device: torch.device) -> float:
 
 
 def measure(
-    method: str, X: np.ndarray, y: np.ndarray, epochs: int, device: str, deepod: Any | None
+    method: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    test: tuple[np.ndarray, np.ndarray],
+    epochs: int,
+    device: str,
+    deepod: Any | None,
 ) -> dict[str, Any]:
-    """Seconds of one fit per side, and per epoch / per step (DeepOD's NaN when skipped)."""
+    """Seconds of one fit per side, per epoch / per step, and each model's AUC-PR on the
+    split's test rows (DeepOD's NaN when skipped)."""
     ours, theirs, our_steps, their_steps = pair_settings("deepod", method, len(X), seed=0)
     ours = {**ours, "epochs": epochs, "device": device}
     theirs = {**theirs, "epochs": epochs, "device": device}
     where = resolve_device(device)
     start = clock(where)
-    make(method, **ours).fit(X, y)
+    model = make(method, **ours).fit(X, y)
     ours_s = clock(where) - start
-    theirs_s = float("nan")
+    auc_ours = average_precision_score(test[1], model.decision_function(test[0]))
+    theirs_s = auc_theirs = float("nan")
     if deepod is not None:
         start = clock(where)
-        getattr(deepod, DEEPOD_CLASSES[method])(**theirs).fit(X, y)
+        model = getattr(deepod, DEEPOD_CLASSES[method])(**theirs).fit(X, y)
         theirs_s = clock(where) - start
+        auc_theirs = average_precision_score(test[1], model.decision_function(test[0]))
     steps_ours = our_steps // 100 * epochs  # pair_settings counts DeepOD's 100 epochs
     steps_theirs = their_steps // 100 * epochs
     return {
@@ -87,11 +97,14 @@ def measure(
         "ours_us_per_step": 1e6 * ours_s / steps_ours,
         "deepod_us_per_step": 1e6 * theirs_s / steps_theirs,
         "speedup": theirs_s / ours_s,
+        "auc_pr_ours": auc_ours,
+        "auc_pr_deepod": auc_theirs,
     }
 
 
-def plot(frame: pd.DataFrame, path: Path) -> None:
-    """Seconds per epoch vs rows, log-log, one colour per method, solid ours, dashed DeepOD."""
+def plot(frame: pd.DataFrame, path: Path, other: pd.DataFrame | None = None) -> None:
+    """Seconds per epoch vs rows, log-log, one colour per method, solid ours, dashed DeepOD;
+    `other` (another device's CSV, e.g. the CPU run beside a GPU run) adds its curves dotted."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -104,6 +117,18 @@ def plot(frame: pd.DataFrame, path: Path) -> None:
         ax.plot(
             part["rows"], part["deepod_s_per_epoch"], "s--", color=colour, label=f"{method} DeepOD"
         )
+        if other is not None:
+            theirs = other[other.method == method]
+            where = theirs.device.iloc[0] if len(theirs) else ""
+            for column, side, marker in (("ours", "ours", "o:"), ("deepod", "DeepOD", "s:")):
+                ax.plot(
+                    theirs["rows"],
+                    theirs[f"{column}_s_per_epoch"],
+                    marker,
+                    color=colour,
+                    alpha=0.5,
+                    label=f"{method} {side} ({where})",
+                )
     ax.set(xscale="log", yscale="log", xlabel="training rows", ylabel="seconds per epoch")
     ax.set_title(f"Fit time vs rows ({frame['device'].iloc[0]}, DeepOD's loop, batch 64)")
     ax.grid(True, which="both", alpha=0.3)
@@ -123,16 +148,23 @@ def main(
     deepod_skip: Annotated[
         str, typer.Option(help="method:rows cells where DeepOD is not run (too slow)")
     ] = "",
+    no_deepod: Annotated[bool, typer.Option(help="ours only (DeepOD not installed)")] = False,
+    compare_csv: Annotated[
+        Path | None, typer.Option(help="another device's fit_scaling CSV, drawn dotted")
+    ] = None,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="CSV and plot folder")] = HERE / "results",
 ) -> None:
     """Print the table, write the CSV, the plot and the RESULTS.md section."""
     torch.set_num_threads(1)
-    deepod = import_deepod()
+    deepod = None if no_deepod else import_deepod()
     split = make_split(*load_table(data_dir / f"{dataset}.parquet"), 0.1, 0)
     method_list = csv_list(methods, str)
     warm_up(
-        make_split(*load_table(data_dir / f"{dataset}.parquet"), 0.1, 0, 2_000), method_list, deepod
+        make_split(*load_table(data_dir / f"{dataset}.parquet"), 0.1, 0, 2_000),
+        method_list,
+        deepod,
+        device,
     )
     load_before = os.getloadavg()[0]
     results = []
@@ -140,7 +172,15 @@ def main(
         X, y = resample(split, n, seed=n)
         skipped = set(csv_list(deepod_skip, str))
         results += [
-            measure(m, X, y, epochs, device, None if f"{m}:{n}" in skipped else deepod)
+            measure(
+                m,
+                X,
+                y,
+                (split.X_test, split.y_test),
+                epochs,
+                device,
+                None if f"{m}:{n}" in skipped else deepod,
+            )
             for m in method_list
         ]
     load_after = os.getloadavg()[0]
@@ -148,7 +188,11 @@ def main(
     where = frame["device"].iloc[0]
     out_dir.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out_dir / f"fit_scaling_{where}.csv", index=False)
-    plot(frame, out_dir / f"fit_scaling_{where}.png")
+    plot(
+        frame,
+        out_dir / f"fit_scaling_{where}.png",
+        pd.read_csv(compare_csv) if compare_csv else None,
+    )
     cols = (
         "method",
         "rows",
@@ -157,6 +201,7 @@ def main(
         "ours µs/step",
         "DeepOD µs/step",
         "speed-up",
+        "AUC-PR ours / DeepOD",
     )
     cells = [
         [
@@ -167,13 +212,15 @@ def main(
             f"{r.ours_us_per_step:,.0f}",
             f"{r.deepod_us_per_step:,.0f}",
             f"{r.speedup:.2f}x",
+            f"{r.auc_pr_ours:.3f} / {r.auc_pr_deepod:.3f}",
         ]
         for r in frame.itertuples()
     ]
     lines = show_table(f"Fit time vs rows ({where}, {epochs} epoch(s) per fit)", cols, cells)
     command = "python -m benchmarks.fit_scaling " + shlex.join(sys.argv[1:])
     unit = "CPU seconds of this process" if where == "cpu" else "wall seconds (synchronised)"
-    section = f"""{HEADING}
+    heading = HEADING if where == "cpu" else f"{HEADING}, {gpu_name(where)}"
+    section = f"""{heading}
 
 `{command}` (raw rows: benchmarks/results/fit_scaling_{where}.csv, plot:
 benchmarks/results/fit_scaling_{where}.png). Machine: {machine()}; device {where}; load average
@@ -184,14 +231,15 @@ clipping, last epoch, no pretraining, `vs_deepod`'s "deepod" architectures), {ep
 of one pass over the rows each; {unit}. DeepOD's fit includes scoring the training set for
 its threshold (as in its API); cells in `--deepod-skip` were not run for DeepOD ("nan"):
 its PReNet scores every training row against 30 + 30 random partners, hours at 1M rows on
-two cores. A full fit is epochs x seconds per epoch plus set-up; the GPU
-column of the issue (`--device cuda`) is unmeasured: no GPU was available to this run.
+two cores. A full fit is epochs x seconds per epoch plus set-up. AUC-PR: each fitted model on
+the split's test rows (after {epochs} epoch(s) neither side has converged: the column shows
+both sides learn alike, not final accuracy).
 
 {chr(10).join(lines)}
 
 ![fit time vs rows](results/fit_scaling_{where}.png)
 """
-    replace_section(results_md, HEADING, section)
+    replace_section(results_md, heading, section)
 
 
 if __name__ == "__main__":

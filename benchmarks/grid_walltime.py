@@ -24,10 +24,11 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from benchmarks.plots import bar_chart
 from benchmarks.report import machine, replace_section, show_table
 from components import benchmark
 from components.detectors import available
-from components.detectors.base import resolve_device
+from components.detectors.api import resolve_device
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Full grid wall time"
@@ -69,6 +70,16 @@ def main(
     results.to_csv(csv_path, index=False)
     per = results.groupby("method")[["fit_seconds", "score_seconds"]].sum()
     fits = results.groupby("method").auc_pr.count()
+    bar_chart(
+        per.reset_index(),
+        "method",
+        ["fit_seconds", "score_seconds"],
+        out_dir / f"grid_walltime_{where.type}.png",
+        f"Grid slice on {where}: seconds per method (sum), wall clock {wall:,.0f} s",
+        "seconds",
+    )
+    full = len(benchmark.select_tables(data_dir, "")) * len(available()) * 4 * 3
+    scaled = wall * full / max(1, len(results))
     cells = [
         [m, f"{fits[m]}", f"{per.fit_seconds[m]:,.1f}", f"{per.score_seconds[m]:,.1f}"]
         for m in per.index
@@ -90,6 +101,9 @@ Machine: {host}; device {where} (GPU: {gpu}). Date: {datetime.date.today()}.
 {seeds}, max_rows {max_rows or "none (whole tables)"}; the last row is the wall clock of
 the whole grid (reading, splitting, fitting, scoring), the others sum each method's fit and
 score seconds. {note}
+This run made {len(results)} of the full grid's {full} fits ({len(available())} methods x every
+table x 4 label ratios x 3 seeds); scaled by fits, the full grid would take about
+{scaled:,.0f} s (rough: methods and tables differ in cost per fit).
 
 {chr(10).join(lines)}
 """

@@ -25,7 +25,8 @@ import typer
 from benchmarks.report import machine, replace_section, show_table
 from components.benchmark import load_table, make_split
 from components.detectors import make, torch_kernels
-from components.detectors.base import _clip_per_tensor, _Optimizer, fit_many
+from components.detectors.api import fit_many
+from components.detectors.training.optim import Optimizer, clip_per_tensor
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Private torch kernels vs public path"
@@ -60,13 +61,13 @@ def step_loop(kind: str, members: int, steps: int) -> Callable[[], None]:
     lead = (members,) if members > 1 else ()
     shapes = [(64, 21), (64,), (32, 64), (32,), (1, 32), (1,)]
     params = [torch.nn.Parameter(torch.randn(*lead, *s)) for s in shapes]
-    opt = _Optimizer(params, kind, 1e-3, 0.01, stacked=len(lead))
+    opt = Optimizer(params, kind, 1e-3, 0.01, stacked=len(lead))
 
     def run() -> None:
         for _ in range(steps):
             for p in params:
                 p.grad = torch.randn_like(p)
-            _clip_per_tensor(params, 1.0)  # per tensor: stacked members are clipped as one here
+            clip_per_tensor(params, 1.0)  # per tensor: stacked members are clipped as one here
             opt.step()
 
     return run

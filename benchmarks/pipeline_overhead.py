@@ -43,7 +43,7 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     from components import data, evaluation, validation
     from components.candidate import candidate_plots, fit_candidate
     from components.contamination import contamination_for_threshold, estimate_contamination
-    from components.detectors.base import applicable_params
+    from components.detectors.api import applicable_params
     from components.label_file import read_labels, weak_labels
     from components.registry import bundle
     from components.release import plan_release
@@ -76,7 +76,9 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = timed("cross-validation", lambda: list(pool.map(cv, settings.methods)))
-    best = plan_release(results, share, settings.release_top, settings.ensemble_seeds).selection
+    best = plan_release(
+        results, share, settings.release_top, settings.ensemble_seeds, settings.release_tolerance
+    ).selection
     candidate = timed(
         "refit + calibration",
         lambda: fit_candidate(best, X, y, share, settings.threshold_method, settings.target_fpr),

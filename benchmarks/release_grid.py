@@ -31,7 +31,7 @@ import torch
 from components.benchmark import Split, load_table, make_split, select_tables
 from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors import make
-from components.detectors.base import applicable_params, fit_many
+from components.detectors.api import applicable_params, fit_many
 from components.evaluation import EvaluationError, cross_validate
 
 log = logging.getLogger(__name__)

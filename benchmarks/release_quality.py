@@ -30,7 +30,12 @@ from components.calibration import calibrate_threshold
 from components.detectors.ensemble import rank_normalise, score_quantiles
 from components.evaluation import SelectionResult, pu_average_precision, pu_roc_auc
 from components.release import members, plan_release
-from components.release_defaults import DEFAULT_CANDIDATES, DEFAULT_SEEDS, DEFAULT_TOP
+from components.release_defaults import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_SEEDS,
+    DEFAULT_TOLERANCE,
+    DEFAULT_TOP,
+)
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Release quality: `wsad train`'s selection vs hindsight (issue 15)"
@@ -88,11 +93,16 @@ def _normalised(c: Cached, seeds: int, unlabelled: np.ndarray) -> tuple[np.ndarr
     return test, train
 
 
+def release_name(top: int, tolerance: float) -> str:
+    """A release rule in a table: its top, and its tolerance where one applies (< 1)."""
+    return f"top{top}" if top == 1 or tolerance >= 1 else f"top{top} within {tolerance:g}"
+
+
 def split_rows(
-    folder: Path, methods: list[str], tops: list[int], seeds: list[int]
+    folder: Path, methods: list[str], rules: list[tuple[int, float]], seeds: list[int]
 ) -> list[dict[str, object]]:
-    """Every fixed method (each seed alone, and k-seed ensembles) and every (top, k) release
-    on one split."""
+    """Every fixed method (each seed alone, and k-seed ensembles) and every (top, tolerance,
+    k) release on one split."""
     facts = json.loads((folder / "contamination.json").read_text())
     labels = np.load(folder / "split.npz")
     y_test, unlabelled = labels["y_test"], labels["y_train"] == 0
@@ -120,13 +130,15 @@ def split_rows(
         for m in methods:
             rows.append({**base, "kind": "fixed", "release": m, "n_seeds": k,
                          "auc_pr": average_precision_score(y_test, normed[m][0])})  # fmt: skip
-        for top in tops:
-            plan = plan_release([cached[m].cv for m in methods], share, top=top, n_seeds=k)
+        for top, tolerance in rules:
+            cvs = [cached[m].cv for m in methods]
+            plan = plan_release(cvs, share, top=top, n_seeds=k, tolerance=tolerance)
             chosen = [m for m, _ in members(plan.selection.method, plan.selection.params)]
             test = np.mean([normed[m][0] for m in chosen], axis=0)
             train = np.mean([normed[m][1] for m in chosen], axis=0)
             threshold = calibrate_threshold(train[unlabelled], "quantile", share)
-            rows.append({**base, "kind": "release", "release": f"top{top}", "n_seeds": k,
+            rows.append({**base, "kind": "release", "release": release_name(top, tolerance),
+                         "n_seeds": k,
                          "members": "+".join(chosen),
                          "auc_pr": average_precision_score(y_test, test),
                          "flag_rate": float(threshold.flag(test).mean())})  # fmt: skip
@@ -137,7 +149,7 @@ def _f(x: float) -> str:
     return f"{x:.3f}"
 
 
-def quality_table(rows: pd.DataFrame, default: tuple[int, int]) -> list[list[str]]:
+def quality_table(rows: pd.DataFrame, default: tuple[str, int]) -> list[list[str]]:
     """Mean test AUC-PR by labelled count: releases, fixed methods, hindsight best."""
     fixed = rows[rows.kind == "fixed"]
     labels = sorted(rows.n_labels.unique())
@@ -146,7 +158,7 @@ def quality_table(rows: pd.DataFrame, default: tuple[int, int]) -> list[list[str
     rel = rows[rows.kind == "release"]
     for (release, k), group in rel.groupby(["release", "n_seeds"]):
         name = f"release {release}, {k} seed(s)"
-        if (int(release[3:]), k) == default:
+        if (release, k) == default:
             name = f"**{name} (default)**"
         means = group.groupby("n_labels").auc_pr.mean()
         best = hindsight[hindsight.n_seeds == k].auc_pr.mean()
@@ -167,10 +179,10 @@ def quality_table(rows: pd.DataFrame, default: tuple[int, int]) -> list[list[str
     return out
 
 
-def below_floor(rows: pd.DataFrame, default: tuple[int, int]) -> str:
+def below_floor(rows: pd.DataFrame, default: tuple[str, int]) -> str:
     """How often the default release scores below IsolationForest, and far below hindsight."""
-    top, k = default
-    rel = rows[(rows.kind == "release") & (rows.release == f"top{top}") & (rows.n_seeds == k)]
+    name, k = default
+    rel = rows[(rows.kind == "release") & (rows.release == name) & (rows.n_seeds == k)]
     fixed = rows[(rows.kind == "fixed") & (rows.n_seeds == k)]
     floor = fixed[fixed.release == "iforest"].set_index("split").auc_pr
     best = fixed.groupby("split").auc_pr.max()
@@ -209,14 +221,14 @@ def seed_table(rows: pd.DataFrame, k: int) -> list[list[str]]:
     return out
 
 
-def render(rows: pd.DataFrame, command: str, methods: list[str], default: tuple[int, int]) -> str:
+def render(rows: pd.DataFrame, command: str, methods: list[str], default: tuple[str, int]) -> str:
     """The RESULTS.md section."""
     labels = [str(n) for n in sorted(rows.n_labels.unique())]
     splits = rows.split.nunique()
     seeds = sorted(rows.seed.unique().tolist())
     per_seed = ", ".join(f"{k}: {v}" for k, v in rows.groupby("seed").split.nunique().items())
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    top, k = default
+    _, k = default
     lines = [
         HEADING,
         "",
@@ -225,8 +237,9 @@ def render(rows: pd.DataFrame, command: str, methods: list[str], default: tuple[
         f"{', '.join(methods)}. ADBench split: stratified subsample to at most 5,000 rows, "
         "stratified 70/30, exactly N training anomalies labelled, min-max scaling fitted on "
         "train. Release = `plan_release` on the flow's own 3-fold cross-validation over the "
-        "training labels only (rank by held-out labelled-vs-unlabelled AUC-ROC, rank-average "
-        "the top members, each a k-seed `RankEnsemble`); hindsight best = the best fixed "
+        "training labels only (rank by held-out labelled-vs-unlabelled AUC-ROC; rank-average "
+        "the leader and those of the next top - 1 within the tolerance of its AUC-ROC, each a "
+        "k-seed `RankEnsemble`; `topN` alone: no tolerance); hindsight best = the best fixed "
         "method on each split's test rows, at the same k. Test AUC-PR on the held-out 30 %. "
         "ADGym's published means (31 ADBench tables, its own splits and hyperparameters, "
         "not these 14 tables) are listed for scale only. "
@@ -275,7 +288,8 @@ def render(rows: pd.DataFrame, command: str, methods: list[str], default: tuple[
             seed_table(rows, k),
         ),  # fmt: skip
         "",
-        f"Defaults: `release_top={top}`, `ensemble_seeds={k}` (components/release_defaults.py).",
+        f"Defaults: `release_top={DEFAULT_TOP}`, `release_tolerance={DEFAULT_TOLERANCE}`, "
+        f"`ensemble_seeds={k}` (components/release_defaults.py).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -285,6 +299,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("results-release-cache"))
     parser.add_argument("--methods", default=",".join(DEFAULT_CANDIDATES))
     parser.add_argument("--tops", default="1,2,3")
+    parser.add_argument(
+        "--tolerances", default=f"{DEFAULT_TOLERANCE},1", help="1 = the top members, always"
+    )
     parser.add_argument("--seeds", default="1,3")
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/results/release.csv"))
     parser.add_argument("--write", action="store_true", help="replace the RESULTS.md section")
@@ -292,13 +309,15 @@ def main() -> None:
     args = parser.parse_args()
     methods = args.methods.split(",")
     tops = [int(t) for t in args.tops.split(",")]
+    tolerances = [float(t) for t in args.tolerances.split(",")]
+    rules = list(dict.fromkeys((t, 1.0 if t == 1 else tol) for t in tops for tol in tolerances))
     seeds = [int(s) for s in args.seeds.split(",")]
     folders = [f for f in sorted(args.cache.iterdir()) if f.is_dir()]
     complete = [f for f in folders if all((f / f"{m}.npz").exists() for m in methods)]
-    rows = pd.DataFrame([r for f in complete for r in split_rows(f, methods, tops, seeds)])
+    rows = pd.DataFrame([r for f in complete for r in split_rows(f, methods, rules, seeds)])
     rows["n_seeds"] = rows["n_seeds"].astype("Int64")  # NaN on the single-seed rows
     rows.to_csv(args.csv, index=False)
-    default = (DEFAULT_TOP, DEFAULT_SEEDS)
+    default = (release_name(DEFAULT_TOP, DEFAULT_TOLERANCE), DEFAULT_SEEDS)
     own = f"python -m benchmarks.release_quality --cache {args.cache} --write"
     command = f"{args.command} && {own}" if args.command else own
     section = render(rows, command, methods, default)

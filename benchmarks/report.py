@@ -6,12 +6,20 @@ from __future__ import annotations
 import os
 import platform
 import re
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Annotated
 
 import torch
+import typer
 from rich.console import Console
 from rich.table import Table
+
+# `--render-only`, shared by the benchmarks that write their CSV row by row.
+RenderOnly = Annotated[
+    bool, typer.Option(help="no training: rewrite the section from the existing CSV")
+]
 
 
 def machine() -> str:
@@ -22,6 +30,19 @@ def machine() -> str:
         found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
         model = found.group(1).strip() if found else model
     return f"{model}, {os.cpu_count()} cores, torch {torch.__version__}, 1 thread per fit"
+
+
+def gpu_name(device: str | torch.device) -> str:
+    """The CUDA device's name ("NVIDIA H200"), or "no GPU" for a CPU device."""
+    where = torch.device(device)
+    return torch.cuda.get_device_name(where) if where.type == "cuda" else "no GPU"
+
+
+def synced_now(device: torch.device) -> float:
+    """Wall-clock seconds once the device's queued work is done (CUDA runs asynchronously)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
 
 
 def replace_section(path: Path, heading: str, section: str) -> None:

@@ -27,7 +27,7 @@ from benchmarks.report import machine, replace_section
 from components import synthetic
 from components.benchmark import evaluate
 from components.detectors import available
-from components.detectors.base import applicable_params
+from components.detectors.api import applicable_params
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "datasets"

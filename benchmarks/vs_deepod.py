@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sklearn.metrics import average_precision_score
 
-from benchmarks.report import machine, replace_section
+from benchmarks.report import RenderOnly, machine, replace_section
 from components.benchmark import csv_list, load_table, make_split, select_tables
 from components.detectors import make
 
@@ -211,7 +211,7 @@ def pair_settings(
     return ours, theirs, our_steps, their_steps * theirs["epochs"]
 
 
-def _timed(fit: Callable[[], Any]) -> tuple[Any, float, float]:
+def timed(fit: Callable[[], Any]) -> tuple[Any, float, float]:
     """Result, wall seconds and CPU seconds of this (single-threaded) process. CPU seconds are
     what the table compares: the machine is shared, so wall time also counts other jobs."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -224,16 +224,14 @@ def compare(
 ) -> dict[str, Any]:
     """Fit ours and DeepOD's on one split, one after the other in this process."""
     ours, theirs, our_steps, their_steps = pair_settings(config, method, len(split.X_train), seed)
-    det, wall_ours, cpu_ours = _timed(
-        lambda: make(method, **ours).fit(split.X_train, split.y_train)
-    )
+    det, wall_ours, cpu_ours = timed(lambda: make(method, **ours).fit(split.X_train, split.y_train))
     auc_ours = average_precision_score(split.y_test, det.decision_function(split.X_test))
     # DeepOD seeds numpy/torch/random globally in __init__, so it is built right before fit.
-    model, wall_theirs, cpu_theirs = _timed(
+    model, wall_theirs, cpu_theirs = timed(
         lambda: getattr(deepod, DEEPOD_CLASSES[method])(**theirs).fit(split.X_train, split.y_train)
     )
     # What DeepOD's fit spends scoring the training set for its threshold, measured again.
-    _, _, train_scoring = _timed(lambda: model.decision_function(split.X_train))
+    _, _, train_scoring = timed(lambda: model.decision_function(split.X_train))
     auc_theirs = average_precision_score(split.y_test, model.decision_function(split.X_test))
     return {
         "config": config,
@@ -254,22 +252,24 @@ def compare(
     }
 
 
-def warm_up(split: Any, methods: list[str], deepod: Any) -> None:
-    """One-epoch fits of both sides so lazy imports and first-call set-up are not timed."""
+def warm_up(split: Any, methods: list[str], deepod: Any | None, device: str = "cpu") -> None:
+    """One-epoch fits of both sides (ours alone without DeepOD) so lazy imports and
+    first-call set-up (CUDA context, kernels) are not timed."""
     for method in methods:
         extra = {"pretrain_epochs": 1} if method == "deepsad" else {}
-        make(method, epochs=1, device="cpu", verbose=False, **extra).fit(
+        make(method, epochs=1, device=device, verbose=False, **extra).fit(
             split.X_train, split.y_train
         )
-        getattr(deepod, DEEPOD_CLASSES[method])(epochs=1, device="cpu", verbose=0).fit(
-            split.X_train, split.y_train
-        )
+        if deepod is not None:
+            getattr(deepod, DEEPOD_CLASSES[method])(epochs=1, device=device, verbose=0).fit(
+                split.X_train, split.y_train
+            )
 
 
 def deepod_loss_broadcast_check(deepod: Any) -> str:
     """Run DeepOD's DevNet loss on a tiny batch shaped as its training step passes it ((B,1)
     scores, (B,) labels) and compare with the per-sample deviation loss on the same draws."""
-    from components.detectors.base import deviation_loss
+    from components.detectors.parts import deviation_loss
 
     loss_cls = importlib.import_module(deepod.DevNet.__module__).DevLoss
     pred = torch.tensor([[0.1], [2.0], [-0.5], [6.0]])
@@ -381,9 +381,7 @@ def main(
     note: Annotated[list[str] | None, typer.Option(help="a line for RESULTS.md")] = None,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="raw CSV folder")] = HERE / "results",
-    render_only: Annotated[
-        bool, typer.Option(help="no training: rewrite the section from the existing CSV")
-    ] = False,
+    render_only: RenderOnly = False,
 ) -> None:
     """Train ours and DeepOD's on identical splits; write the CSV and the RESULTS.md section."""
     if config not in SETTINGS:

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from components.detectors.anoonly import AnoOnly
-from components.detectors.base import DeepDetector, Detector, check_X
+from components.detectors.api import Detector, check_X
+from components.detectors.deep import DeepDetector
 from components.detectors.devnet_topk import DevNetTopK
 from components.detectors.ensemble import RankEnsemble
 

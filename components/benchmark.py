@@ -35,7 +35,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
 from components.detectors import Detector, make
-from components.detectors.base import applicable_params, fit_many, resolve_device
+from components.detectors.api import applicable_params, fit_many, resolve_device
 
 log = logging.getLogger(__name__)
 

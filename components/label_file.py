@@ -89,27 +89,47 @@ def append_labels(
     known_ids: set[str] | None = None,
     verdict: str = ANOMALY,
 ) -> int:
-    """Add verdicts to the label file: `anomaly` confirms (`wsad label add`), `normal`
-    dismisses (`wsad label dismiss`); returns the rows added.
+    """Add one verdict for `ids`, all given by `who` at `when` (now when None) with one
+    note: `anomaly` confirms (`wsad label add`), `normal` dismisses (`wsad label dismiss`);
+    returns the rows added (see `append_verdicts`)."""
+    return append_verdicts(path, verdict_rows(ids, who, note, when), known_ids, verdict)
 
-    Ids that already carry this verdict are kept as they are (the first one stands); an id
-    that carries the other verdict is refused, since a row cannot be both. The file is
-    rewritten through a temporary file and `os.replace`, so a crash never leaves half a file.
+
+def verdict_rows(ids: list[str], who: str, note: str = "", when: str | None = None) -> pd.DataFrame:
+    """Label rows (id, who, when, note) for `ids` sharing one author, time and note."""
+    stamp = when or datetime.now(UTC).isoformat(timespec="seconds")
+    return pd.DataFrame(
+        {"id": [str(i) for i in ids], "who": who, "when": stamp, "note": note}, dtype=str
+    )
+
+
+def append_verdicts(
+    path: Path, rows: pd.DataFrame, known_ids: set[str] | None = None, verdict: str = ANOMALY
+) -> int:
+    """Add `rows` (id, who, when, note) to the label file with `verdict`; returns the rows
+    added.
+
+    Ids that already carry this verdict are kept as they are (the first one stands, in the
+    file and within `rows`); an id that carries the other verdict is refused, since a row
+    cannot be both. Every check runs before the file is touched, and it is rewritten through
+    a temporary file and `os.replace`, so a crash never leaves half a file.
     """
     path = Path(path)
     if verdict not in VERDICTS:
         raise DataError(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
-    if not who.strip():
+    rows = rows.loc[:, list(LABEL_COLUMNS[:-1])].astype(str).drop_duplicates("id")
+    if (rows["who"].str.strip() == "").any():
         raise DataError(f"who is empty; say who gave these {verdict} verdicts")
-    ids = list(dict.fromkeys(str(i) for i in ids))
+    ids = rows["id"].tolist()
     if not ids:
         raise DataError("no ids given; pass at least one record id")
     if known_ids is not None:
         unknown = [i for i in ids if i not in known_ids]
         if unknown:
             raise DataError(f"id(s) {listed(unknown)} are not in the records table; check the ids")
-    stamp = when or datetime.now(UTC).isoformat(timespec="seconds")
-    if pd.isna(pd.to_datetime(stamp, errors="coerce", format="ISO8601")):
+    when = pd.to_datetime(rows["when"], errors="coerce", format="ISO8601", utc=True)
+    if when.isna().any():
+        stamp = rows["when"].iloc[int(np.flatnonzero(when.isna())[0])]
         raise DataError(f"when={stamp!r} is not an ISO-8601 time; use e.g. 2026-01-31T12:00:00Z")
     existing = read_labels(path) if path.exists() else pd.DataFrame(columns=list(LABEL_COLUMNS))
     given = dict(zip(existing["id"], existing["verdict"], strict=True))
@@ -120,16 +140,47 @@ def append_labels(
             f"id(s) {listed(clash)} are already {other} in {path}; a row cannot be both "
             "confirmed and dismissed (edit the label file to change a verdict)"
         )
-    new = [i for i in ids if i not in given]
-    if len(new) < len(ids):
-        log.info("%d id(s) already labelled in %s; left unchanged", len(ids) - len(new), path)
-    rows = pd.DataFrame({"id": new, "who": who, "when": stamp, "note": note, "verdict": verdict})
-    combined = pd.concat([existing, rows], ignore_index=True) if new else existing
+    new = rows[~rows["id"].isin(set(given))].assign(verdict=verdict)
+    if len(new) < len(rows):
+        log.info("%d id(s) already labelled in %s; left unchanged", len(rows) - len(new), path)
+    combined = pd.concat([existing, new], ignore_index=True) if len(new) else existing
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     combined.to_csv(tmp, index=False, encoding="utf-8")
     os.replace(tmp, path)
     return len(new)
+
+
+def read_confirmed(
+    path: Path,
+    id_column: str,
+    who: str,
+    when_column: str | None = None,
+    note_column: str | None = None,
+) -> pd.DataFrame:
+    """An existing list of confirmed anomalies (any CSV with an id column, optionally a date
+    and a note column) as label rows (id, who, when, note) for `append_verdicts`. A blank or
+    absent date reads as now: the time the list is brought in."""
+    path = Path(path)
+    ensure_readable(path)
+    given = read_csv(path, dtype=str, keep_default_na=False)
+    wanted = [id_column, *(c for c in (when_column, note_column) if c)]
+    missing = [c for c in wanted if c not in given.columns]
+    if missing:
+        raise DataError(
+            f"{path}: no column {listed(missing)} (its columns: {listed(list(given.columns))}); "
+            "name the file's columns with --id-column, --date-column, --note-column"
+        )
+    ids = given[id_column].str.strip()
+    blank = np.flatnonzero(ids == "")
+    if len(blank):
+        raise DataError(f"{path}: column {id_column!r} is empty in row {blank[0]}; fill it in")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    when = given[when_column].str.strip() if when_column else pd.Series("", index=given.index)
+    note = given[note_column] if note_column else pd.Series("", index=given.index)
+    return pd.DataFrame(
+        {"id": ids, "who": who, "when": when.mask(when == "", now), "note": note}, dtype=str
+    )
 
 
 def weak_labels(records: pd.DataFrame, labels: pd.DataFrame, schema: Schema) -> np.ndarray:

@@ -193,3 +193,66 @@ def dvc_add(repo: Path, target: str = "data") -> str:
 def dvc_push(repo: Path) -> None:
     """Upload the cached data to the default DVC remote."""
     _dvc(repo, "push")
+
+
+def ensure_versionable(dvc_file: Path) -> None:
+    """A run can record the version of its data: `dvc_file` exists, or its folder is a DVC
+    repository where `track_changes` can create it. A file check, so `wsad train` refuses
+    a folder that is no project before it loads anything."""
+    dvc_file = Path(dvc_file).resolve()
+    if not dvc_file.exists() and not (dvc_file.parent / ".dvc").is_dir():
+        raise LineageError(
+            f"{dvc_file} not found and {dvc_file.parent} is no DVC repository; run `wsad init` "
+            "there to start a project (git, DVC, data/), then train again"
+        )
+
+
+def track_changes(dvc_file: Path, inputs: Sequence[Path]) -> str | None:
+    """`dvc add` the data a run is about to train on, so the version it records is the md5
+    of what it trained on: when `inputs` lie in the folder `dvc_file` tracks and changed
+    since its last `dvc add`, or when there is no `dvc_file` yet but its folder is a DVC
+    repository and `inputs` lie in the folder it names (data.dvc: data/). Returns the new
+    data version, or None when nothing needed tracking. Commits nothing to git."""
+    ensure_versionable(dvc_file)
+    dvc_file = Path(dvc_file).resolve()
+    repo = dvc_file.parent
+    if dvc_file.exists():
+        if not input_version(dvc_file, inputs).endswith(MODIFIED):
+            return None
+        target = tracked_dir(dvc_file)
+    else:
+        target = repo / dvc_file.stem
+        if not all(Path(p).resolve().is_relative_to(target) for p in inputs):
+            return None
+    return dvc_add(repo, str(target.relative_to(repo)))
+
+
+def git_toplevel(path: Path) -> Path | None:
+    """The top folder of the git repository `path` lies in, or None outside one."""
+    try:
+        return Path(_run(["git", "rev-parse", "--show-toplevel"], path).strip()).resolve()
+    except LineageError:
+        return None
+
+
+def init_repositories(root: Path) -> list[str]:
+    """Make `root` a DVC repository in git, with DVC's analytics off; returns what it did
+    (nothing when it already is one). `git init` only when `root` lies in no git repository:
+    an existing one is used as it is (no commit, no config write; `dvc init` stages its own
+    files there, as DVC always does). Below the repository's top, DVC needs `--subdir`."""
+    root = Path(root).resolve()
+    done = []
+    top = git_toplevel(root)
+    if top is None:
+        _run(["git", "init", "-q"], root)
+        done.append("git init: a new git repository")
+        top = root
+    if not (root / ".dvc").is_dir():
+        subdir = [] if top == root else ["--subdir"]
+        _dvc(root, "init", "-q", *subdir)
+        where = "" if top == root else f" (--subdir: inside the git repository {top})"
+        done.append(f"dvc init{where}")
+    if _dvc(root, "config", "core.analytics").strip() != "false":
+        _dvc(root, "config", "core.analytics", "false")
+        done.append("DVC analytics off (.dvc/config)")
+    return done

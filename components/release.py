@@ -9,9 +9,11 @@ shared tables (benchmarks/RESULTS.md, release quality) make the release steadier
   The PU-corrected AUC-ROC is an increasing affine map of it, (AUC - pi/2) / (1 - pi), so the
   order is the true one under SCAR whatever the contamination; AUC-ROC uses every held-out
   label's rank where AUC-PR hinges on the top few.
-- Release the rank ensemble (components/detectors/ensemble.py) of the `top` best-ranked
-  methods, `n_seeds` seeds each, instead of one method: when the ranking errs, the mean of
-  the two best is rarely far below the better one.
+- Release the rank ensemble (components/detectors/ensemble.py) of the best-ranked methods,
+  `n_seeds` seeds each: the leader, and each of the next `top - 1` whose ranking AUC is
+  within `tolerance` of the leader's. When the few labels cannot separate two methods, the
+  mean of both is rarely far below the better one; when one leads clearly, a runner-up
+  would only dilute it.
 
 The plan's own cross-validation is computed without refitting: every method saw the same
 folds, so each fold's held-out scores are rank-normalised against that fold's held-out
@@ -35,7 +37,7 @@ from components.evaluation import (
     pu_average_precision,
     pu_roc_auc,
 )
-from components.release_defaults import DEFAULT_SEEDS, DEFAULT_TOP
+from components.release_defaults import DEFAULT_SEEDS, DEFAULT_TOLERANCE, DEFAULT_TOP
 
 ENSEMBLE = "ensemble"
 
@@ -166,12 +168,18 @@ def plan_release(
     contamination: float,
     top: int = DEFAULT_TOP,
     n_seeds: int = DEFAULT_SEEDS,
+    tolerance: float = DEFAULT_TOLERANCE,
 ) -> ReleasePlan:
-    """The rank ensemble of the `top` best-ranked candidates, `n_seeds` seeds each."""
-    if top < 1 or n_seeds < 1:
-        raise EvaluationError(f"need top >= 1 and n_seeds >= 1, got {top} and {n_seeds}")
+    """The rank ensemble of the best-ranked candidate and those of the next `top - 1` within
+    `tolerance` of its ranking AUC, `n_seeds` seeds each."""
+    if top < 1 or n_seeds < 1 or tolerance < 0:
+        raise EvaluationError(
+            f"need top >= 1, n_seeds >= 1 and tolerance >= 0, got {top}, {n_seeds}, {tolerance}"
+        )
     ranked = rank(results)
-    chosen = combine(ranked[:top], contamination, n_seeds)
+    best = ranking_auc(ranked[0])
+    close = [r for r in ranked[:top] if best - ranking_auc(r) <= tolerance]
+    chosen = combine(close, contamination, n_seeds)
     return ReleasePlan(chosen, [(r.method, ranking_auc(r)) for r in ranked])
 
 

@@ -32,7 +32,7 @@ import torch
 from components import data
 from components.candidate import fit_candidate
 from components.contamination import contamination_for_threshold, estimate_contamination
-from components.detectors.base import applicable_params
+from components.detectors.api import applicable_params
 from components.evaluation import SelectionResult
 from components.label_file import read_labels, weak_labels
 from components.registry.bundle import WsadModel, write_bundle

@@ -11,13 +11,14 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
 from flows import (
+    init_cli,
     label_cli,
     release_cli,
     reproduce,
@@ -35,6 +36,9 @@ from flows.terminal import (
     quiet_console,
     settings_with,
 )
+
+if TYPE_CHECKING:
+    from flows.config import Settings
 
 
 class _LazyCommands(TyperGroup):
@@ -140,7 +144,7 @@ def train(
     who: Who = None,
 ) -> None:
     """Validate (also against the champion's reference), train, compare, register, promote."""
-    from components import files
+    from components import files, lineage
 
     if accept_drift != bool(reason and reason.strip()):
         fail("--accept-drift and --reason go together: say why the changed data is right")
@@ -170,13 +174,31 @@ def train(
     with one_line_errors():
         files.ensure_table_file(settings.records)
         files.ensure_readable(settings.labels)
+        lineage.ensure_versionable(settings.data_dvc)
         from flows import preflight
 
         preflight.train_inputs(settings)
+        _track_training_data(settings)
         from flows.training import training_flow
 
         result = training_flow(settings)
     _print_outcome(result)
+
+
+def _track_training_data(settings: Settings) -> None:
+    """`dvc add` the data when it changed since its last `dvc add` (or was never added in a
+    DVC repository), so the version the run records is the one it trains on; committing
+    data.dvc stays the person's step."""
+    from components import lineage
+
+    version = lineage.track_changes(settings.data_dvc, [settings.records, settings.labels])
+    if version:
+        out.print(
+            f"data changed since its last `dvc add`: tracked it with DVC ({settings.data_dvc}, "
+            f"data version {version}); commit {settings.data_dvc} with git to publish it",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -255,10 +277,12 @@ for command in (
     reproduce.reproduce,
 ):
     app.command()(command)
+app.command()(init_cli.init)
 app.command("serve-model")(serve_model_cli.serve_model)
 app.command("review")(review_cli.review)
 label_app.command("add")(label_cli.label_add)
 label_app.command("dismiss")(label_cli.label_dismiss)
+label_app.command("import")(label_cli.label_import)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,12 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from components.drift import SERVING_WINDOW_ROWS  # numpy only
-from components.release_defaults import DEFAULT_CANDIDATES, DEFAULT_SEEDS, DEFAULT_TOP
+from components.release_defaults import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_SEEDS,
+    DEFAULT_TOLERANCE,
+    DEFAULT_TOP,
+)
 from components.review import DEFAULT_UNCERTAIN_SHARE  # numpy only
 
 # The Prefect flow's name: deployments and the approval queue find its runs by it.
@@ -48,9 +53,11 @@ class Settings(BaseSettings):
     # reason); per run (`wsad train --accept-drift --reason`), never a standing setting.
     accept_drift_reason: str | None = None
     cv_folds: int = Field(default=3, ge=2)
-    # The release: rank ensemble of the `release_top` best cross-validated candidates,
-    # `ensemble_seeds` seeds each (components/release.py; chosen by benchmarks/RESULTS.md).
+    # The release: rank ensemble of the best cross-validated candidate and those of the next
+    # `release_top - 1` within `release_tolerance` of its ranking AUC, `ensemble_seeds` seeds
+    # each (components/release.py; chosen by benchmarks/RESULTS.md).
     release_top: int = Field(default=DEFAULT_TOP, ge=1)
+    release_tolerance: float = Field(default=DEFAULT_TOLERANCE, ge=0.0)
     ensemble_seeds: int = Field(default=DEFAULT_SEEDS, ge=1)
     random_state: int = 0
     device: str = "auto"

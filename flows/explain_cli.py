@@ -19,7 +19,7 @@ from rich.table import Table
 
 from components.data import Scaler, read_table
 from components.detectors import Detector, make
-from components.detectors.base import check_X
+from components.detectors.api import check_X
 from components.detectors.devnet_topk import DevNetTopK
 
 LABEL = "label"

@@ -1,6 +1,7 @@
-"""`wsad label add` and `wsad label dismiss`: an analyst's verdicts on records.
+"""`wsad label add`, `wsad label dismiss` and `wsad label import`: analysts' verdicts on
+records (import: an existing list of confirmed anomalies, e.g. from a case system).
 
-Both write the DVC-tracked label file (`verdict` anomaly or normal), re-version it with
+All three write the DVC-tracked label file (`verdict` anomaly or normal), re-version it with
 `dvc add`, and append an audit entry like a release does: who, when, the note, the ids and
 the data version before and after. Every check runs before anything is written; if
 versioning fails after the file was written, the file is put back as it was.
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:  # pandas, DVC and the settings load when a verdict is recorded
+    import pandas as pd
+
     from flows.config import Settings
 
 Ids = Annotated[list[str], typer.Argument(help="record ids")]
@@ -39,10 +42,36 @@ def label_dismiss(
     record_verdicts(ids, who, note, "normal")
 
 
+def label_import(
+    file: Annotated[Path, typer.Argument(help="CSV of confirmed anomalies (one id a row)")],
+    who: Who,
+    id_column: Annotated[str, typer.Option(help="the file's column of record ids")] = "id",
+    date_column: Annotated[
+        str | None, typer.Option(help="the file's column of when each was confirmed (ISO)")
+    ] = None,
+    note_column: Annotated[str | None, typer.Option(help="the file's column of notes")] = None,
+) -> None:
+    """Bring in an existing list of confirmed anomalies: every id must be in the records
+    table; then label file, DVC and audit, as `label add`."""
+    from components.label_file import ANOMALY, read_confirmed
+    from flows.terminal import one_line_errors
+
+    with one_line_errors():
+        rows = read_confirmed(file, id_column, who, date_column, note_column)
+    _record(rows, ANOMALY, who, f"imported from {file}")
+
+
 def record_verdicts(ids: list[str], who: str, note: str, verdict: str) -> None:
+    """One verdict for every id, given now by `who` with one note."""
+    from components.label_file import verdict_rows
+
+    _record(verdict_rows(ids, who, note), verdict, who, note)
+
+
+def _record(rows: pd.DataFrame, verdict: str, who: str, note: str) -> None:
     """Check the ids, write the verdicts, version the data and audit the change."""
     from components import data, lineage
-    from components.label_file import ANOMALY, append_labels, read_labels
+    from components.label_file import ANOMALY, append_verdicts, read_labels
     from flows.terminal import fail, one_line_errors, out, settings_with
 
     settings = settings_with()
@@ -56,11 +85,11 @@ def record_verdicts(ids: list[str], who: str, note: str, verdict: str) -> None:
         saved = {path: path.read_bytes() if path.exists() else None for path in (labels, pointer)}
         previous = lineage.data_version(pointer) if pointer.exists() else None
         when = datetime.now(UTC).isoformat(timespec="seconds")
-        added = append_labels(labels, ids, who, note, when, known, verdict)
+        added = append_verdicts(labels, rows, known, verdict)
         if not added:
             out.print(f"every id already carries the {verdict} verdict; nothing changed")
             return
-        new = [i for i in dict.fromkeys(ids) if i not in had]
+        new = [i for i in dict.fromkeys(rows["id"]) if i not in had]
         try:
             version = lineage.dvc_add(Path.cwd(), str(labels.parent))
             _audit(settings, new, who, note, when, verdict, previous, version)
@@ -70,7 +99,9 @@ def record_verdicts(ids: list[str], who: str, note: str, verdict: str) -> None:
     kind = "confirmed anomaly" if verdict == ANOMALY else "dismissed (normal)"
     out.print(
         f"recorded {added} {kind} verdict(s) in {labels}; data version {version}. "
-        "Commit data.dvc (git add data.dvc && git commit) and `dvc push` to publish it."
+        "Commit data.dvc (git add data.dvc && git commit) and `dvc push` to publish it.",
+        highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -29,7 +29,7 @@ from components.contamination import (
     contamination_for_threshold,
     estimate_contamination,
 )
-from components.detectors.base import applicable_params
+from components.detectors.api import applicable_params
 from components.label_file import read_labels, weak_labels
 from components.profile import ReferenceProfile
 from components.registry import gates, promotion, registration, store
@@ -92,7 +92,11 @@ def plan(
 ) -> ReleasePlan:
     """Which candidates the release averages, from their cross-validation alone."""
     return plan_release(
-        results, contamination, top=settings.release_top, n_seeds=settings.ensemble_seeds
+        results,
+        contamination,
+        top=settings.release_top,
+        n_seeds=settings.ensemble_seeds,
+        tolerance=settings.release_tolerance,
     )
 
 

@@ -17,6 +17,6 @@ from components.detectors import (  # noqa: F401 (registers)
     prenet,
     rosas,
 )
-from components.detectors.base import Detector, available, make
+from components.detectors.api import Detector, available, make
 
 __all__ = ["Detector", "available", "make"]

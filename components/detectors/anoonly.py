@@ -44,11 +44,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from components.detectors.base import Batch, DeepDetector, Detector, balanced_sampler, register
+from components.detectors.api import Detector, register
+from components.detectors.deep import DeepDetector
 from components.detectors.deepsad import DeepSAD
 from components.detectors.devnet import DevNet
 from components.detectors.feawad import FeaWAD
 from components.detectors.prenet import PReNet
+from components.detectors.training.samplers import Batch, balanced_sampler
 
 
 def _bn_before(layer: nn.Linear) -> nn.Sequential:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 
-from components.detectors.base import Detector, register
+from components.detectors.api import Detector, register
 
 
 @dataclasses.dataclass(eq=False)

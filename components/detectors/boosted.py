@@ -29,14 +29,24 @@ import pickle  # nosec B403
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
-from catboost import CatBoostClassifier
-from xgboost import XGBClassifier
 
-from components.detectors.base import Detector, register
+from components.detectors.api import Detector, register
 from components.detectors.outlier_features import OutlierScores
+
+if TYPE_CHECKING:
+    from catboost import CatBoostClassifier
+    from xgboost import XGBClassifier
+
+
+def _catboost_classifier(**params: Any) -> CatBoostClassifier:
+    """Imported on use, as XGBoost below: the detector package then imports on a GPU box that
+    has neither tree library (benchmarks/gpu_suite.sh); only these two detectors need them."""
+    from catboost import CatBoostClassifier
+
+    return CatBoostClassifier(**params)
 
 
 @register("catboost")
@@ -48,7 +58,7 @@ class CatBoost(Detector):
     n_jobs: int = -1
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
-        self.model_ = CatBoostClassifier(
+        self.model_ = _catboost_classifier(
             iterations=self.n_estimators,
             random_state=self.random_state,
             thread_count=self.n_jobs,
@@ -66,7 +76,7 @@ class CatBoost(Detector):
             return {"cbm": path.read_bytes()}
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        model = CatBoostClassifier(thread_count=self.n_jobs, allow_writing_files=False)
+        model = _catboost_classifier(thread_count=self.n_jobs, allow_writing_files=False)
         self.model_ = model.load_model(blob=state["cbm"])
 
 
@@ -102,6 +112,8 @@ class XGBOD(Detector):
         return self.model_.predict_proba(augmented)[:, 1]
 
     def _classifier(self) -> XGBClassifier:
+        from xgboost import XGBClassifier
+
         return XGBClassifier(
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,

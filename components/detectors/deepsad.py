@@ -28,20 +28,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from components.detectors.base import (
-    Batch,
-    DeepDetector,
-    balanced_sampler,
-    register,
-    shuffled_sampler,
-)
+from components.detectors.api import register
+from components.detectors.deep import DeepDetector
+from components.detectors.training.pretrain import pretrain_autoencoders
+from components.detectors.training.samplers import Batch, balanced_sampler, shuffled_sampler
 
 _CENTRE_EPS = 0.1
-
-
-def _reconstruction(autoencoder: nn.Module, batch: Batch) -> Tensor:
-    x = batch[0]
-    return ((autoencoder(x) - x) ** 2).sum(1).mean()
 
 
 def _block(n_in: int, n_out: int, batch_norm: bool) -> list[nn.Module]:
@@ -120,20 +112,7 @@ class DeepSAD(DeepSADRegime):
         return _SADNet(n_features, self.hidden_dims, self.rep_dim, self.batch_norm)
 
     def _prepare(self, net: Any, X: Tensor, y: Tensor, gen: torch.Generator) -> None:
-        if self.pretrain_epochs:
-            autoencoder = nn.Sequential(net.encoder, net.decoder)
-            self._train(
-                autoencoder,
-                params=list(autoencoder.parameters()),
-                loss=lambda batch: _reconstruction(autoencoder, batch),
-                # plain shuffled rows, whatever sampler the main stage uses
-                sample=shuffled_sampler(X, y, self.batch_size, gen),
-                epochs=self.pretrain_epochs,
-                steps=self._steps(len(X)),
-                lr=self.lr,
-                keep_best=False,
-                desc=f"{self.name} pretrain",
-            )
+        self._pretrain([net], X, [gen])
         self._set_centre(net, X)
 
     def _prepare_many(
@@ -145,22 +124,26 @@ class DeepSAD(DeepSADRegime):
         gens: list[torch.Generator],
     ) -> None:
         """The members' pretraining in one stacked pass, then each member's centre."""
-        if self.pretrain_epochs:
-            self._train_many(
-                [nn.Sequential(net.encoder, net.decoder) for net in nets],
-                loss=_reconstruction,
-                samplers=[
-                    shuffled_sampler(X, y, self.batch_size, g)
-                    for y, g in zip(ys, gens, strict=True)
-                ],
-                epochs=self.pretrain_epochs,
-                steps=self._steps(len(X)),
-                lr=self.lr,
-                keep_best=False,
-                desc=f"{self.name} pretrain x{len(nets)}",
-            )
+        self._pretrain(nets, X, gens)
         for net in nets:
             self._set_centre(net, X)
+
+    def _pretrain(self, nets: list[Any], X: Tensor, gens: list[torch.Generator]) -> None:
+        """The original's autoencoder pretraining on all rows (squared error summed over the
+        features), plain shuffled rows whatever sampler the main stage uses, last epoch kept."""
+        if self.pretrain_epochs:
+            pretrain_autoencoders(
+                [nn.Sequential(net.encoder, net.decoder) for net in nets],
+                X,
+                gens,
+                self._regime(),
+                epochs=self.pretrain_epochs,
+                steps=self._steps(len(X)),
+                batch_size=self.batch_size,
+                reduction="row_sum",
+                keep_best=False,
+                desc=f"{self.name} pretrain",
+            )
 
     def _set_centre(self, net: Any, X: Tensor) -> None:
         """c = mean initial embedding, near-zero coordinates moved to +-0.1."""

@@ -12,11 +12,11 @@ Where we differ: the 5000 reference draws are made once per fit from the seeded 
 `weight_decay=0.02` on weight matrices; the loss is per sample (DeepOD broadcasts (B,1) against
 (B,), mixing both terms for every sample).
 Training length: the paper's 50 epochs x 20 batches always run, then more epochs while the
-training loss still falls (the shared rule, `until_converged` in components/detectors/base.py),
-up to four times as many. The fixed 1,000 steps left some seeds short of converged on a
-larger subspace task (issue 15); on the synthetic task family the rule adds a few epochs where
-the loss still falls and nothing elsewhere (benchmarks/RESULTS.md, "Synthetic task family");
-`until_converged=False` keeps the paper's count.
+training loss still falls (the shared rule, `until_converged` in
+components/detectors/training/length.py), up to four times as many. The fixed 1,000 steps
+left some seeds short of converged on a larger subspace task (issue 15); on the synthetic task
+family the rule adds a few epochs where the loss still falls and nothing elsewhere
+(benchmarks/RESULTS.md, "Synthetic task family"); `until_converged=False` keeps the paper's count.
 Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
 the deviation loss has no term for labelled normals.
 """
@@ -29,7 +29,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from components.detectors.base import Batch, DeepDetector, deviation_loss, mlp, register
+from components.detectors.api import register
+from components.detectors.deep import DeepDetector
+from components.detectors.parts import deviation_loss, mlp
+from components.detectors.training.samplers import Batch
 
 
 @register("devnet")

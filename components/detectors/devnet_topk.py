@@ -40,14 +40,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from components.detectors.base import (
-    Batch,
-    check_X,
-    deviation_loss,
-    mlp,
-    register,
-)
+from components.detectors.api import check_X, register
 from components.detectors.devnet import DevNet
+from components.detectors.parts import deviation_loss, mlp
+from components.detectors.training.samplers import Batch
 
 SUBSPACE_KINDS = ("random", "hidden")
 

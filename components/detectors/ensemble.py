@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from components.detectors.base import Detector, check_X, fit_many, make, register
+from components.detectors.api import Detector, check_X, fit_many, make, register
 
 N_QUANTILES = 1001  # resolution of each member's stored score distribution
 _EPS = 1e-12

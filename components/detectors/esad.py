@@ -60,8 +60,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from components.detectors.base import Batch, mlp, register
+from components.detectors.api import register
 from components.detectors.deepsad import DeepSADRegime
+from components.detectors.parts import mlp
+from components.detectors.training.samplers import Batch
 
 
 class _EncoderDecoderEncoder(nn.Module):

@@ -26,8 +26,8 @@ Where we differ, and why:
   score against (B,) labels; none of that is here.
 Training length: the pretraining runs its fixed 100 x 20 batches; the main stage runs its 30
 epochs, then more while its loss still falls (the shared rule, `until_converged` in
-components/detectors/base.py), up to four times as many; `until_converged=False` keeps the
-paper's count.
+components/detectors/training/length.py), up to four times as many; `until_converged=False`
+keeps the paper's count.
 Rows an analyst dismissed (y = -1, confirmed normals) are trained on as unlabelled rows:
 the paper has no term for labelled normals.
 """
@@ -40,14 +40,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from components.detectors.base import (
-    Batch,
-    DeepDetector,
-    deviation_loss,
-    mlp,
-    register,
-    shuffled_sampler,
-)
+from components.detectors.api import register
+from components.detectors.deep import DeepDetector
+from components.detectors.parts import deviation_loss, mlp
+from components.detectors.training.pretrain import pretrain_autoencoders
+from components.detectors.training.samplers import Batch
 
 _TINY = 1e-12  # keeps the residual direction finite for a row reconstructed exactly
 
@@ -111,23 +108,20 @@ class FeaWAD(DeepDetector):
         return _FeaWADNet(n_features, self.hidden_dims, self.score_dims)
 
     def _prepare(self, net: Any, X: Tensor, y: Tensor, gen: torch.Generator) -> None:
+        """The reference's pretraining: the autoencoder on the unlabelled rows, element-wise
+        mean squared error (Keras' mse), 20 batches an epoch, lowest-loss epoch kept."""
         if not self.pretrain_epochs:
             return
-        autoencoder = nn.Sequential(net.encoder, net.decoder)
         unlabelled = X[y == 0]
-
-        def reconstruction(batch: Batch) -> Tensor:
-            x = batch[0]
-            return ((autoencoder(x) - x) ** 2).mean()
-
-        self._train(
-            autoencoder,
-            params=list(autoencoder.parameters()),
-            loss=reconstruction,
-            sample=shuffled_sampler(unlabelled, y[y == 0], self.batch_size, gen),
+        pretrain_autoencoders(
+            [nn.Sequential(net.encoder, net.decoder)],
+            unlabelled,
+            [gen],
+            self._regime(),
             epochs=self.pretrain_epochs,
             steps=self._steps(len(unlabelled)),
-            lr=self.lr,
+            batch_size=self.batch_size,
+            reduction="mean",
             keep_best=True,
             desc=f"{self.name} pretrain",
         )

@@ -54,7 +54,11 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from torch import Tensor, nn
 
-from components.detectors.base import Batch, DeepDetector, register, shuffled_sampler
+from components.detectors.api import register
+from components.detectors.deep import DeepDetector
+from components.detectors.parts import LossBalance
+from components.detectors.training.pretrain import pretrain_autoencoders
+from components.detectors.training.samplers import Batch
 
 log = logging.getLogger(__name__)
 
@@ -106,27 +110,6 @@ def _dec_kl(sim: Tensor) -> Tensor:
     p = q**2 / q.sum(0, keepdim=True)
     p = p / p.sum(1, keepdim=True)
     return (p * (p.log() - q.log())).sum()
-
-
-class _DynamicWeightAverage:
-    """Loss weights softmax((L_i / L_i of the previous epoch) / T), the previous epoch's means
-    kept on the device (1 before the first epoch, as the reference starts)."""
-
-    def __init__(self, n_losses: int, steps: int, temperature: float, device: torch.device):
-        self.previous = torch.ones(n_losses, device=device)
-        self.running = torch.zeros(n_losses, device=device)
-        self.steps, self.temperature, self.calls = steps, temperature, 0
-        self.history: list[Tensor] = []
-
-    def combine(self, losses: Tensor) -> Tensor:
-        weights = torch.softmax(losses / self.previous / self.temperature, 0)
-        self.running += losses.detach()
-        self.calls += 1
-        if self.calls % self.steps == 0:
-            self.previous = self.running / self.steps
-            self.history.append(self.previous)
-            self.running = torch.zeros_like(self.running)
-        return (weights * losses).sum()
 
 
 @register("mnpwad")
@@ -187,10 +170,14 @@ class MNPWAD(DeepDetector):
         centres = self._cluster(z)
         self.n_prototypes_ = len(centres)
         net.prototypes = nn.Parameter(torch.as_tensor(centres, dtype=X.dtype, device=X.device))
-        self.dwa_ = _DynamicWeightAverage(3, self._steps(len(X)), self.temperature, X.device)
+        self.dwa_ = LossBalance(
+            3, self._steps(len(X)), self.temperature, X.device, weights_carry_gradient=True
+        )
 
     def _pretrain(self, net: Any, X_u: Tensor, gen: torch.Generator) -> None:
-        """Layer-wise denoising autoencoders, then the stacked autoencoder, on unlabelled rows."""
+        """Layer-wise denoising autoencoders, then the stacked autoencoder, on unlabelled rows:
+        element-wise mean squared error (the reference's F.mse_loss), an epoch one pass over
+        the rows, lowest-loss epoch kept."""
         inputs = X_u
         layers = list(zip(net.encoder, reversed(net.decoder), strict=True))
         for depth, (enc, dec) in enumerate(layers, start=1):
@@ -200,28 +187,28 @@ class MNPWAD(DeepDetector):
             self._fit_autoencoder(nn.Sequential(enc, dec), noisy, inputs, gen, f"layer {depth}")
             with torch.no_grad():
                 inputs = enc(inputs)
-        self._fit_autoencoder(nn.Sequential(net.encoder, net.decoder), X_u, X_u, gen, "stack")
+        self._fit_autoencoder(nn.Sequential(net.encoder, net.decoder), X_u, None, gen, "stack")
 
     def _fit_autoencoder(
-        self, ae: nn.Module, inputs: Tensor, targets: Tensor, gen: torch.Generator, stage: str
+        self,
+        ae: nn.Module,
+        inputs: Tensor,
+        targets: Tensor | None,
+        gen: torch.Generator,
+        stage: str,
     ) -> None:
-        """MSE from inputs to targets over shuffled batches of their concatenated rows."""
-        width = inputs.shape[1]
-
-        def reconstruction(batch: Batch) -> Tensor:
-            return F.mse_loss(ae(batch[0][:, :width]), batch[0][:, width:])
-
-        pairs = torch.cat([inputs, targets], 1)
-        self._train(
-            ae,
-            params=list(ae.parameters()),
-            loss=reconstruction,
-            sample=shuffled_sampler(pairs, pairs.new_zeros(len(pairs)), self.batch_size, gen),
+        pretrain_autoencoders(
+            [ae],
+            inputs,
+            [gen],
+            self._regime(),
             epochs=self.pretrain_epochs,
-            steps=-(-len(pairs) // self.batch_size),  # one pass over the unlabelled rows
-            lr=self.lr,
+            steps=-(-len(inputs) // self.batch_size),  # one pass over the unlabelled rows
+            batch_size=self.batch_size,
+            reduction="mean",
             keep_best=True,
             desc=f"{self.name} pretrain {stage}",
+            targets=targets,
         )
 
     def _cluster(self, z: np.ndarray) -> np.ndarray:
@@ -262,7 +249,7 @@ class MNPWAD(DeepDetector):
         )
         gap = (w * sim_u.max(1).values).mean() - sim_a.max(1).values.mean()
         loss_anchor = -F.logsigmoid(gap) + self.lambda_kl * _dec_kl(sim_u)
-        return self.dwa_.combine(torch.stack([loss_rec, loss_score, loss_anchor]))
+        return self.dwa_(torch.stack([loss_rec, loss_score, loss_anchor]))
 
     def _forward_score(self, net: Any, X: Tensor) -> Tensor:
         return net(X)[1]

@@ -27,7 +27,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from components.detectors.base import Batch, DeepDetector, mlp, register
+from components.detectors.api import register
+from components.detectors.deep import DeepDetector
+from components.detectors.parts import mlp
+from components.detectors.training.samplers import Batch
 
 
 class _PairNet(nn.Module):

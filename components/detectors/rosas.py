@@ -41,8 +41,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from components.detectors.base import Batch, DeepDetector, mlp, register
+from components.detectors.api import register
+from components.detectors.deep import DeepDetector
+from components.detectors.parts import LossBalance, mlp
 from components.detectors.torch_kernels import beta_draws
+from components.detectors.training.samplers import Batch
 
 
 class _RoSASNet(nn.Module):
@@ -68,27 +71,6 @@ def mass_interpolation(
     assert target.shape == lam.shape == partner.shape == (len(x),), (target.shape, lam.shape)
     mixed = lam[:, None] * x + (1 - lam[:, None]) * x[partner]
     return mixed, lam * target + (1 - lam) * target[partner]
-
-
-class _LossBalance:
-    """Dynamic weights of two losses: softmax over (current value / previous epoch mean) / T,
-    held constant for the gradient. The first epoch compares with 1, as the authors do."""
-
-    def __init__(self, steps_per_epoch: int, temperature: float, device: torch.device) -> None:
-        self.steps, self.temperature = steps_per_epoch, temperature
-        self.previous = torch.ones(2, device=device)
-        self.total = torch.zeros(2, device=device)
-        self.seen = 0
-
-    def __call__(self, losses: Tensor) -> Tensor:
-        current = losses.detach()
-        weights = torch.softmax(current / self.previous / self.temperature, dim=0)
-        self.total += current
-        self.seen += 1
-        if self.seen == self.steps:
-            self.previous = (self.total / self.steps).clamp_min(1e-12)
-            self.total, self.seen = torch.zeros_like(self.total), 0
-        return (weights * losses).sum()
 
 
 @register("rosas")
@@ -117,7 +99,9 @@ class RoSAS(DeepDetector):
         return self.batches_per_epoch or max(1, n_rows // self.batch_size)
 
     def _prepare(self, net: Any, X: Tensor, y: Tensor, gen: torch.Generator) -> None:
-        self._balance = _LossBalance(self._steps(len(X)), self.temperature, X.device)
+        self._balance = LossBalance(
+            2, self._steps(len(X)), self.temperature, X.device, weights_carry_gradient=False
+        )
 
     def _sampler(self, X: Tensor, y: Tensor, gen: torch.Generator):
         X_u, X_a = X[y == 0], X[y == 1]

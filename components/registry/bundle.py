@@ -28,7 +28,7 @@ from components.profile import ReferenceProfile
 from components.registry import RegistryError
 
 if TYPE_CHECKING:  # torch loads with the first model, not with the registry's commands
-    from components.detectors.base import Detector
+    from components.detectors.api import Detector
 
 BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
 PROFILE_FILE = "profile.json"  # optional: versions registered before profiles have none
@@ -124,7 +124,7 @@ class WsadModel(PythonModel):
         self.schema = Schema.from_dict(json.loads((bundle / "schema.json").read_text()))
         self.scaler = Scaler.from_dict(json.loads((bundle / "scaler.json").read_text()))
         self.threshold = Threshold.from_dict(json.loads((bundle / "threshold.json").read_text()))
-        from components.detectors.base import Detector
+        from components.detectors.api import Detector
 
         self.detector = Detector.load(bundle / "detector.pt")
         profile = bundle / PROFILE_FILE
@@ -144,7 +144,7 @@ class WsadModel(PythonModel):
     ) -> pd.DataFrame:
         """`predict` without MLflow's arguments; `observe` sees the raw feature matrix in
         schema order (the drift statistics read it there instead of converting again)."""
-        from components.detectors.base import SCORE_CHUNK_ROWS
+        from components.detectors.deep import SCORE_CHUNK_ROWS
 
         X = feature_matrix(model_input, self.schema)
         if observe is not None:

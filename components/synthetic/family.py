@@ -13,10 +13,15 @@ from sklearn.metrics import average_precision_score
 
 from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors import make
-from components.detectors.base import applicable_params
+from components.detectors.api import applicable_params
 from components.evaluation import cross_validate
 from components.release import plan_release
-from components.release_defaults import DEFAULT_CANDIDATES, DEFAULT_SEEDS, DEFAULT_TOP
+from components.release_defaults import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_SEEDS,
+    DEFAULT_TOLERANCE,
+    DEFAULT_TOP,
+)
 from components.synthetic.adbench import ADBENCH_KINDS, adbench_spec
 from components.synthetic.subspace import subspace_spec
 from components.synthetic.task import Task, TaskSpec
@@ -130,6 +135,7 @@ def release_scorer(
     methods: Sequence[str] = DEFAULT_CANDIDATES,
     top: int = DEFAULT_TOP,
     n_seeds: int = DEFAULT_SEEDS,
+    tolerance: float = DEFAULT_TOLERANCE,
     n_folds: int = 3,
 ) -> Scorer:
     """What `wsad train` would release, as a candidate: the training flow's steps on the
@@ -152,7 +158,9 @@ def release_scorer(
             )
             for m in methods
         ]
-        chosen = plan_release(results, share.value, top=top, n_seeds=n_seeds).selection
+        chosen = plan_release(
+            results, share.value, top=top, n_seeds=n_seeds, tolerance=tolerance
+        ).selection
         released = make(chosen.method, **chosen.params).fit(X, y)  # as `fit_candidate` refits
         return released.decision_function(task.split.X_test)
 

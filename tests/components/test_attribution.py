@@ -12,7 +12,7 @@ import torch
 from benchmarks.attribution_sanity import FAMILIES, top3_hits
 from components.attribution import AttributionError, attribute
 from components.detectors import make
-from components.detectors.base import Detector
+from components.detectors.api import Detector
 
 
 @pytest.mark.slow

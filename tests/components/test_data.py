@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from components.data import DataError, Scaler, Schema, feature_matrix, infer_schema, read_table
-from components.label_file import append_labels, read_labels, weak_labels
+from components.label_file import (
+    append_labels,
+    append_verdicts,
+    read_confirmed,
+    read_labels,
+    weak_labels,
+)
 
 
 @pytest.fixture
@@ -181,6 +187,19 @@ def test_append_then_read_labels(tmp_path: Path) -> None:
     assert labels.loc[1, "who"] == "ana"  # the first confirmation stands
     assert labels.loc[2, "when"] == "2026-01-02T00:00:00Z"
     assert not list(path.parent.glob(".*tmp"))
+
+
+def test_read_confirmed_takes_the_files_own_columns(tmp_path: Path) -> None:
+    path = tmp_path / "cases.csv"
+    path.write_text("case,closed,why\nr1,2026-01-02,chargeback\nr2,,\nr1,2026-01-03,again\n")
+    rows = read_confirmed(path, "case", "ana", when_column="closed", note_column="why")
+    assert rows["id"].tolist() == ["r1", "r2", "r1"]
+    assert rows.loc[0, ["who", "when", "note"]].tolist() == ["ana", "2026-01-02", "chargeback"]
+    assert rows.loc[1, "when"].startswith(str(pd.Timestamp.now("UTC").year))  # blank: now
+    assert append_verdicts(tmp_path / "l.csv", rows, known_ids={"r1", "r2"}) == 2
+    assert read_labels(tmp_path / "l.csv")["note"].tolist() == ["chargeback", ""]  # first stands
+    with pytest.raises(DataError, match="cases.csv: no column 'id', 'date' \\(its columns"):
+        read_confirmed(path, "id", "ana", when_column="date")
 
 
 def test_append_refuses_unknown_ids(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from components.lineage import (
     git_commit,
     input_version,
     restore_data,
+    track_changes,
 )
 
 
@@ -118,6 +119,24 @@ def test_input_version_says_whether_the_inputs_are_the_recorded_data(repo: Path)
     assert input_version(repo / "data.dvc", [records, repo / "elsewhere.csv"]) == UNTRACKED
     records.write_text("id,x\na,1.0\nb,3.0\n")
     assert input_version(repo / "data.dvc", [records]).endswith(MODIFIED)
+
+
+def test_track_changes_adds_only_changed_or_untracked_data(repo: Path) -> None:
+    records, pointer = repo / "data" / "records.csv", repo / "data.dvc"
+    first = data_version(pointer)
+    assert track_changes(pointer, [records]) is None  # unchanged since `dvc add`
+    assert track_changes(pointer, [repo / "elsewhere.csv"]) is None  # not the tracked data
+    records.write_text("id,x\na,1.0\nb,3.0\n")
+    second = track_changes(pointer, [records])
+    assert second == data_version(pointer) != first
+    assert input_version(pointer, [records]) == second
+    pointer.unlink()  # a DVC repository whose data was never added
+    assert track_changes(pointer, [records]) == second
+    assert pointer.exists()
+    shutil.rmtree(repo / ".dvc")  # no DVC repository: no version could be recorded
+    pointer.unlink()
+    with pytest.raises(LineageError, match="data.dvc not found and .* is no DVC repository"):
+        track_changes(pointer, [records])
 
 
 def test_restore_data_checks_out_an_earlier_version_from_the_cache(

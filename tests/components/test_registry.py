@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 from components.audit import AuditLog
 from components.calibration import calibrate_threshold
 from components.data import DataError, Scaler, feature_matrix, infer_schema
-from components.detectors import base as detector_base
+from components.detectors import deep as detector_deep
 from components.detectors import make
 from components.registry import RegistryError, promotion, registration
 from components.registry import store as registry_store
@@ -315,7 +315,7 @@ def test_champion_pyfunc_scores_a_raw_table_and_enforces_the_schema(
     np.testing.assert_array_equal(out["is_anomaly"].to_numpy(), expected >= threshold.value)
     assert 0 < out["is_anomaly"].sum() < len(table)
 
-    monkeypatch.setattr(detector_base, "SCORE_CHUNK_ROWS", 7)  # many chunks, same scores
+    monkeypatch.setattr(detector_deep, "SCORE_CHUNK_ROWS", 7)  # many chunks, same scores
     # float32 matmuls may sum in another order for another chunk shape (CPU-dependent kernels)
     np.testing.assert_allclose(
         model.predict(table)["score"].to_numpy(), out["score"].to_numpy(), rtol=1e-6

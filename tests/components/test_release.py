@@ -67,7 +67,7 @@ def test_top_one_with_one_seed_is_the_method_itself(results) -> None:
 
 def test_the_plan_builds_the_ensemble_it_cross_validated(results, decoy) -> None:
     X, y, truth = decoy
-    plan = plan_release(results, PI, top=2, n_seeds=2)
+    plan = plan_release(results, PI, top=2, n_seeds=2, tolerance=1.0)
     sel = plan.selection
     assert sel.method == ENSEMBLE
     assert [m for m, _ in members(sel.method, sel.params)] == ["supervised", "iforest"]
@@ -79,6 +79,16 @@ def test_the_plan_builds_the_ensemble_it_cross_validated(results, decoy) -> None
     assert detector.member_scores(X).shape == (4, len(X))
 
 
+def test_a_runner_up_joins_only_within_the_tolerance(results) -> None:
+    gap = ranking_auc(results[1]) - ranking_auc(results[0])
+    alone = plan_release(results, PI, top=2, n_seeds=1, tolerance=gap / 2).selection
+    assert alone is results[1]
+    both = plan_release(results, PI, top=2, n_seeds=1, tolerance=gap * 2).selection
+    assert [m for m, _ in members(both.method, both.params)] == ["supervised", "iforest"]
+    with pytest.raises(EvaluationError, match="tolerance >= 0"):
+        plan_release(results, PI, tolerance=-0.1)
+
+
 def test_members_from_other_folds_are_refused(results, decoy) -> None:
     X, y, _ = decoy
     other = cross_validate("iforest", IFOREST, X, y, PI, random_state=1)
@@ -88,7 +98,7 @@ def test_members_from_other_folds_are_refused(results, decoy) -> None:
 
 def test_replay_reuses_the_runs_own_members(results, decoy, monkeypatch) -> None:
     X, y, _ = decoy
-    sel = plan_release(results, PI, top=2, n_seeds=3).selection
+    sel = plan_release(results, PI, top=2, n_seeds=3, tolerance=1.0).selection
 
     def refit(*args, **kwargs):
         raise AssertionError("a member this run already cross-validated was fitted again")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.detectors import make
-from components.detectors.base import fit_many
+from components.detectors.api import fit_many
 from tests.conftest import synthetic_task
 
 

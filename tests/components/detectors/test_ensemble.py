@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from components.detectors import make
-from components.detectors.base import fit_many
+from components.detectors.api import fit_many
 from tests.conftest import synthetic_task
 
 SMALL = {
@@ -44,7 +44,7 @@ def test_members_follow_their_sequential_fits(method):
 
 def test_unbatchable_method_fits_one_by_one(caplog):
     X, y, _ = synthetic_task(n=300, n_anomalies=20, n_labelled=5)
-    caplog.set_level("INFO", logger="components.detectors.base")
+    caplog.set_level("INFO", logger="components.detectors.api")
     members = fit_many(make("iforest"), X, [y, y], [0, 1])
     assert [m.random_state for m in members] == [0, 1]
     assert "one by one" in caplog.text

@@ -8,7 +8,7 @@ import torch
 
 from components.detectors import make
 from components.detectors.feawad import feawad_loss
-from components.detectors.rosas import _LossBalance, beta_draws, mass_interpolation
+from components.detectors.rosas import beta_draws, mass_interpolation
 
 
 def test_feawad_residual_term_varies_with_the_input(task):
@@ -75,19 +75,6 @@ def test_rosas_beta_draws_are_seeded_and_u_shaped_for_alpha_half():
     middle = ((a > 0.4) & (a < 0.6)).float().mean().item()
     assert outer == pytest.approx(0.59, abs=0.02)
     assert middle == pytest.approx(0.13, abs=0.02)
-
-
-def test_rosas_loss_balance_weights_the_loss_that_fell_less():
-    balance = _LossBalance(steps_per_epoch=1, temperature=2.0, device=torch.device("cpu"))
-    first = balance(torch.tensor([4.0, 1.0]))  # epoch 1 compares with 1: weights favour 4.0
-    w = torch.softmax(torch.tensor([4.0, 1.0]) / 2, dim=0)
-    assert first.item() == pytest.approx((w * torch.tensor([4.0, 1.0])).sum().item())
-    # epoch 2: the first loss halved, the second stayed: the second gets the larger weight
-    values = torch.tensor([2.0, 1.0], requires_grad=True)
-    balance(values).backward()
-    assert values.grad[1] > values.grad[0]
-    w2 = torch.softmax(torch.tensor([0.5, 1.0]) / 2, dim=0)
-    np.testing.assert_allclose(values.grad, w2, rtol=1e-6)  # weights carry no gradient
 
 
 def test_rosas_scores_lie_in_tanh_range_and_rank_anomalies_high(task):

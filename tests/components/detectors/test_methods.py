@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from components.detectors import make
-from components.detectors.base import deviation_loss
+from components.detectors.parts import deviation_loss
 from tests.conftest import decoy_task
 
 

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from components.detectors import make, torch_kernels
-from components.detectors.base import _Optimizer, fit_many
+from components.detectors.api import fit_many
+from components.detectors.training.optim import Optimizer
 
 GROUPS = ("foreach", "fused_adam", "sample_dirichlet")
 # One way each to break a group: gone, another signature, or accepted but wrong.
@@ -61,7 +62,7 @@ def _steps(kind: str, stacked: int = 0) -> list[torch.Tensor]:
     lead = (3,) * stacked
     params = [torch.randn(*lead, 6, 4, generator=gen).requires_grad_() for _ in range(2)]
     params.append(torch.randn(*lead, 6, generator=gen).requires_grad_())
-    opt = _Optimizer(params, kind, 1e-2, 0.01, stacked=stacked)
+    opt = Optimizer(params, kind, 1e-2, 0.01, stacked=stacked)
     for _ in range(10):
         opt.zero_grad()
         x = torch.randn(*lead, 8, 6, generator=gen)

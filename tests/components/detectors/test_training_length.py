@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from components.detectors import make
-from components.detectors.base import EPOCH_CAP_FACTOR, loss_still_falling
+from components.detectors.training.length import EPOCH_CAP_FACTOR, loss_still_falling
 from tests.conftest import synthetic_task
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from components.detectors.base import _clip_per_tensor, _Optimizer
+from components.detectors.training.optim import Optimizer, clip_per_tensor
 
 
 def test_clip_per_tensor_matches_clip_grad_norm_on_each_tensor():
@@ -21,7 +21,7 @@ def test_clip_per_tensor_matches_clip_grad_norm_on_each_tensor():
         q.grad = g.clone()
         torch.nn.utils.clip_grad_norm_(q, 1.0)
         reference.append(q.grad)
-    _clip_per_tensor(params, 1.0)
+    clip_per_tensor(params, 1.0)
     for p, ref in zip(params, reference, strict=True):
         torch.testing.assert_close(p.grad, ref)
         assert p.grad.norm() <= 1.0 + 1e-5
@@ -64,15 +64,15 @@ def test_optimizer_follows_torch_adam_and_rmsprop_with_decay_on_matrices_only():
         ),
     }
     for kind, reference in cases.items():
-        ours = _trained(lambda ps, kind=kind: _Optimizer(ps, kind, 1e-2, wd))
+        ours = _trained(lambda ps, kind=kind: Optimizer(ps, kind, 1e-2, wd))
         theirs = _trained(reference)
         for a, b in zip(ours, theirs, strict=True):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-        untouched = _trained(lambda ps, kind=kind: _Optimizer(ps, kind, 1e-2, wd), steps=0)
+        untouched = _trained(lambda ps, kind=kind: Optimizer(ps, kind, 1e-2, wd), steps=0)
         torch.testing.assert_close(ours[-1], untouched[-1], rtol=0, atol=0)
         assert not torch.equal(ours[0], untouched[0])
 
 
 def test_optimizer_rejects_unknown_kind():
     with pytest.raises(ValueError, match="'rmsprop' or 'adam'"):
-        _Optimizer([torch.zeros(2, requires_grad=True)], "sgd", 1e-3, 0.0)
+        Optimizer([torch.zeros(2, requires_grad=True)], "sgd", 1e-3, 0.0)
