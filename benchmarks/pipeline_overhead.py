@@ -40,11 +40,12 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     """The flow's component calls without Prefect or MLflow; seconds per step and in all."""
     import numpy as np
 
-    from components import data, evaluation, registry, validation
+    from components import data, evaluation, validation
     from components.candidate import candidate_plots, fit_candidate
     from components.contamination import contamination_for_threshold, estimate_contamination
     from components.detectors.api import applicable_params
     from components.label_file import read_labels, weak_labels
+    from components.registry import bundle
     from components.release import plan_release
 
     times: dict[str, float] = {}
@@ -85,7 +86,7 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     timed("plots", lambda: candidate_plots(candidate, X, y, out_dir))
     timed(
         "bundle",
-        lambda: registry.write_bundle(
+        lambda: bundle.write_bundle(
             out_dir / "bundle", candidate.detector, schema, scaler, candidate.threshold
         ),
     )

@@ -36,13 +36,15 @@ import torch
 import typer
 
 from benchmarks.report import machine, replace_section, show_table
-from components import registry
 from components.benchmark import csv_list
 from components.calibration import calibrate_threshold
+from components.candidate_facts import CandidateFacts
 from components.data import Scaler, feature_matrix, infer_schema
 from components.detectors import make
 from components.drift import SAMPLE_ROWS, DriftMonitor
 from components.profile import build_profile
+from components.registry import registration, store
+from components.registry.bundle import write_bundle
 from components.scoring import score_table
 
 HERE = Path(__file__).resolve().parent
@@ -78,13 +80,31 @@ def register_champion(method: str, root: Path) -> None:
     flags = threshold.flag(det.decision_function(scaler.transform(X)))
     contamination = {"estimate": 0.02, "low": 0.01, "high": 0.03}
     profile = build_profile(X, schema.features, 20, contamination, threshold.value, flags.mean())
-    bundle = registry.write_bundle(
-        root / "bundle" / method, det, schema, scaler, threshold, profile
+    bundle = write_bundle(root / "bundle" / method, det, schema, scaler, threshold, profile)
+    facts = CandidateFacts(
+        method=method,
+        params=params,
+        release=method,
+        data_version="benchmark",
+        records="synthetic",
+        labels="synthetic",
+        git_commit="benchmark",
+        validation_passed=True,
+        reference_check="not checked (benchmark)",
+        random_state=0,
+        torch_threads=torch.get_num_threads(),
+        threshold_method="quantile",
+        target_fpr=0.01,
+        contamination=contamination["estimate"],
+        contamination_low=contamination["low"],
+        contamination_high=contamination["high"],
+        contamination_trusted=True,
+        threshold_contamination=contamination["estimate"],
+        threshold_note="the estimate",
+        metrics={"auc_pr": 0.5},
     )
-    ref = registry.log_candidate(
-        NAME, bundle, {"auc_pr": 0.5}, params, {"method": method}, [], train.head(5)
-    )
-    registry.set_alias(NAME, "champion", ref.version)
+    ref = registration.log_candidate(NAME, bundle, facts, params, [], train.head(5))
+    store.set_alias(NAME, "champion", ref.version)
 
 
 def throughput(model: Any, batch: pd.DataFrame, repeats: int, chunk_rows: int) -> dict[str, float]:
@@ -149,8 +169,8 @@ def peak_rss_of_scoring(store: str, src: Path, chunk_rows: int, threads: int) ->
 
 def score_file(store: str, src: Path, chunk_rows: int) -> None:
     """The child: load the champion and stream `src` as the scoring flow does, drift on."""
-    registry.configure(store)
-    model = registry.load_model(NAME, "champion").unwrap_python_model()
+    store.configure(store)
+    model = store.load_model(NAME, "champion").unwrap_python_model()
     monitor = DriftMonitor(model.profile, model.schema.features)
     dst = src.with_name("scores.parquet")
     summary = score_table(
@@ -190,9 +210,9 @@ def main(
         write_big_table(big, big_rows)
         for method in csv_list(methods, str):
             uri = f"sqlite:///{root / method / 'mlflow.db'}"
-            registry.configure(uri)
+            store.configure(uri)
             register_champion(method, root / method)
-            model = registry.load_model(NAME, "champion")
+            model = store.load_model(NAME, "champion")
             speed = throughput(model, batch, repeats, chunk_rows)
             streamed = peak_rss_of_scoring(uri, big, chunk_rows, threads)
             rows.append((method, speed, streamed))

@@ -39,9 +39,9 @@ from mlflow.pyfunc import scoring_server
 
 from benchmarks.report import machine, replace_section, show_table
 from benchmarks.scoring_throughput import NAME, register_champion, table
-from components import registry
 from components.audit import AuditLog
 from components.invocations import respond
+from components.registry import gates, promotion, store
 from components.serving import ServedModel
 
 HERE = Path(__file__).resolve().parent
@@ -187,11 +187,11 @@ def main(
     raw, cells, handling = [], [], []
     with tempfile.TemporaryDirectory(prefix="wsad-serving-") as tmp:
         root = Path(tmp)
-        registry.configure(f"sqlite:///{root / 'mlflow.db'}")
+        store.configure(f"sqlite:///{root / 'mlflow.db'}")
         register_champion("devnet", root)
-        decision = registry.Decision(True, {}, "benchmark")
-        registry.promote(NAME, "1", decision, AuditLog(root / "audit.jsonl"), "benchmark")
-        model = registry.load_version(NAME, "1")
+        decision = gates.Decision(True, {}, "benchmark")
+        promotion.promote(NAME, "1", decision, AuditLog(root / "audit.jsonl"), "benchmark")
+        model = store.load_version(NAME, "1")
         served = ServedModel.load(NAME, "1")
         logging.getLogger("mlflow").setLevel(logging.ERROR)  # its per-request schema hints
         for kind, rows in PAYLOADS:

@@ -33,9 +33,9 @@ import typer
 from benchmarks.report import machine, replace_section, show_table
 from benchmarks.scoring_throughput import NAME, register_champion, table
 from benchmarks.serving import encode
-from components import registry
 from components.drift import SERVING_WINDOW_ROWS
 from components.invocations import respond
+from components.registry import bundle, store
 from components.serving import ServedModel
 from components.serving_drift import DriftWindow
 from components.serving_metrics import ServingMetrics
@@ -62,7 +62,7 @@ def paired_cpu(
 
 
 def parts_us(
-    window: DriftWindow, model: registry.WsadModel, row: pd.DataFrame, n: int
+    window: DriftWindow, model: bundle.WsadModel, row: pd.DataFrame, n: int
 ) -> tuple[float, float]:
     """CPU µs per call of what the window adds to a 1-row request: `DriftWindow.add` of the
     row, and reading the flag column out of a new predictions frame."""
@@ -97,7 +97,7 @@ def main(
     cells = []
     with tempfile.TemporaryDirectory(prefix="wsad-serving-drift-") as tmp:
         root = Path(tmp)
-        registry.configure(f"sqlite:///{root / 'mlflow.db'}")
+        store.configure(f"sqlite:///{root / 'mlflow.db'}")
         register_champion("devnet", root)
         on = ServedModel.load(NAME, "1", window_rows)
         off = dataclasses.replace(on, drift=None)

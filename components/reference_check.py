@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from components import lineage, registry
-from components.validation import ValidationReport, validate_against_reference
+from components import lineage
+from components.reference_validation import validate_against_reference
+from components.registry import bundle, store
+from components.validation import ValidationReport
 
 SCOPE = "validation against the champion's reference"
 ACCEPT_HINT = "to train on this data on purpose: wsad train --accept-drift --reason '...'"
@@ -24,16 +26,16 @@ def check_against_champion(
     table: pd.DataFrame, labels: pd.DataFrame, model_name: str, data_dvc: Path, labels_path: Path
 ) -> ValidationReport:
     """The report of `validate_against_reference` against `model_name`'s champion."""
-    version = registry.get_alias_version(model_name, "champion")
+    version = store.get_alias_version(model_name, "champion")
     if version is None:
         return ValidationReport(
             True, 0, [], scope=SCOPE, note="no champion yet: internal checks only"
         )
-    schema, profile = registry.bundle_reference(model_name, version)
+    schema, profile = bundle.bundle_reference(model_name, version)
     if profile is None:
         note = f"champion v{version} has no reference profile: internal checks only"
         return ValidationReport(True, 0, [], scope=SCOPE, note=note)
-    champion_data = registry.version_info(model_name, version)["tags"].get("data_version")
+    champion_data = store.version_facts(store.version_info(model_name, version)).data_version
     on_purpose = len(labels) < profile.n_labelled and lineage.labels_removed_on_purpose(
         data_dvc, labels_path, champion_data
     )

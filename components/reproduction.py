@@ -35,7 +35,7 @@ from components.contamination import contamination_for_threshold, estimate_conta
 from components.detectors.api import applicable_params
 from components.evaluation import SelectionResult
 from components.label_file import read_labels, weak_labels
-from components.registry import WsadModel, write_bundle
+from components.registry.bundle import WsadModel, write_bundle
 from components.release import ENSEMBLE
 
 RTOL = 1e-5
@@ -64,7 +64,7 @@ class Recipe:
 
     @classmethod
     def from_release(cls, info: dict[str, Any], entries: list[dict[str, Any]]) -> Recipe:
-        """From `registry.version_info` and the audit log's entries for that version (its
+        """From `store.version_info` and the audit log's entries for that version (its
         promote or reject decision); they must agree on the data version and the commit."""
         name, version, tags = info["name"], info["version"], info["tags"]
         released = [

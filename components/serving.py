@@ -12,7 +12,7 @@ serve --env-manager local` runs it (so any MLflow client works unchanged), with 
 guarantees:
 
 - it serves the version that the verified audit log names, loaded by its version URI
-  (`registry.champion_version`, `registry.load_version`), never by the alias; an alias
+  (`store.champion_version`, `store.load_version`), never by the alias; an alias
   moved outside wsad changes nothing;
 - every request goes through our schema enforcer (`WsadModel.predict`, as in `wsad score`):
   a refused request is HTTP 400 carrying the very line that `wsad score` prints; every
@@ -46,10 +46,10 @@ import pandas as pd
 from fastapi import FastAPI, Request, Response
 from mlflow.version import VERSION as MLFLOW_VERSION
 
-from components import registry
 from components.audit import AuditLog
 from components.drift import SERVING_WINDOW_ROWS
 from components.invocations import first_line, respond
+from components.registry import bundle, store
 from components.scoring import with_ids
 from components.serving_drift import DriftWindow
 from components.serving_metrics import CONTENT_TYPE, ServingMetrics
@@ -76,7 +76,7 @@ class ServedModel:
     scored (None for a version registered before reference profiles)."""
 
     version: str
-    model: registry.WsadModel
+    model: bundle.WsadModel
     drift: DriftWindow | None
 
     @classmethod
@@ -85,7 +85,7 @@ class ServedModel:
     ) -> ServedModel:
         """Load `version` and score one row at the low end of the training ranges (a row
         that stays out of the drift window)."""
-        model = registry.load_version(model_name, version).unwrap_python_model()
+        model = store.load_version(model_name, version).unwrap_python_model()
         schema = model.schema
         model.score(pd.DataFrame({c: [schema.ranges[c][0]] for c in schema.features}))
         profile = model.profile
@@ -131,7 +131,7 @@ class Champion:
         return ServedModel.load(self.config.model_name, version, self.config.drift_window_rows)
 
     def _named(self) -> str:
-        return registry.champion_version(self.config.model_name, self._audit)
+        return store.champion_version(self.config.model_name, self._audit)
 
     def refresh(self) -> bool:
         """Serve the champion that the audit log names now; True when a new version was

@@ -3,9 +3,9 @@
 Why: some releases need a person's sign-off before `champion` moves. The run pauses
 (Prefect `pause_flow_run` with a typed `Approval` input, the form the Prefect UI shows) and
 `wsad approve` resumes it with the answer. No answer within `approval_timeout_s` counts as a
-rejection. The decision itself stays in components/registry.py (`with_approval`); this module
-only waits for and delivers the answer. Pausing needs a Prefect API that both the paused
-run and the approver reach (a Prefect server via PREFECT_API_URL).
+rejection. The decision itself stays in components/registry/gates.py (`with_approval`);
+this module only waits for and delivers the answer. Pausing needs a Prefect API that both
+the paused run and the approver reach (a Prefect server via PREFECT_API_URL).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from prefect.exceptions import FlowPauseTimeout, NotPausedError, ObjectNotFound
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
 
-from components import registry
+from components.registry import RegistryError, gates, promotion, registration
 from flows.config import TRAINING_FLOW, Settings
 
 
@@ -42,15 +42,15 @@ class Approval(RunInput):
 
 
 def ask_approval(
-    decision: registry.Decision, ref: registry.ModelRef, settings: Settings
-) -> tuple[registry.Decision, str]:
+    decision: gates.Decision, ref: registration.ModelRef, settings: Settings
+) -> tuple[gates.Decision, str]:
     """Pause this flow run until an `Approval` arrives (or the timeout passes) and fold the
     answer into the decision. Returns the new decision and who answered."""
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
-        raise registry.RegistryError("approval needs a running flow; call it from training_flow")
+        raise RegistryError("approval needs a running flow; call it from training_flow")
     run_id = str(context.flow_run.id)
-    registry.await_approval(ref.name, ref.version, run_id)
+    promotion.await_approval(ref.name, ref.version, run_id)
     get_run_logger().warning(
         "%s v%s passed every gate and waits for approval (%ss): wsad approve %s "
         "--approver NAME --decision approve|reject --reason TEXT",
@@ -67,9 +67,9 @@ def ask_approval(
         )
     except FlowPauseTimeout:
         why = f"no answer within {settings.approval_timeout_s}s"
-        return registry.with_approval(decision, "nobody", "timeout", why), "nobody"
+        return gates.with_approval(decision, "nobody", "timeout", why), "nobody"
     return (
-        registry.with_approval(decision, reply.approver, reply.decision, reply.reason),
+        gates.with_approval(decision, reply.approver, reply.decision, reply.reason),
         reply.approver,
     )
 
@@ -80,11 +80,11 @@ def answer(flow_run_id: str, approval: Approval) -> None:
     try:
         resume_flow_run(UUID(flow_run_id), run_input=approval.model_dump())
     except FlowPauseTimeout as err:
-        raise registry.RegistryError(
+        raise RegistryError(
             f"flow run {flow_run_id} timed out waiting for approval and was rejected"
         ) from err
     except (ValueError, RuntimeError, NotPausedError, ObjectNotFound) as err:
-        raise registry.RegistryError(
+        raise RegistryError(
             f"flow run {flow_run_id} is not waiting for approval ({err}); {hint}"
         ) from err
 

@@ -19,14 +19,14 @@ from flows.config import Settings
 def same_columns_as_champion(columns: Iterable[object], settings: Settings) -> None:
     """A new feature set would break every client that scores with the champion's columns:
     refuse it unless the run says it is on purpose (`allow_schema_change`)."""
-    from components import registry
+    from components.registry import bundle, store
 
     if settings.allow_schema_change:
         return
-    version = registry.get_alias_version(settings.model_name, "champion")
+    version = store.get_alias_version(settings.model_name, "champion")
     if version is None:
         return
-    schema, _ = registry.bundle_reference(settings.model_name, version)
+    schema, _ = bundle.bundle_reference(settings.model_name, version)
     try:
         data.check_columns(columns, schema)
     except data.DataError as err:
@@ -40,12 +40,13 @@ def train_inputs(settings: Settings) -> None:
     """The table and the label file parse, the schema holds (numeric, finite, unique ids),
     every label id is in the table, the columns are the champion's, and (unless the run
     accepts drift, which the flow audits) the data holds against the champion's reference."""
-    from components import reference_check, registry
+    from components import reference_check
+    from components.registry import store
     from components.validation import DataValidationError
 
     table, labels = data.read_table(settings.records), read_labels(settings.labels)
     weak_labels(table, labels, data.infer_schema(table, settings.id_column))
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     same_columns_as_champion(table.columns, settings)
     if settings.accept_drift_reason:
         return
@@ -58,13 +59,13 @@ def train_inputs(settings: Settings) -> None:
 
 def score_inputs(records: Path, out: Path, chunk_rows: int, alias: str, settings: Settings) -> None:
     """The table, the output path, the model under `alias` and the header's columns."""
-    from components import registry
+    from components.registry import bundle, store
     from components.scoring import check_output
 
     data.ensure_table_file(records)
     check_output(out, chunk_rows)
     columns = data.read_columns(records)
-    registry.configure(settings.tracking_uri)
-    version = registry.require_alias(settings.model_name, alias)
-    schema, _ = registry.bundle_reference(settings.model_name, version)
+    store.configure(settings.tracking_uri)
+    version = store.require_alias(settings.model_name, alias)
+    schema, _ = bundle.bundle_reference(settings.model_name, version)
     data.check_columns(columns, schema)

@@ -16,16 +16,16 @@ def promote(
     who: Who = None,
 ) -> None:
     """Promote a registered version to champion if its recorded gates pass (audited)."""
-    from components import registry
     from components.audit import AuditLog
+    from components.registry import gates, promotion, store
 
     settings = settings_with(model_name=model_name, who=who)
     with one_line_errors():
-        registry.configure(settings.tracking_uri)
-        decision = registry.promote_version(
+        store.configure(settings.tracking_uri)
+        decision = promotion.promote_version(
             settings.model_name,
             version,
-            registry.PromotionPolicy(settings.metric_floor, settings.margin),
+            gates.PromotionPolicy(settings.metric_floor, settings.margin),
             AuditLog(settings.audit_log, settings.audit_key_bytes()),
             settings.who,
         )
@@ -37,13 +37,13 @@ def promote(
 
 def rollback(model_name: ModelName = None, who: Who = None) -> None:
     """Move champion back to the previous champion (audited)."""
-    from components import registry
     from components.audit import AuditLog
+    from components.registry import promotion, store
 
     settings = settings_with(model_name=model_name, who=who)
     with one_line_errors():
-        registry.configure(settings.tracking_uri)
-        version = registry.rollback(
+        store.configure(settings.tracking_uri)
+        version = promotion.rollback(
             settings.model_name,
             AuditLog(settings.audit_log, settings.audit_key_bytes()),
             settings.who,
@@ -53,25 +53,24 @@ def rollback(model_name: ModelName = None, who: Who = None) -> None:
 
 def models(model_name: ModelName = None) -> None:
     """List registered versions with their aliases, metrics and gate results."""
-    from components import registry
+    from components.registry import store
 
     settings = settings_with(model_name=model_name)
     with one_line_errors():
-        registry.configure(settings.tracking_uri)
-        versions = registry.list_versions(settings.model_name)
+        store.configure(settings.tracking_uri)
+        versions = store.list_versions(settings.model_name)
+        facts = [store.version_facts(v) for v in versions]
     table = Table(title=settings.model_name)
     for col in ("version", "aliases", "method", "auc_pr", "data version", "validation", "status"):
         table.add_column(col)
-    for v in versions:
-        tags, metrics = v.get("tags", {}), v.get("metrics", {})
-        auc = metrics.get("auc_pr")
+    for v, f in zip(versions, facts, strict=True):
         table.add_row(
-            str(v["version"]),
-            ",".join(v.get("aliases", [])),
-            tags.get("method", ""),
-            f"{auc:.3f}" if auc is not None else "",
-            tags.get("data_version", "")[:12],
-            tags.get("validation", ""),
-            tags.get("rejected_reason", "") or tags.get("decision", ""),
+            v["version"],
+            ",".join(v["aliases"]),
+            f.method,
+            f"{f.auc_pr:.3f}",
+            f.data_version[:12],
+            "passed" if f.validation_passed else "failed",
+            v["tags"].get("rejected_reason") or v["tags"].get("decision", ""),
         )
     out.print(table)

@@ -17,17 +17,18 @@ def reproduce_version(settings: Settings, version: str) -> str:
     """Restore the version's data, retrain it on CPU, compare; returns the verdict line and
     raises `ReproductionError` when it cannot be reproduced or `typer.Exit(1)` when it
     differs."""
-    from components import lineage, registry
+    from components import lineage
     from components.audit import AuditLog
     from components.label_file import read_labels
+    from components.registry import store
     from components.reproduction import Recipe, ReproductionError, compare, retrain
 
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
     check = audit.verify()
     if not check.ok:
         raise ReproductionError(f"audit log {audit.path} fails verification ({check.reason})")
-    info = registry.version_info(settings.model_name, version)
+    info = store.version_info(settings.model_name, version)
     recipe = Recipe.from_release(info, audit.entries())
     if recipe.data_version == lineage.UNTRACKED or recipe.data_version.endswith(lineage.MODIFIED):
         raise ReproductionError(
@@ -54,7 +55,7 @@ def reproduce_version(settings: Settings, version: str) -> str:
                 "the release's own labels were used"
             )
         model = retrain(recipe, records, labels, settings.id_column, Path(tmp) / "bundle")
-        registered = registry.load_version(settings.model_name, version).unwrap_python_model()
+        registered = store.load_version(settings.model_name, version).unwrap_python_model()
         comparison = compare(registered, model, records, notes)
     if not (comparison.equal or comparison.within_tolerance):
         out.print(f"{settings.model_name} v{version}: {comparison.verdict()}", soft_wrap=True)

@@ -13,9 +13,10 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 
-from components import data, registry
+from components import data
 from components.audit import AuditLog
 from components.label_file import read_labels
+from components.registry import store
 from components.review_page import check_output, frame_for_artifact, write_review
 from components.review_report import Review, build_review
 from flows.config import Settings
@@ -65,9 +66,9 @@ def review_flow(
     settings = settings or Settings()
     share = settings.review_uncertain_share if uncertain_share is None else uncertain_share
     check_output(out)
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
-    version = registry.get_alias_version(settings.model_name, "champion")
+    version = store.get_alias_version(settings.model_name, "champion")
     model = load_model(settings.model_name, "champion", audit)
     table, labelled = read_inputs(records, settings.labels)
     review = queue(model, table, labelled, n, share, top_features)

@@ -11,18 +11,18 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
-from components import registry
 from components.audit import AuditLog
 from components.drift import DriftError, DriftMonitor, DriftReport
 from components.plots import plot_drift
+from components.registry import store
 from components.scoring import ScoringSummary, score_table
 from flows.config import Settings
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
 def load_model(model_name: str, alias: str, audit: AuditLog) -> Any:
-    """The champion only when the audit log names it (see `registry.load_model`)."""
-    return registry.load_model(model_name, alias, audit)
+    """The champion only when the audit log names it (see `store.load_model`)."""
+    return store.load_model(model_name, alias, audit)
 
 
 def drift_paths(out: Path) -> tuple[Path, Path]:
@@ -102,7 +102,7 @@ def scoring_flow(
     """Score a table with the model under `alias` (schema enforced chunk by chunk, drift
     measured against the model's reference; `strict` makes drift an error)."""
     settings = settings or Settings()
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
     model = load_model(settings.model_name, alias, audit)
     model_uri = f"models:/{settings.model_name}@{alias}"

@@ -29,11 +29,11 @@ WORKER_START_S = 120
 
 def create_app() -> FastAPI:
     """uvicorn's app factory, called once in each worker process."""
-    from components import registry
+    from components.registry import store
     from components.serving import ServingConfig, build_app
 
     settings = Settings()
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     return build_app(
         ServingConfig(
             settings.model_name,
@@ -103,8 +103,8 @@ def serve_model(
     """Serve the audited champion over HTTP (MLflow's /invocations protocol, /metrics)."""
     import uvicorn
 
-    from components import registry
     from components.audit import AuditLog
+    from components.registry import store
     from flows.terminal import fail, one_line_errors, out, settings_with
 
     settings = settings_with(
@@ -125,9 +125,9 @@ def serve_model(
     if busy:
         fail(f"cannot listen on {host}:{port} ({busy}); pick another --port or --host")
     with one_line_errors():
-        registry.configure(settings.tracking_uri)
+        store.configure(settings.tracking_uri)
         audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
-        version = registry.champion_version(settings.model_name, audit)
+        version = store.champion_version(settings.model_name, audit)
     name = settings.model_name
     out.print(
         f"serving {name} v{version} (models:/{name}/{version}, named by {settings.audit_log}) "

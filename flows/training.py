@@ -5,6 +5,7 @@ audit. Each task calls one component; the flow holds no logic of its own."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 import uuid
@@ -18,9 +19,10 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.context import FlowRunContext
 
-from components import data, evaluation, lineage, registry, validation
+from components import data, evaluation, lineage, validation
 from components.audit import AuditLog
 from components.candidate import Candidate, candidate_plots, fit_candidate
+from components.candidate_facts import AUC_PR, CandidateFacts
 from components.contamination import (
     ContaminationEstimate,
     ThresholdContamination,
@@ -30,6 +32,8 @@ from components.contamination import (
 from components.detectors.api import applicable_params
 from components.label_file import read_labels, weak_labels
 from components.profile import ReferenceProfile
+from components.registry import gates, promotion, registration, store
+from components.registry.bundle import write_bundle
 from components.release import ReleasePlan, describe, flat_params, plan_release, replay
 from flows import preflight
 from flows.approval import ask_approval
@@ -110,9 +114,46 @@ def refit(
     )
 
 
+@task(cache_policy=NONE)
+def describe_candidate(
+    candidate: Candidate,
+    report: validation.ValidationReport,
+    reference: validation.ValidationReport,
+    contamination: ContaminationEstimate,
+    share: ThresholdContamination,
+    settings: Settings,
+) -> CandidateFacts:
+    """What the version carries and the gates read: configuration, lineage, validation,
+    contamination and metrics."""
+    sel = candidate.selection
+    return CandidateFacts(
+        method=sel.method,
+        params=sel.params,
+        release=describe(sel.method, sel.params),
+        data_version=lineage.input_version(settings.data_dvc, [settings.records, settings.labels]),
+        records=str(settings.records),
+        labels=str(settings.labels),
+        git_commit=lineage.git_commit(Path.cwd()),
+        validation_passed=report.success,
+        reference_check=f"{'passed' if reference.success else 'drift accepted'} ({reference.note})",
+        random_state=settings.random_state,
+        torch_threads=torch.get_num_threads(),  # CPU sums' order: reproduce
+        threshold_method=settings.threshold_method,
+        target_fpr=settings.target_fpr,
+        contamination=contamination.estimate,
+        contamination_low=contamination.low,
+        contamination_high=contamination.high,
+        contamination_trusted=contamination.trusted,
+        threshold_contamination=share.value,
+        threshold_note=share.note,
+        metrics={**candidate.metrics(), "contamination": contamination.estimate},
+    )
+
+
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
 def register(
     candidate: Candidate,
+    facts: CandidateFacts,
     schema: data.Schema,
     scaler: data.Scaler,
     profile: ReferenceProfile,
@@ -121,17 +162,16 @@ def register(
     y: np.ndarray,
     report: validation.ValidationReport,
     reference: validation.ValidationReport,
-    contamination: ContaminationEstimate,
-    share: ThresholdContamination,
     settings: Settings,
     run_key: str,
-) -> registry.ModelRef:
+) -> registration.ModelRef:
     """Bundle preprocessing + detector + threshold + schema + reference profile as a pyfunc
-    version, audited; the validation reports and the profile are run artifacts too. A retry
-    (same `run_key`) finishes the version an earlier attempt registered."""
+    version tagged with its facts, audited; the validation reports and the profile are run
+    artifacts too. A retry (same `run_key`) finishes the version an earlier attempt
+    registered."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)
-        bundle = registry.write_bundle(
+        bundle = write_bundle(
             tmp_dir / "bundle", candidate.detector, schema, scaler, candidate.threshold, profile
         )
         reports = {
@@ -145,36 +185,11 @@ def register(
             *candidate_plots(candidate, X, y, tmp_dir),
             *map(tmp_dir.joinpath, [f"{n}.json" for n in reports]),
         ]
-        sel = candidate.selection
-        return registry.log_candidate(
+        return registration.log_candidate(
             settings.model_name,
             bundle,
-            metrics={**candidate.metrics(), "contamination": contamination.estimate},
-            params=flat_params(sel.method, sel.params),
-            tags={
-                "method": sel.method,
-                "release": describe(sel.method, sel.params),
-                "params": json.dumps(sel.params, default=str),
-                "data_version": lineage.input_version(
-                    settings.data_dvc, [settings.records, settings.labels]
-                ),
-                "records": str(settings.records),
-                "labels": str(settings.labels),
-                "git_commit": lineage.git_commit(Path.cwd()),
-                "validation": "passed" if report.success else "failed",
-                "reference_check": f"{'passed' if reference.success else 'drift accepted'} "
-                f"({reference.note})",
-                "random_state": str(settings.random_state),
-                "torch_threads": str(torch.get_num_threads()),  # CPU sums' order: reproduce
-                "threshold_method": settings.threshold_method,
-                "target_fpr": str(settings.target_fpr),
-                "contamination": f"{contamination.estimate:.6f}",
-                "contamination_low": f"{contamination.low:.6f}",
-                "contamination_high": f"{contamination.high:.6f}",
-                "contamination_trusted": str(contamination.trusted).lower(),
-                "threshold_contamination": f"{share.value:.6f}",
-                "threshold_note": share.note,
-            },
+            facts,
+            params=flat_params(facts.method, facts.params),
             artifacts=artifacts,
             input_example=table[list(schema.features)].head(5),
             audit=AuditLog(settings.audit_log, settings.audit_key_bytes()),
@@ -190,16 +205,16 @@ def champion_on_same_folds(
     y: np.ndarray,
     contamination: float,
     settings: Settings,
-) -> dict[str, Any] | None:
-    """The current champion's configuration, cross-validated on this run's folds, so the
-    margin gate compares like with like."""
-    version = registry.get_alias_version(settings.model_name, "champion")
+) -> CandidateFacts | None:
+    """The current champion's facts with its AUC-PR measured on this run's folds (its
+    configuration cross-validated again), so the margin gate compares like with like."""
+    version = store.get_alias_version(settings.model_name, "champion")
     if version is None:
         return None
-    tags = registry.version_info(settings.model_name, version)["tags"]
+    facts = store.version_facts(store.version_info(settings.model_name, version))
     result = replay(
-        tags["method"],
-        json.loads(tags["params"]),
+        facts.method,
+        facts.params,
         results,
         X,
         y,
@@ -207,38 +222,25 @@ def champion_on_same_folds(
         settings.cv_folds,
         settings.random_state,
     )
-    return {
-        "version": version,
-        "auc_pr": result.auc_pr,
-        "contamination_low": float(tags["contamination_low"]),
-        "contamination_high": float(tags["contamination_high"]),
-    }
+    return dataclasses.replace(facts, metrics={**facts.metrics, AUC_PR: result.auc_pr})
 
 
 @task(cache_policy=NONE)
 def gate(
-    candidate: Candidate,
-    report: validation.ValidationReport,
-    contamination: ContaminationEstimate,
-    champion: dict[str, Any] | None,
-    settings: Settings,
-) -> registry.Decision:
+    facts: CandidateFacts, champion: CandidateFacts | None, settings: Settings
+) -> gates.Decision:
     """Every release gate against the champion (pure; nothing moves yet)."""
-    return registry.decide_promotion(
-        {
-            "auc_pr": candidate.selection.auc_pr,
-            "validation_passed": report.success,
-            "contamination": contamination.estimate,
-        },
+    return gates.decide_promotion(
+        facts,
         champion,
-        registry.PromotionPolicy(metric_floor=settings.metric_floor, margin=settings.margin),
+        gates.PromotionPolicy(metric_floor=settings.metric_floor, margin=settings.margin),
     )
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
 def release(
-    ref: registry.ModelRef,
-    decision: registry.Decision,
+    ref: registration.ModelRef,
+    decision: gates.Decision,
     approver: str | None,
     settings: Settings,
     run_key: str,
@@ -246,7 +248,7 @@ def release(
     """Move `champion` or record the rejection, audited with who approved it; a retry (same
     `run_key`) completes the decision its earlier attempt audited instead of auditing again."""
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
-    registry.promote(
+    promotion.promote(
         settings.model_name, ref.version, decision, audit, settings.who, approver, run_key
     )
 
@@ -263,7 +265,7 @@ def training_flow(settings: Settings | None = None) -> dict[str, Any]:
     """Train every configured method, register the best, promote it if every gate passes
     (and, with `require_approval`, a person approves). One run per model name at a time."""
     settings = settings or Settings()
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     with one_retrain_per_model(settings.model_name):
         return train_and_release(settings)
 
@@ -286,24 +288,13 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     chosen = plan(results, share.value, settings)
     candidate = refit(chosen.selection, X, y, share, settings)
     profile = profile_reference(raw, X, y, contamination, candidate, schema)
+    facts = describe_candidate(candidate, report, reference, contamination, share, settings)
     run_key = release_key()
     ref = register(
-        candidate,
-        schema,
-        scaler,
-        profile,
-        table,
-        X,
-        y,
-        report,
-        reference,
-        contamination,
-        share,
-        settings,
-        run_key,
+        candidate, facts, schema, scaler, profile, table, X, y, report, reference, settings, run_key
     )
     champion = champion_on_same_folds(results, X, y, share.value, settings)
-    decision = gate(candidate, report, contamination, champion, settings)
+    decision = gate(facts, champion, settings)
     approver = None
     if decision.promote and settings.require_approval:
         decision, approver = ask_approval(decision, ref, settings)
@@ -319,7 +310,7 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
         "reason": decision.reason,
         "approver": approver,
         "gates": decision.gates,
-        "champion": registry.get_alias_version(settings.model_name, "champion"),
+        "champion": store.get_alias_version(settings.model_name, "champion"),
         "cv": {r.method: round(r.auc_pr, 4) for r in results},
         "ranking": {m: round(auc, 4) for m, auc in chosen.ranking},
         "reference": reference.summary(),

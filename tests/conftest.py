@@ -4,12 +4,14 @@ The tests run offline, as the `wsad` CLI does (flows/offline.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from components.candidate_facts import CandidateFacts
 from flows.offline import go_offline
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -61,3 +63,36 @@ def table_dir(tmp_path: Path) -> Path:
     frame["label"] = truth
     frame.to_parquet(tmp_path / "toy.parquet")
     return tmp_path
+
+
+def candidate_facts(
+    method: str = "iforest",
+    params: dict[str, Any] | None = None,
+    auc_pr: float = 0.5,
+    **facts: Any,
+) -> CandidateFacts:
+    """Facts as the training flow records them, with placeholder lineage, for versions a
+    test registers (or a gate it decides) without running the flow; `facts` override."""
+    recorded: dict[str, Any] = {
+        "method": method,
+        "params": params or {},
+        "release": method,
+        "data_version": "abc123.dir",
+        "records": "data/records.csv",
+        "labels": "data/labels.csv",
+        "git_commit": "deadbeef",
+        "validation_passed": True,
+        "reference_check": "passed (no champion yet: internal checks only)",
+        "random_state": 0,
+        "torch_threads": 1,
+        "threshold_method": "quantile",
+        "target_fpr": 0.01,
+        "contamination": 0.05,
+        "contamination_low": 0.03,
+        "contamination_high": 0.07,
+        "contamination_trusted": True,
+        "threshold_contamination": 0.05,
+        "threshold_note": "the estimate",
+        "metrics": {"auc_pr": auc_pr},
+    }
+    return CandidateFacts(**{**recorded, **facts})

@@ -16,14 +16,16 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from components import registry
 from components.audit import AuditLog
 from components.calibration import calibrate_threshold
 from components.data import DataError, Scaler, feature_matrix, infer_schema
 from components.detectors import deep as detector_deep
 from components.detectors import make
-from components.registry import Decision, PromotionPolicy, RegistryError, decide_promotion
-from tests.conftest import synthetic_task
+from components.registry import RegistryError, promotion, registration
+from components.registry import store as registry_store
+from components.registry.bundle import write_bundle
+from components.registry.gates import Decision, PromotionPolicy, decide_promotion
+from tests.conftest import candidate_facts, synthetic_task
 
 NAME = "wsad-test"
 ENV = {
@@ -41,7 +43,6 @@ CHAMPION = {"auc_pr": 0.5, "contamination_low": 0.03, "contamination_high": 0.07
     [
         (PASSING, None, PromotionPolicy(), []),
         ({**PASSING, "validation_passed": np.bool_(True)}, None, PromotionPolicy(), []),
-        ({**PASSING, "validation_passed": "false"}, None, PromotionPolicy(), ["validation"]),
         (PASSING, CHAMPION, PromotionPolicy(), []),
         ({**PASSING, "validation_passed": False}, None, PromotionPolicy(), ["validation"]),
         (
@@ -72,7 +73,7 @@ CHAMPION = {"auc_pr": 0.5, "contamination_low": 0.03, "contamination_high": 0.07
         ({**PASSING, "contamination": 0.2}, None, PromotionPolicy(), []),  # nothing to drift from
         (
             PASSING,
-            {"auc_pr": 0.5},  # champion without a stored interval: drift cannot be checked
+            {**CHAMPION, "contamination_low": math.nan},  # an interval drift cannot be checked on
             PromotionPolicy(),
             ["contamination_in_interval"],
         ),
@@ -90,7 +91,7 @@ def test_decide_promotion_gate_table(
     policy: PromotionPolicy,
     failed: list[str],
 ) -> None:
-    decision = decide_promotion(candidate, champion, policy)
+    decision = decide(candidate, champion, policy)
     assert set(decision.gates) == {
         "validation",
         "metric_floor",
@@ -104,10 +105,16 @@ def test_decide_promotion_gate_table(
     json.dumps(decision.gates)  # stored as a tag and in the audit log
 
 
+def decide(
+    candidate: dict[str, Any], champion: dict[str, Any] | None, policy: PromotionPolicy
+) -> Decision:
+    """`decide_promotion` on facts that differ from the defaults as the dicts say."""
+    rival = None if champion is None else candidate_facts(**champion)
+    return decide_promotion(candidate_facts(**candidate), rival, policy)
+
+
 def test_gate_values_and_limits_are_reported() -> None:
-    gates = decide_promotion(
-        {**PASSING, "auc_pr": 0.54}, CHAMPION, PromotionPolicy(margin=0.05)
-    ).gates
+    gates = decide({**PASSING, "auc_pr": 0.54}, CHAMPION, PromotionPolicy(margin=0.05)).gates
     assert gates["beats_champion"]["value"] == 0.54
     assert gates["beats_champion"]["limit"] == pytest.approx(0.55)
     assert gates["contamination_in_interval"]["limit"] == [0.03, 0.07]
@@ -129,7 +136,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as mp:
         for key, value in ENV.items():
             mp.setenv(key, value)
-        registry.configure(f"sqlite:///{root}/mlruns/mlflow.db")
+        registry_store.configure(f"sqlite:///{root}/mlruns/mlflow.db")
         table, y = _table()
         schema = infer_schema(table)
         raw = feature_matrix(table, schema)
@@ -145,22 +152,17 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ):
             det = make(method, **params).fit(X, y)
             threshold = calibrate_threshold(det.decision_function(X[y == 0]), contamination=0.05)
-            bundle = registry.write_bundle(root / method, det, schema, scaler, threshold)
+            bundle = write_bundle(root / method, det, schema, scaler, threshold)
             refs.append(
-                registry.log_candidate(
+                registration.log_candidate(
                     NAME,
                     bundle,
-                    metrics={"auc_pr": 0.4 if method == "iforest" else 0.6, "auc_roc": 0.9},
+                    candidate_facts(
+                        method,
+                        params,
+                        metrics={"auc_pr": 0.4 if method == "iforest" else 0.6, "auc_roc": 0.9},
+                    ),
                     params=params,
-                    tags={
-                        "method": method,
-                        "data_version": "abc123.dir",
-                        "git_commit": "deadbeef",
-                        "validation": "passed",
-                        "contamination": "0.05",
-                        "contamination_low": "0.03",
-                        "contamination_high": "0.07",
-                    },
                     artifacts=[report],
                     input_example=table[list(schema.features)].head(5),
                     audit=registrations,
@@ -183,20 +185,20 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def fresh(store: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     """The shared store with no champion yet and an empty audit log of this test's own."""
-    if registry.get_alias_version(NAME, "champion") is not None:
+    if registry_store.get_alias_version(NAME, "champion") is not None:
         MlflowClient().delete_registered_model_alias(NAME, "champion")
     return {**store, "audit": AuditLog(tmp_path / "audit.jsonl", key=b"k")}
 
 
 def _passing() -> Decision:
-    return decide_promotion(PASSING, None, PromotionPolicy())
+    return decide(PASSING, None, PromotionPolicy())
 
 
 def test_candidates_are_versions_with_lineage_tags_and_challenger(store: dict[str, Any]) -> None:
     v1, v2 = store["refs"]
     assert (v1.version, v2.version) == ("1", "2")
-    assert registry.get_alias_version(NAME, "challenger") == "2"
-    info = registry.version_info(NAME, "2")
+    assert registry_store.get_alias_version(NAME, "challenger") == "2"
+    info = registry_store.version_info(NAME, "2")
     assert info["tags"]["method"] == "devnet"
     assert info["tags"]["data_version"] == "abc123.dir"
     assert info["tags"]["contamination_high"] == "0.07"
@@ -205,7 +207,7 @@ def test_candidates_are_versions_with_lineage_tags_and_challenger(store: dict[st
     assert info["run_id"] == v2.run_id
     run_files = [a.path for a in MlflowClient().list_artifacts(v2.run_id, "reports")]
     assert run_files == ["reports/validation.json"]
-    assert [v["version"] for v in registry.list_versions(NAME)] == ["1", "2"]
+    assert [v["version"] for v in registry_store.list_versions(NAME)] == ["1", "2"]
     requirements = (
         Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/2")) / "requirements.txt"
     )
@@ -220,84 +222,88 @@ def test_candidates_are_versions_with_lineage_tags_and_challenger(store: dict[st
 def test_incomplete_bundle_is_refused_before_anything_is_logged(store: dict[str, Any]) -> None:
     schema, scaler, root = store["bundle"]
     detector, threshold = store["detectors"][0]
-    bundle = registry.write_bundle(root / "broken", detector, schema, scaler, threshold)
+    bundle = write_bundle(root / "broken", detector, schema, scaler, threshold)
     (bundle / "detector.pt").unlink()
     with pytest.raises(RegistryError, match="lacks detector.pt"):
-        registry.log_candidate(NAME, bundle, {}, {}, {}, [], store["table"].head(2))
-    assert [v["version"] for v in registry.list_versions(NAME)] == ["1", "2"]
+        registration.log_candidate(NAME, bundle, candidate_facts(), {}, [], store["table"].head(2))
+    assert [v["version"] for v in registry_store.list_versions(NAME)] == ["1", "2"]
 
 
 def test_promote_moves_champion_only_when_all_gates_pass(fresh: dict[str, Any]) -> None:
     audit = fresh["audit"]
-    entry = registry.promote(NAME, "1", _passing(), audit, "alice")
-    assert registry.get_alias_version(NAME, "champion") == "1"
+    entry = promotion.promote(NAME, "1", _passing(), audit, "alice")
+    assert registry_store.get_alias_version(NAME, "champion") == "1"
     assert (entry["action"], entry["who"], entry["data_version"]) == (
         "promote",
         "alice",
         "abc123.dir",
     )
 
-    failing = decide_promotion({**PASSING, "auc_pr": 0.3}, CHAMPION, PromotionPolicy())
-    registry.promote(NAME, "2", failing, audit, "bob")
-    assert registry.get_alias_version(NAME, "champion") == "1"
-    tags = registry.version_info(NAME, "2")["tags"]
+    failing = decide({**PASSING, "auc_pr": 0.3}, CHAMPION, PromotionPolicy())
+    promotion.promote(NAME, "2", failing, audit, "bob")
+    assert registry_store.get_alias_version(NAME, "champion") == "1"
+    tags = registry_store.version_info(NAME, "2")["tags"]
     assert tags["decision"] == "rejected"
     assert "beats_champion" in tags["rejected_reason"]
     assert json.loads(tags["gates"])["beats_champion"]["passed"] is False
 
-    registry.promote(NAME, "2", _passing(), audit, "bob")  # a later, passing decision
-    assert registry.get_alias_version(NAME, "champion") == "2"
-    assert "rejected_reason" not in registry.version_info(NAME, "2")["tags"]
+    promotion.promote(NAME, "2", _passing(), audit, "bob")  # a later, passing decision
+    assert registry_store.get_alias_version(NAME, "champion") == "2"
+    assert "rejected_reason" not in registry_store.version_info(NAME, "2")["tags"]
 
     assert [e["action"] for e in audit.entries()] == ["promote", "reject", "promote"]
     assert audit.verify().ok
     run_id = fresh["refs"][0].run_id
     logged = mlflow.artifacts.load_dict(f"runs:/{run_id}/audit/000000-promote.json")
-    assert logged["hash"] == entry["hash"] == registry.version_info(NAME, "1")["tags"]["audit_hash"]
+    assert (
+        logged["hash"]
+        == entry["hash"]
+        == registry_store.version_info(NAME, "1")["tags"]["audit_hash"]
+    )
 
 
 def test_rollback_restores_the_previous_champion(fresh: dict[str, Any]) -> None:
     audit = fresh["audit"]
     with pytest.raises(RegistryError, match="no champion"):
-        registry.rollback(NAME, audit, "carol")
-    registry.promote(NAME, "1", _passing(), audit, "alice")
-    registry.promote(NAME, "2", _passing(), audit, "alice")
-    assert registry.get_alias_version(NAME, "champion") == "2"
-    assert registry.rollback(NAME, audit, "carol") == "1"
-    assert registry.get_alias_version(NAME, "champion") == "1"
+        promotion.rollback(NAME, audit, "carol")
+    promotion.promote(NAME, "1", _passing(), audit, "alice")
+    promotion.promote(NAME, "2", _passing(), audit, "alice")
+    assert registry_store.get_alias_version(NAME, "champion") == "2"
+    assert promotion.rollback(NAME, audit, "carol") == "1"
+    assert registry_store.get_alias_version(NAME, "champion") == "1"
     last = audit.entries()[-1]
     assert (last["action"], last["version"], last["previous_champion"]) == ("rollback", "1", "2")
     with pytest.raises(RegistryError, match="first recorded champion"):
-        registry.rollback(NAME, audit, "carol")
-    assert registry.get_alias_version(NAME, "champion") == "1"
+        promotion.rollback(NAME, audit, "carol")
+    assert registry_store.get_alias_version(NAME, "champion") == "1"
 
 
 def test_rollback_refuses_a_tampered_audit_log(fresh: dict[str, Any]) -> None:
     audit = fresh["audit"]
-    registry.promote(NAME, "1", _passing(), audit, "alice")
-    registry.promote(NAME, "2", _passing(), audit, "alice")
+    promotion.promote(NAME, "1", _passing(), audit, "alice")
+    promotion.promote(NAME, "2", _passing(), audit, "alice")
     audit.path.write_text(audit.path.read_text().replace('"alice"', '"mallory"', 1))
     with pytest.raises(RegistryError, match="fails verification"):
-        registry.rollback(NAME, audit, "carol")
-    assert registry.get_alias_version(NAME, "champion") == "2"
+        promotion.rollback(NAME, audit, "carol")
+    assert registry_store.get_alias_version(NAME, "champion") == "2"
 
 
 def test_promote_version_gates_on_what_the_registry_recorded(fresh: dict[str, Any]) -> None:
     audit = fresh["audit"]
     policy = PromotionPolicy(metric_floor=0.1, margin=0.05)
-    assert registry.promote_version(NAME, "1", policy, audit, "alice").promote  # no champion yet
-    decision = registry.promote_version(NAME, "2", policy, audit, "alice")  # 0.6 > 0.4 + 0.05
+    assert promotion.promote_version(NAME, "1", policy, audit, "alice").promote  # no champion yet
+    decision = promotion.promote_version(NAME, "2", policy, audit, "alice")  # 0.6 > 0.4 + 0.05
     assert decision.promote
     assert decision.gates["beats_champion"]["limit"] == pytest.approx(0.45)
-    assert registry.get_alias_version(NAME, "champion") == "2"
+    assert registry_store.get_alias_version(NAME, "champion") == "2"
     with pytest.raises(RegistryError, match="already champion"):
-        registry.promote_version(NAME, "2", policy, audit, "alice")
+        promotion.promote_version(NAME, "2", policy, audit, "alice")
 
 
 def test_champion_pyfunc_scores_a_raw_table_and_enforces_the_schema(
     fresh: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registry.promote(NAME, "2", _passing(), fresh["audit"], "alice")
+    promotion.promote(NAME, "2", _passing(), fresh["audit"], "alice")
     model = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
     table = fresh["table"]
     out = model.predict(table)
@@ -325,16 +331,16 @@ def test_champion_pyfunc_scores_a_raw_table_and_enforces_the_schema(
 
 def test_unknown_model_alias_or_version_is_a_registry_error(fresh: dict[str, Any]) -> None:
     with pytest.raises(RegistryError, match="'nope'"):
-        registry.load_model("nope")
+        registry_store.load_model("nope")
     with pytest.raises(RegistryError, match="champion"):
-        registry.load_model(NAME)  # no champion in this test
+        registry_store.load_model(NAME)  # no champion in this test
     with pytest.raises(RegistryError, match="staging"):
-        registry.load_model(NAME, "staging")
+        registry_store.load_model(NAME, "staging")
     with pytest.raises(RegistryError, match="v99 is not in the registry"):
-        registry.version_info(NAME, "99")
+        registry_store.version_info(NAME, "99")
     with pytest.raises(RegistryError, match="no registered model"):
-        registry.list_versions("nope")
+        registry_store.list_versions("nope")
     with pytest.raises(RegistryError, match="v99"):
-        registry.promote(NAME, "99", _passing(), fresh["audit"], "alice")
+        promotion.promote(NAME, "99", _passing(), fresh["audit"], "alice")
     assert fresh["audit"].entries() == []
-    assert registry.get_alias_version("nope", "champion") is None
+    assert registry_store.get_alias_version("nope", "champion") is None

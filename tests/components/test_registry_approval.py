@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from components.registry import PromotionPolicy, RegistryError, decide_promotion, with_approval
+from components.registry import RegistryError
+from components.registry.gates import PromotionPolicy, decide_promotion, with_approval
+from tests.conftest import candidate_facts
 
-PASSING = {"auc_pr": 0.8, "validation_passed": True, "contamination": 0.05}
+PASSING = candidate_facts(auc_pr=0.8)
 
 
 def test_approval_keeps_a_passing_decision_and_names_the_approver() -> None:
@@ -36,7 +38,7 @@ def test_reject_or_timeout_turns_a_passing_decision_into_a_rejection(verdict: st
 
 
 def test_approval_does_not_rescue_a_decision_whose_gates_failed() -> None:
-    failing = decide_promotion({**PASSING, "auc_pr": 0.01}, None, PromotionPolicy())
+    failing = decide_promotion(candidate_facts(auc_pr=0.01), None, PromotionPolicy())
     decision = with_approval(failing, "alice", "approve", "ship it")
     assert not decision.promote
     assert decision.reason == failing.reason

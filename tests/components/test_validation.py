@@ -11,9 +11,9 @@ import pytest
 
 from components.data import Schema, infer_schema
 from components.profile import ReferenceProfile, build_profile
+from components.reference_validation import validate_against_reference
 from components.validation import (
     DataValidationError,
-    validate_against_reference,
     validate_scoring_data,
     validate_training_data,
 )

@@ -5,7 +5,7 @@ until the test kills it. The product knows nothing of this; each point is patche
 real module right after it is imported, before anything else imports from it.
 
 - `training`: on entering `components.candidate.fit_candidate` (the refit of the release);
-- `promote`: on entering `components.registry.promote` (registered, nothing released yet);
+- `promote`: on entering `components.registry.promotion.promote` (registered, nothing released yet);
 - `audit-write`: in `components.audit`, half of a release (promote or reject) entry's line
   written and fsynced, the other half never.
 """
@@ -64,7 +64,7 @@ PATCHES: dict[str, tuple[str, Callable[[ModuleType], None]]] = {
         lambda m: setattr(m, "fit_candidate", stopping_on_entry(m.fit_candidate)),
     ),
     "promote": (
-        "components.registry",
+        "components.registry.promotion",
         lambda m: setattr(m, "promote", stopping_on_entry(m.promote)),
     ),
     "audit-write": ("components.audit", lambda m: setattr(m, "os", TornReleaseWrites())),

@@ -26,9 +26,9 @@ from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from typer.testing import CliRunner
 
-from components import registry
 from components.audit import AuditLog
 from components.lineage import data_version
+from components.registry import RegistryError, store
 from flows.approval import pending
 from flows.cli import app
 from flows.config import Settings
@@ -41,7 +41,7 @@ def gated(tmp_path, monkeypatch, prefect_server) -> Iterator[Settings]:
     """A project training IsolationForest only, with this process talking to the server."""
     monkeypatch.chdir(tmp_path)
     settings = make_project(tmp_path).model_copy(update={"methods": ["iforest"], "params": {}})
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         yield settings
 
@@ -88,8 +88,8 @@ def paused_run(settings: Settings, running: subprocess.Popen | Future) -> str:
         )
         assert not ended, "training ended before pausing"
         try:
-            tags = registry.version_info(settings.model_name, "1")["tags"]
-        except registry.RegistryError:
+            tags = store.version_info(settings.model_name, "1")["tags"]
+        except RegistryError:
             tags = {}
         if tags.get("decision") == "awaiting approval":
             return tags["approval_flow_run"]
@@ -134,7 +134,7 @@ def test_approved_run_pauses_then_promotes_with_the_approver_audited(gated, pref
         run_id = paused_run(gated, proc)
         wait_until_paused(run_id)
         assert run_id in [run["id"] for run in pending()]
-        assert registry.get_alias_version(gated.model_name, "champion") is None
+        assert store.get_alias_version(gated.model_name, "champion") is None
 
         answered = approve(run_id, "approve")
         assert answered.exit_code == 0, answered.output
@@ -142,7 +142,7 @@ def test_approved_run_pauses_then_promotes_with_the_approver_audited(gated, pref
 
     assert "promoted to champion" in output
     assert state_of(run_id) == StateType.COMPLETED
-    assert registry.get_alias_version(gated.model_name, "champion") == "1"
+    assert store.get_alias_version(gated.model_name, "champion") == "1"
     entry = last_entry(gated)
     assert entry["action"] == "promote"
     assert entry["approver"] == "alice"
@@ -161,8 +161,8 @@ def test_rejected_run_leaves_champion_unchanged_and_audits_the_rejection(gated, 
 
     assert not result["promoted"]
     assert result["approver"] == "bob"
-    assert registry.get_alias_version(gated.model_name, "champion") is None
-    tags = registry.version_info(gated.model_name, "1")["tags"]
+    assert store.get_alias_version(gated.model_name, "champion") is None
+    tags = store.version_info(gated.model_name, "1")["tags"]
     assert tags["decision"] == "rejected"
     assert "reject by bob" in tags["rejected_reason"]
     entry = last_entry(gated)
@@ -179,7 +179,7 @@ def test_no_answer_in_time_is_a_rejection(gated):
     assert not result["promoted"]
     # Prefect fails a run whose pause expired; the release decision is the rejection below.
     assert state_of(run_id) == StateType.FAILED
-    assert registry.get_alias_version(gated.model_name, "champion") is None
+    assert store.get_alias_version(gated.model_name, "champion") is None
     entry = last_entry(gated)
     assert (entry["action"], entry["approver"]) == ("reject", "nobody")
     assert entry["gates"]["approval"]["value"] == "timeout"

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components import registry
 from components.audit import AuditLog
+from components.registry import store
 from flows.training import training_flow
 from tests.flows.conftest import assert_one_error_line, cli_env, make_project, run_wsad
 
@@ -30,7 +30,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
     settings = make_project(root).model_copy(update={"methods": ["iforest"], "params": {}})
     assert training_flow(settings)["champion"] == "1"
     # MLflow writes registered_model_meta next to the model on its first load
-    registry.load_model(settings.model_name, "champion", AuditLog(settings.audit_log))
+    store.load_model(settings.model_name, "champion", AuditLog(settings.audit_log))
     # Refusals never train: WSAD_METHODS stays unset (checking its names loads torch).
     env = {k: v for k, v in cli_env(settings).items() if k not in ("WSAD_METHODS", "WSAD_PARAMS")}
     return root, settings, {**env, "PREFECT_API_URL": prefect_server}

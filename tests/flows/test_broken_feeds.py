@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components import lineage, registry
+from components import lineage
 from components.audit import AuditLog
+from components.registry import store
 from flows.reference import check_against_champion
 from flows.training import training_flow
 from tests.flows.conftest import (
@@ -60,7 +61,7 @@ def champion(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
     root = tmp_path_factory.mktemp("feeds")
     settings = make_project(root).model_copy(update={"methods": ["iforest"], "params": {}})
     assert training_flow(settings)["champion"] == "1"
-    registry.load_model(settings.model_name)  # MLflow writes registered_model_meta once
+    store.load_model(settings.model_name)  # MLflow writes registered_model_meta once
     return root, settings, {**cli_env(settings), "PREFECT_API_URL": prefect_server}
 
 
@@ -126,8 +127,8 @@ def test_accepted_drift_trains_and_is_audited(champion, tmp_path):
     assert entry[0]["who"] == "ann"
     assert entry[0]["reason"] == "mean_area now in square micrometres"
     assert any("mean_area" in failed for failed in entry[0]["failed"])
-    version = registry.get_alias_version(settings.model_name, "challenger")
-    tags = registry.version_info(settings.model_name, version)["tags"]
+    version = store.get_alias_version(settings.model_name, "challenger")
+    tags = store.version_info(settings.model_name, version)["tags"]
     assert tags["reference_check"].startswith("drift accepted")
 
 

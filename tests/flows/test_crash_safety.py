@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from components import registry
 from components.audit import AuditLog
 from components.data import read_table
+from components.registry import store
 from flows.config import Settings
 from flows.training import training_flow
 from tests.flows.conftest import (
@@ -92,11 +92,11 @@ def assert_champion_is_approved_and_scores(settings: Settings, version: str) -> 
     """The alias, the audit log's last promotion and a loadable, scoring model all agree."""
     audit = AuditLog(settings.audit_log)
     assert audit.verify().ok, audit.verify().reason
-    registry.configure(settings.tracking_uri)
-    assert registry.get_alias_version(settings.model_name, "champion") == version
+    store.configure(settings.tracking_uri)
+    assert store.get_alias_version(settings.model_name, "champion") == version
     promotions = [e for e in audit.entries() if e.get("action") == "promote"]
     assert str(promotions[-1]["version"]) == version
-    model = registry.load_model(settings.model_name, "champion", audit)
+    model = store.load_model(settings.model_name, "champion", audit)
     scores = model.predict(read_table(settings.records).head(50))
     assert scores["score"].notna().all()
 
@@ -172,11 +172,9 @@ def test_two_runs_racing_release_one_at_a_time(tmp_path):
         if entry["action"] == "promote":
             champion = entry["version"]
     assert champion is not None
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     holders = [
-        v["version"]
-        for v in registry.list_versions(settings.model_name)
-        if "champion" in v["aliases"]
+        v["version"] for v in store.list_versions(settings.model_name) if "champion" in v["aliases"]
     ]
     assert holders == [champion]
 

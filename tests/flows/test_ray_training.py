@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from components import registry
+from components.registry import store
 from flows.config import Settings
 from flows.runners import DistributedError, gpus_per_task, training_runner
 from flows.training import training_flow
@@ -76,13 +76,13 @@ def test_training_flow_runs_its_cross_validation_on_a_ray_cluster(
             "ray_address": address,
         }
     )
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         result = training_flow(settings)
 
     assert set(result["cv"]) == {"iforest", "devnet"}
     assert result["champion"] == result["version"] == "1"
-    assert registry.get_alias_version(settings.model_name, "champion") == "1"
+    assert store.get_alias_version(settings.model_name, "champion") == "1"
     tasks = list_tasks(address=dashboard, filters=[("name", "=", "cross_validate")], detail=True)
     assert len(tasks) == 2
     assert {t.state for t in tasks} == {"FINISHED"}

@@ -14,8 +14,8 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from components import registry
 from components.audit import AuditLog
+from components.registry import gates, promotion, store
 from flows.config import Settings
 from flows.training import training_flow
 from tests.flows.conftest import make_project
@@ -82,17 +82,17 @@ def test_retried_register_and_release_leave_one_version_one_entry_and_a_true_rol
     assert second["version"] == second["champion"] == "2"
 
     name = settings.model_name
-    assert [v["version"] for v in registry.list_versions(name)] == ["1", "2"]
+    assert [v["version"] for v in store.list_versions(name)] == ["1", "2"]
     audit = AuditLog(settings.audit_log)
     assert audit.verify().ok
     assert [e["action"] for e in entries_about(audit, "2")] == ["register", "promote"]
-    info = registry.version_info(name, "2")
+    info = store.version_info(name, "2")
     assert info["tags"]["decision"] == "promoted"
     assert info["tags"]["audit_hash"] == entries_about(audit, "2")[-1]["hash"]
-    assert registry.get_alias_version(name, "challenger") == "2"
+    assert store.get_alias_version(name, "challenger") == "2"
 
-    assert registry.rollback(name, audit, "tester") == "1"
-    assert registry.get_alias_version(name, "champion") == "1"
+    assert promotion.rollback(name, audit, "tester") == "1"
+    assert store.get_alias_version(name, "champion") == "1"
 
 
 def test_rollback_skips_a_champion_promoted_twice_in_a_row(
@@ -101,16 +101,16 @@ def test_rollback_skips_a_champion_promoted_twice_in_a_row(
     """A log that names the same champion twice in a row (a repeated promotion, or a log
     written before releases were keyed) still rolls back to the champion before it."""
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     try:
         for seed in (1, 2):
             register_iforest(settings, tmp_path, n_estimators=10, seed=seed, profiled=False)
         audit = AuditLog(settings.audit_log)
         for version in ("1", "2", "2"):
-            decision = registry.Decision(True, {}, f"promote v{version}")
-            registry.promote(settings.model_name, version, decision, audit, "tester")
-        assert registry.rollback(settings.model_name, audit, "tester") == "1"
-        assert registry.get_alias_version(settings.model_name, "champion") == "1"
+            decision = gates.Decision(True, {}, f"promote v{version}")
+            promotion.promote(settings.model_name, version, decision, audit, "tester")
+        assert promotion.rollback(settings.model_name, audit, "tester") == "1"
+        assert store.get_alias_version(settings.model_name, "champion") == "1"
     finally:
         mlflow.set_tracking_uri(previous[0])
         mlflow.set_registry_uri(previous[1])

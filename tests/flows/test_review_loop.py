@@ -18,9 +18,9 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-from components import registry
 from components.audit import AuditLog
 from components.lineage import data_version
+from components.registry import store
 from flows.review import ARTIFACT_KEY, review_flow
 from flows.training import training_flow
 from tests.flows.conftest import cli_env, make_project
@@ -38,7 +38,7 @@ def champion(tmp_path_factory: pytest.TempPathFactory):
     os.chdir(root)
     try:
         assert training_flow(settings)["champion"] == "1"
-        registry.load_model(settings.model_name, "champion", AuditLog(settings.audit_log))
+        store.load_model(settings.model_name, "champion", AuditLog(settings.audit_log))
     finally:
         os.chdir(cwd)
     return root, settings

@@ -27,7 +27,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from components import registry
+from components.registry import store
 from flows.training import training_flow
 from tests.flows.conftest import assert_one_error_line, cli_env, make_project, run_wsad
 
@@ -37,7 +37,7 @@ def champion(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
     root = tmp_path_factory.mktemp("drift")
     settings = make_project(root).model_copy(update={"methods": ["iforest"], "params": {}})
     assert training_flow(settings)["champion"] == "1"
-    registry.load_model(settings.model_name)
+    store.load_model(settings.model_name)
     x1000 = root / "x1000.csv"
     pd.read_csv(settings.records).assign(mean_area=lambda t: t["mean_area"] * 1000).to_csv(
         x1000, index=False

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from components.calibration import calibrate_threshold
 from components.data import Scaler, infer_schema
 from components.detectors import make
-from components.registry import WsadModel, write_bundle
+from components.registry.bundle import WsadModel, write_bundle
 from components.scoring import score_table
 
 ROWS, FEATURES, GROUP = 5_000_000, 20, 500_000

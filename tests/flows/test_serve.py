@@ -21,9 +21,9 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.workers.process import ProcessWorker
 from typer.testing import CliRunner
 
-from components import registry
 from components.audit import AuditLog
 from components.lineage import data_version
+from components.registry import store
 from flows.cli import app
 from flows.config import Settings
 from flows.retrain_lock import lock_name
@@ -49,7 +49,7 @@ def served(tmp_path, monkeypatch, prefect_server) -> Iterator[tuple[Settings, di
         "PREFECT_API_URL": prefect_server,
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
     }
-    registry.configure(settings.tracking_uri)
+    store.configure(settings.tracking_uri)
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         yield settings, env
 
@@ -112,7 +112,7 @@ def test_serve_registers_the_cron_deployment_and_a_triggered_run_promotes(served
             serving.kill()
             serving.wait()
 
-    assert registry.get_alias_version(settings.model_name, "champion") == "1"
+    assert store.get_alias_version(settings.model_name, "champion") == "1"
     entry = AuditLog(settings.audit_log).entries()[-1]
     assert (entry["action"], entry["version"]) == ("promote", "1")
     assert entry["who"] == entry["approver"] == "scheduler"

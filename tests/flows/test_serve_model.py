@@ -26,17 +26,19 @@ import pytest
 from mlflow.pyfunc.scoring_server.client import ScoringServerClient
 from typer.testing import CliRunner
 
-from components import registry
 from components.audit import AuditLog
 from components.calibration import calibrate_threshold
 from components.data import Scaler, feature_matrix, infer_schema
 from components.demo import build_demo_data
 from components.detectors import make
 from components.profile import build_profile
+from components.registry import gates, promotion, registration, store
+from components.registry.bundle import write_bundle
 from components.serving import Champion, ServingConfig
 from components.serving_metrics import ServingMetrics
 from flows.cli import app
 from flows.config import Settings
+from tests.conftest import candidate_facts
 from tests.flows.conftest import cli_env, free_port, wait_for_health
 from tests.flows.test_bad_inputs import TABLE_CASES, records
 
@@ -72,15 +74,13 @@ def register_iforest(
         if profiled
         else None
     )
-    bundle = registry.write_bundle(
-        work / f"bundle-{seed}", detector, schema, scaler, threshold, profile
-    )
-    ref = registry.log_candidate(
+    bundle = write_bundle(work / f"bundle-{seed}", detector, schema, scaler, threshold, profile)
+    params = {"n_estimators": n_estimators, "random_state": seed}
+    ref = registration.log_candidate(
         settings.model_name,
         bundle,
-        {},
-        {"n_estimators": n_estimators, "random_state": seed},
-        {"method": "iforest"},
+        candidate_facts("iforest", params),
+        params,
         [],
         table[list(schema.features)].head(5),
         AuditLog(settings.audit_log),
@@ -89,10 +89,24 @@ def register_iforest(
     return ref.version
 
 
+def demo_store(root: Path) -> Settings:
+    """The demo data under `root`, with an empty MLflow store and audit log beside it."""
+    build_demo_data(root / "data")
+    return Settings(
+        records=root / "data" / "records.csv",
+        labels=root / "data" / "labels.csv",
+        tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db",
+        audit_log=root / "mlruns" / "audit.jsonl",
+        who="tester",
+    )
+
+
 def promote(settings: Settings, version: str) -> None:
     """Move champion to `version` as `wsad promote` does once its gates have passed."""
-    decision = registry.Decision(True, {}, "promoted by the serving test")
-    registry.promote(settings.model_name, version, decision, AuditLog(settings.audit_log), "tester")
+    decision = gates.Decision(True, {}, "promoted by the serving test")
+    promotion.promote(
+        settings.model_name, version, decision, AuditLog(settings.audit_log), "tester"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -102,15 +116,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     Built through the registry directly: the training flow's validation and contamination
     steps, most of its cost, play no part in serving."""
     root = tmp_path_factory.mktemp("serving")
-    build_demo_data(root / "data")
-    settings = Settings(
-        records=root / "data" / "records.csv",
-        labels=root / "data" / "labels.csv",
-        tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db",
-        audit_log=root / "mlruns" / "audit.jsonl",
-        who="tester",
-    )
-    registry.configure(settings.tracking_uri)
+    settings = demo_store(root)
+    store.configure(settings.tracking_uri)
     assert register_iforest(settings, root, n_estimators=100, seed=0, profiled=True) == "1"
     promote(settings, "1")
     assert register_iforest(settings, root, n_estimators=50, seed=1, profiled=False) == "2"
@@ -279,7 +286,7 @@ class Client(threading.Thread):
 def test_promotion_and_rollback_reach_the_server_without_a_failed_request(trained, server):
     root, settings, _ = trained
     rows = records(root).head(20)
-    v2 = registry.load_version(settings.model_name, "2").unwrap_python_model()
+    v2 = store.load_version(settings.model_name, "2").unwrap_python_model()
     v2_scores = v2.predict(None, rows)["score"].to_numpy()
     client = Client(server, rows)
     client.start()
@@ -287,7 +294,9 @@ def test_promotion_and_rollback_reach_the_server_without_a_failed_request(traine
         client.wait_for("1")
         promote(settings, "2")
         client.wait_for("2")
-        assert registry.rollback(settings.model_name, AuditLog(settings.audit_log), "tester") == "1"
+        assert (
+            promotion.rollback(settings.model_name, AuditLog(settings.audit_log), "tester") == "1"
+        )
         client.wait_for("1")
     finally:
         client.stop.set()
@@ -313,7 +322,7 @@ def test_a_failed_reload_keeps_the_current_version_until_a_retry_succeeds(traine
     metrics = ServingMetrics(settings.model_name)
     champion = Champion(config, metrics)
     assert champion.current.version == "1"
-    real_load = registry.load_version
+    real_load = store.load_version
     failing = threading.Event()
     failing.set()
 
@@ -322,7 +331,7 @@ def test_a_failed_reload_keeps_the_current_version_until_a_retry_succeeds(traine
             raise OSError(f"artifact store unreachable while loading v{version}")
         return real_load(name, version)
 
-    monkeypatch.setattr(registry, "load_version", load_version)
+    monkeypatch.setattr(store, "load_version", load_version)
     stop = threading.Event()
     watcher = threading.Thread(target=champion.follow, args=(stop,), daemon=True)
     watcher.start()
@@ -385,7 +394,7 @@ def serve_version(trained, address: str, version: str) -> None:
     """Make `version` champion (unless the audit log names it already) and wait until the
     server answers with it."""
     root, settings, _ = trained
-    if registry.champion_version(settings.model_name, AuditLog(settings.audit_log)) != version:
+    if store.champion_version(settings.model_name, AuditLog(settings.audit_log)) != version:
         promote(settings, version)
     connection = http.client.HTTPConnection(address, timeout=30)
     deadline = time.monotonic() + 60
@@ -469,7 +478,7 @@ def test_a_new_champion_starts_an_empty_drift_window(trained):
     again are swapped in; the reloaded v1 starts from no rows."""
     root, settings, _ = trained
     audit = AuditLog(settings.audit_log)
-    if registry.champion_version(settings.model_name, audit) != "1":
+    if store.champion_version(settings.model_name, audit) != "1":
         promote(settings, "1")
     metrics = ServingMetrics(settings.model_name)
     champion = Champion(ServingConfig(settings.model_name, settings.audit_log), metrics)
@@ -479,7 +488,7 @@ def test_a_new_champion_starts_an_empty_drift_window(trained):
     promote(settings, "2")
     assert champion.refresh()
     assert counter(metrics.render().decode(), "wsad_serving_drift_measured") == 0
-    assert registry.rollback(settings.model_name, audit, "tester") == "1"
+    assert promotion.rollback(settings.model_name, audit, "tester") == "1"
     assert champion.refresh()
     text = metrics.render().decode()
     assert counter(text, "wsad_serving_drift_measured") == 1

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from components import registry
 from components.audit import AuditLog
+from components.registry import promotion, store
 from components.validation import DataValidationError
 from flows.cli import app
 from flows.scoring import scoring_flow
@@ -29,14 +29,14 @@ def test_release_lifecycle(project, tmp_path):
     worse = training_flow(weak)
     assert not worse["promoted"]
     assert worse["gates"]["beats_champion"]["passed"] is False
-    assert registry.get_alias_version(project.model_name, "champion") == "2"
-    tags = registry.version_info(project.model_name, worse["version"])["tags"]
+    assert store.get_alias_version(project.model_name, "champion") == "2"
+    tags = store.version_info(project.model_name, worse["version"])["tags"]
     assert tags["rejected_reason"]
     assert tags["data_version"] == strong_data_version(project)
 
     audit = AuditLog(project.audit_log)
-    assert registry.rollback(project.model_name, audit, "tester") == "1"
-    assert registry.get_alias_version(project.model_name, "champion") == "1"
+    assert promotion.rollback(project.model_name, audit, "tester") == "1"
+    assert store.get_alias_version(project.model_name, "champion") == "1"
     actions = [e["action"] for e in audit.entries()]
     assert actions == [*["register", "promote"] * 2, "register", "reject", "rollback"]
     assert [e["version"] for e in audit.entries() if e["action"] == "register"] == ["1", "2", "3"]
@@ -65,8 +65,8 @@ def test_invalid_data_fails_validation_and_promotes_nothing(project):
     confirmed.to_csv(project.labels, index=False)
     with pytest.raises(DataValidationError, match="wbc-9999"):
         training_flow(project)
-    registry.configure(project.tracking_uri)
-    assert registry.get_alias_version(project.model_name, "champion") is None
+    store.configure(project.tracking_uri)
+    assert store.get_alias_version(project.model_name, "champion") is None
     assert not project.audit_log.exists() or AuditLog(project.audit_log).entries() == []
 
 

@@ -38,13 +38,13 @@ ADMIN = "wsad-admin"
 # Load the champion back through the tracking server's artifact proxy and score with it.
 FLOW_SCRIPT = """
 import json, pandas as pd
-from components import registry
+from components.registry import store
 from flows.config import Settings
 from flows.training import training_flow
 settings = Settings()
 state = training_flow(settings, return_state=True)
 result = state.result()
-model = registry.load_model(settings.model_name)
+model = store.load_model(settings.model_name)
 scores = model.predict(pd.read_csv(settings.records).head(20))
 print(json.dumps({"result": result, "flow_run_id": str(state.state_details.flow_run_id),
                   "scored": len(scores)}, default=str))

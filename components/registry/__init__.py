@@ -1,0 +1,33 @@
+"""Release through the MLflow model registry: candidates, gated promotion, rollback.
+
+Why: a model reaches production only by the `champion` alias of a registered version, and
+that alias moves only when every gate passes (`gates.decide_promotion`, pure) and the move
+is written to the hash-chained audit log (`audit_trail`). A version is a pyfunc bundling the
+schema, the scaler, the detector and the threshold (`bundle`), so `models:/<name>@champion`
+scores a raw table exactly as training saw it. Every version carries its facts (lineage,
+validation, contamination interval, method, metrics) as tags (components/candidate_facts.py).
+
+The modules, lowest first: `gates` (pure decisions), `bundle` (the pyfunc), `audit_trail`
+(each release step's audit entry, the champion history), `store` (MLflow set-up, versions,
+aliases, loading), `registration` (a candidate becomes a version), `promotion` (promote,
+reject, roll back). With components/serving.py (MLflow's scoring server), the only modules
+besides flows/ that import mlflow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RegistryError(ValueError):
+    """A model, version or alias is not in the registry, or a release step is refused."""
+
+
+def __getattr__(name: str) -> Any:
+    """`WsadModel` under its first address: versions registered before the registry was a
+    package pickled their pyfunc as `components.registry.WsadModel`."""
+    if name == "WsadModel":
+        from components.registry.bundle import WsadModel
+
+        return WsadModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
