@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from components import registry
 from components.demo import build_demo_data
 from components.lineage import data_version
 from components.project import init_project
+from components.registry import store
 from flows.init_cli import env_example
 from tests.flows.conftest import GIT_ENV, assert_one_error_line, run, run_wsad
 
@@ -76,10 +76,10 @@ def snapshot(root: Path, repo: Path) -> dict[str, object]:
 
 
 def champion_data_version(root: Path) -> str:
-    registry.configure(f"sqlite:///{root}/mlruns/mlflow.db")
-    version = registry.get_alias_version("wsad-detector", "champion")
+    store.configure(f"sqlite:///{root}/mlruns/mlflow.db")
+    version = store.get_alias_version("wsad-detector", "champion")
     assert version is not None
-    return str(registry.version_info("wsad-detector", version)["tags"]["data_version"])
+    return str(store.version_info("wsad-detector", version)["tags"]["data_version"])
 
 
 def start_project(root: Path, records: Path) -> None:
