@@ -33,8 +33,8 @@ class Regime:
     weight_decay: float
     clip_norm: float | None
     show_progress: bool
-    compile_step: str = "off"
-    bf16: bool = False
+    compile_step: str
+    bf16: bool
 
 
 def train(

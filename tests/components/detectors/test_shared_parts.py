@@ -13,7 +13,7 @@ from components.detectors.training.loop import Regime
 from components.detectors.training.pretrain import pretrain_autoencoders
 
 CPU = torch.device("cpu")
-ADAM = Regime("adam", 1e-2, 0.0, None, show_progress=False)
+ADAM = Regime("adam", 1e-2, 0.0, None, show_progress=False, compile_step="off", bf16=False)
 
 
 def test_loss_balance_weights_the_loss_that_fell_less_and_holds_weights_constant():
