@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from benchmarks.report import replace_section, show_table
 from benchmarks.trees_report import ADGYM, ADGYM_COUNTS
-from components.calibration import calibrate_threshold
+from components.calibration import Threshold, calibrate_threshold
 from components.detectors.ensemble import rank_normalise, score_quantiles
 from components.evaluation import SelectionResult, pu_average_precision, pu_roc_auc
 from components.release import members, plan_release
@@ -85,7 +86,7 @@ def _selection(method: str, z: np.lib.npyio.NpzFile, contamination: float) -> Se
     )
 
 
-def _normalised(c: Cached, seeds: int, unlabelled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def normalised(c: Cached, seeds: int, unlabelled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A method's k-seed score on the test and the training rows, as RankEnsemble computes."""
     q = [score_quantiles(c.train[i][unlabelled]) for i in range(seeds)]
     test = np.mean([rank_normalise(c.test[i], q[i]) for i in range(seeds)], axis=0)
@@ -98,19 +99,71 @@ def release_name(top: int, tolerance: float) -> str:
     return f"top{top}" if top == 1 or tolerance >= 1 else f"top{top} within {tolerance:g}"
 
 
+@dataclass
+class CachedSplit:
+    """One split of the cache: the flow's contamination facts, the labels, every candidate."""
+
+    facts: dict[str, Any]  # contamination.json: the estimate, `share`, `fallback`, truths
+    labels: dict[str, np.ndarray]  # split.npz: y_train, y_train_true, y_test
+    candidates: dict[str, Cached]
+
+    @property
+    def unlabelled(self) -> np.ndarray:
+        return np.asarray(self.labels["y_train"] == 0)
+
+
+def load_split(folder: Path, methods: list[str]) -> CachedSplit:
+    """A split folder of the cache, each candidate's cross-validation as the flow's result."""
+    facts = json.loads((folder / "contamination.json").read_text())
+    with np.load(folder / "split.npz") as z:
+        labels = {k: z[k] for k in z.files}
+    cached = {}
+    for m in methods:
+        z = np.load(folder / f"{m}.npz")
+        cached[m] = Cached(_selection(m, z, facts["share"]), z["test_scores"], z["train_scores"])
+    return CachedSplit(facts, labels, cached)
+
+
+@dataclass
+class Release:
+    """What `wsad train` would release on a split: its members, its combined cross-validation,
+    its test and training scores and its threshold."""
+
+    members: list[str]
+    selection: SelectionResult
+    test: np.ndarray
+    train: np.ndarray
+    threshold: Threshold
+
+
+def release(
+    split: CachedSplit,
+    normed: dict[str, tuple[np.ndarray, np.ndarray]],
+    top: int,
+    tolerance: float,
+    k: int,
+) -> Release:
+    """The flow's plan on the cached cross-validation, scored from the members' k-seed scores
+    (`normalised`), and its threshold: the quantile at the flow's share of the training rows
+    without a label."""
+    share = split.facts["share"]
+    cvs = [c.cv for c in split.candidates.values()]
+    plan = plan_release(cvs, share, top=top, n_seeds=k, tolerance=tolerance)
+    chosen = [m for m, _ in members(plan.selection.method, plan.selection.params)]
+    test = np.mean([normed[m][0] for m in chosen], axis=0)
+    train = np.mean([normed[m][1] for m in chosen], axis=0)
+    threshold = calibrate_threshold(train[split.unlabelled], "quantile", share)
+    return Release(chosen, plan.selection, test, train, threshold)
+
+
 def split_rows(
     folder: Path, methods: list[str], rules: list[tuple[int, float]], seeds: list[int]
 ) -> list[dict[str, object]]:
     """Every fixed method (each seed alone, and k-seed ensembles) and every (top, tolerance,
     k) release on one split."""
-    facts = json.loads((folder / "contamination.json").read_text())
-    labels = np.load(folder / "split.npz")
-    y_test, unlabelled = labels["y_test"], labels["y_train"] == 0
-    share = facts["share"]
-    cached = {}
-    for m in methods:
-        z = np.load(folder / f"{m}.npz")
-        cached[m] = Cached(_selection(m, z, share), z["test_scores"], z["train_scores"])
+    split = load_split(folder, methods)
+    facts, cached = split.facts, split.candidates
+    y_test, unlabelled = split.labels["y_test"], split.unlabelled
     table, n, seed = folder.name.rsplit("-", 2)
     base = {
         "split": folder.name,
@@ -126,22 +179,17 @@ def split_rows(
         rows.append({**base, "kind": "seed", "release": m, "auc_pr": float(np.mean(single)),
                      "seed_std": float(np.std(single))})  # fmt: skip
     for k in seeds:
-        normed = {m: _normalised(c, k, unlabelled) for m, c in cached.items()}
+        normed = {m: normalised(c, k, unlabelled) for m, c in cached.items()}
         for m in methods:
             rows.append({**base, "kind": "fixed", "release": m, "n_seeds": k,
                          "auc_pr": average_precision_score(y_test, normed[m][0])})  # fmt: skip
         for top, tolerance in rules:
-            cvs = [cached[m].cv for m in methods]
-            plan = plan_release(cvs, share, top=top, n_seeds=k, tolerance=tolerance)
-            chosen = [m for m, _ in members(plan.selection.method, plan.selection.params)]
-            test = np.mean([normed[m][0] for m in chosen], axis=0)
-            train = np.mean([normed[m][1] for m in chosen], axis=0)
-            threshold = calibrate_threshold(train[unlabelled], "quantile", share)
+            rel = release(split, normed, top, tolerance, k)
             rows.append({**base, "kind": "release", "release": release_name(top, tolerance),
                          "n_seeds": k,
-                         "members": "+".join(chosen),
-                         "auc_pr": average_precision_score(y_test, test),
-                         "flag_rate": float(threshold.flag(test).mean())})  # fmt: skip
+                         "members": "+".join(rel.members),
+                         "auc_pr": average_precision_score(y_test, rel.test),
+                         "flag_rate": float(rel.threshold.flag(rel.test).mean())})  # fmt: skip
     return rows
 
 

@@ -1,0 +1,276 @@
+"""How close the label-free performance estimate (components/performance.py) comes to the
+truth, out of sample: estimated vs realised precision and recall at the threshold, alerts
+per 10,000 rows and AUC-PR on each split's held-out test rows.
+
+Reads the release grid's cache (benchmarks/release_grid.py) and rebuilds on every split what
+`wsad train` releases, with `benchmarks.release_quality.release` (the flow's `plan_release`
+and threshold, nothing refitted). The estimate is the flow's: `performance.training_basis` on
+the release's combined cross-validation, the threshold's flag rate on the training rows
+without a label, and the contamination estimate with its interval. Beside it the naive
+baseline precision = contamination / flag rate, and the batch estimate
+(`performance.estimate_batch`) on two batches: the test rows as they are, and the test rows
+with their anomaly share tripled (normal rows dropped at random), the shift the batch model
+assumes.
+
+    python -m benchmarks.estimate_accuracy --cache /work/cache/release --write
+    python -m benchmarks.estimate_accuracy --smoke   # a synthetic cache, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score
+
+from benchmarks.release_quality import CachedSplit, load_split, normalised, release
+from benchmarks.report import machine, replace_section, show_table
+from components.performance import (
+    Estimated,
+    PerformanceEstimate,
+    estimate_batch,
+    training_basis,
+)
+from components.release import fold_ids
+from components.release_defaults import (
+    DEFAULT_CANDIDATES,
+    DEFAULT_SEEDS,
+    DEFAULT_TOLERANCE,
+    DEFAULT_TOP,
+)
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+HEADING = "## Estimated performance without new labels: accuracy out of sample (issue 29)"
+QUANTITIES = ("precision", "recall", "alerts_per_10k", "auc_pr")
+SHIFT = 3.0  # the shifted batch: the test rows' anomaly share times this
+
+
+def realised(scores: np.ndarray, flags: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The truth on labelled rows: precision and recall at the threshold, alerts, AUC-PR."""
+    return {
+        "precision": float(y[flags].mean()) if flags.any() else float("nan"),
+        "recall": float(flags[y == 1].mean()),
+        "alerts_per_10k": 10_000 * float(flags.mean()),
+        "auc_pr": float(average_precision_score(y, scores)),
+    }
+
+
+def _cells(prefix: str, estimate: PerformanceEstimate) -> dict[str, float]:
+    out = {}
+    for name in QUANTITIES:
+        est: Estimated = getattr(estimate, name)
+        out |= {f"{prefix}{name}": est.value, f"{prefix}{name}_low": est.low,
+                f"{prefix}{name}_high": est.high}  # fmt: skip
+    return out
+
+
+def shifted(y: np.ndarray, factor: float, rng: np.random.Generator) -> np.ndarray:
+    """Rows of a batch holding every anomaly and enough normal rows, drawn at random, for
+    `factor` times the anomaly share (capped below one half)."""
+    anomalies, normal = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    share = min(factor * len(anomalies) / len(y), 0.5)
+    keep = min(len(normal), round(len(anomalies) * (1 - share) / share))
+    return np.sort(np.r_[anomalies, rng.choice(normal, size=keep, replace=False)])
+
+
+def split_row(folder: Path, split: CachedSplit) -> dict[str, object]:
+    """One split: the training estimate, the naive baseline, the batch estimates and the
+    truth on the test rows."""
+    k = DEFAULT_SEEDS
+    normed = {m: normalised(c, k, split.unlabelled) for m, c in split.candidates.items()}
+    rel = release(split, normed, DEFAULT_TOP, DEFAULT_TOLERANCE, k)
+    facts, y_test = split.facts, split.labels["y_test"]
+    flag_rate = float(rel.threshold.flag(rel.train[split.unlabelled]).mean())
+    sel = rel.selection
+    counts = int(split.unlabelled.sum()), int((split.labels["y_train"] == 1).sum())
+    basis, oracle = (
+        training_basis(
+            sel.held_out_scores, sel.held_out_y, fold_ids(sel), flag_rate, *counts, pi, trusted
+        )
+        for pi, trusted in (
+            (Estimated(facts["estimate"], facts["low"], facts["high"]), facts["trusted"]),
+            (Estimated(facts["truth"], facts["truth"], facts["truth"]), True),
+        )
+    )
+    flags = rel.threshold.flag(rel.test)
+    batch = estimate_batch(basis, len(y_test), int(flags.sum()))
+    rows = shifted(y_test, SHIFT, np.random.default_rng(0))
+    moved = estimate_batch(basis, len(rows), int(flags[rows].sum()))
+    table, n, seed = folder.name.rsplit("-", 2)
+    truth = realised(rel.test, flags, y_test)
+    truth_moved = realised(rel.test[rows], flags[rows], y_test[rows])
+    return {
+        "split": folder.name,
+        "table": table,
+        "n_labels": int(n[1:]),
+        "seed": int(seed[1:]),
+        "members": "+".join(rel.members),
+        "trusted": facts["trusted"],
+        "contamination": facts["estimate"],
+        "truth_contamination": facts["truth"],
+        "flag_rate": flag_rate,
+        "naive_precision": min(1.0, facts["estimate"] / flag_rate),
+        **_cells("est_", basis.training),
+        **_cells("oracle_", oracle.training),
+        **_cells("batch_", batch),
+        **_cells("moved_", moved),
+        **{f"true_{k}": v for k, v in truth.items()},
+        **{f"moved_true_{k}": v for k, v in truth_moved.items()},
+        "moved_flags_training": bool(moved.moved),
+    }
+
+
+def accuracy(rows: pd.DataFrame, prefix: str, truth: str, name: str) -> tuple[float, ...]:
+    """Mean absolute error, 90 % interval coverage and mean interval width of one quantity,
+    over the splits where the truth is defined."""
+    est, true = rows[f"{prefix}{name}"], rows[f"{truth}{name}"]
+    low, high = rows[f"{prefix}{name}_low"], rows[f"{prefix}{name}_high"]
+    ok = true.notna()
+    covered = (low <= true) & (true <= high)
+    return (
+        float((est - true)[ok].abs().mean()),
+        float(covered[ok].mean()),
+        float((high - low)[ok].mean()),
+    )
+
+
+def accuracy_table(rows: pd.DataFrame, prefix: str, truth: str) -> list[list[str]]:
+    """Per labelled count (and all): MAE, coverage and interval width of each quantity."""
+    out = []
+    groups = [(str(n), g) for n, g in rows.groupby("n_labels")] + [("all", rows)]
+    for label, group in groups:
+        cells = [label, str(len(group))]
+        for name in QUANTITIES:
+            mae, cover, width = accuracy(group, prefix, truth, name)
+            digits = 0 if name == "alerts_per_10k" else 3
+            cells.append(f"{mae:.{digits}f} / {cover:.0%} / {width:.{digits}f}")
+        out.append(cells)
+    return out
+
+
+def naive_table(rows: pd.DataFrame) -> list[list[str]]:
+    """Precision's MAE: the estimate, the naive contamination / flag rate, and the estimate
+    given the true contamination (an oracle: what a perfect contamination estimate gives)."""
+    out = []
+    for label, g in [(str(n), g) for n, g in rows.groupby("n_labels")] + [("all", rows)]:
+        ok = g.true_precision.notna()
+        mae = {
+            c: (g[c] - g.true_precision)[ok].abs().mean()
+            for c in ("est_precision", "naive_precision", "oracle_precision")
+        }
+        out.append([label, *[f"{v:.3f}" for v in mae.values()], f"{g.true_precision.mean():.3f}"])
+    return out
+
+
+def render(rows: pd.DataFrame, command: str) -> str:
+    """The RESULTS.md section."""
+    per_seed = ", ".join(f"{k}: {v}" for k, v in rows.groupby("seed").split.nunique().items())
+    head = ["labels", "splits", *[f"{q}: MAE / coverage / width" for q in QUANTITIES]]
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    trusted = rows.trusted.mean()
+    return "\n".join(
+        [
+            HEADING,
+            "",
+            f"{rows.split.nunique()} splits of the release grid's cache ({rows.table.nunique()} "
+            f"tables: {', '.join(sorted(rows.table.unique()))}; splits per seed: {per_seed}). "
+            "On each, the release `wsad train` makes (`plan_release` on the flow's 3-fold "
+            "cross-validation, default top, tolerance and seeds; the flow's threshold), its "
+            "label-free estimate (components/performance.py) from the training rows and labels "
+            "only, and the truth on the held-out 30 % test rows. Intervals are 90 %; coverage "
+            "is the share of splits whose realised value lies inside. The contamination "
+            f"estimate was trusted on {trusted:.0%} of splits. Machine: {machine()}. "
+            f"Date: {when}.",
+            "",
+            f"Command: `{command}`",
+            "",
+            "Training estimate against the test rows (mean absolute error / 90 % interval "
+            "coverage / mean interval width; alerts in alerts per 10,000 rows):",
+            "",
+            *show_table("training estimate", head, accuracy_table(rows, "est_", "true_")),
+            "",
+            "Precision at the threshold: the estimate against the naive baseline "
+            "min(1, contamination / flag rate) (mean absolute error), and the mean realised "
+            "precision:",
+            "",
+            *show_table(
+                "naive",
+                ["labels", "estimate", "naive", "true contamination (oracle)", "realised mean"],
+                naive_table(rows),
+            ),
+            "",
+            "Batch estimate (`estimate_batch`) on the test rows scored as a batch:",
+            "",
+            *show_table("batch", head, accuracy_table(rows, "batch_", "true_")),
+            "",
+            f"Batch estimate on the test rows with their anomaly share times {SHIFT:g} (normal "
+            "rows dropped at random: the shift the batch model assumes); "
+            f"{rows.moved_flags_training.mean():.0%} of these batches were flagged as moved "
+            "out of the training interval:",
+            "",
+            *show_table("shifted batch", head, accuracy_table(rows, "moved_", "moved_true_")),
+            "",
+        ]
+    )
+
+
+def _smoke_cache(root: Path, methods: list[str]) -> None:
+    """Two synthetic splits in the cache's layout: scores that separate anomalies partly."""
+    rng = np.random.default_rng(0)
+    for n_labels in (5, 10):
+        folder = root / f"toy-n{n_labels}-s0"
+        folder.mkdir(parents=True)
+        truth = (rng.random(700) < 0.08).astype(int)
+        y_train = np.zeros(700, dtype=int)
+        y_train[rng.choice(np.flatnonzero(truth), n_labels, replace=False)] = 1
+        y_test = (rng.random(300) < 0.08).astype(int)
+        facts = {"estimate": 0.07, "low": 0.04, "high": 0.1, "trusted": True, "share": 0.07,
+                 "fallback": False, "truth": 0.08, "test_share": float(y_test.mean())}  # fmt: skip
+        (folder / "contamination.json").write_text(json.dumps(facts))
+        np.savez(folder / "split.npz", y_train=y_train, y_train_true=truth, y_test=y_test)
+        folds = np.empty(700, dtype=int)  # stratified: labelled anomalies in every fold
+        for label in (0, 1):
+            folds[y_train == label] = np.arange((y_train == label).sum()) % 3
+        for m in methods:
+            train = np.stack([_noisy(truth, rng) for _ in range(DEFAULT_SEEDS)])
+            test = np.stack([_noisy(y_test, rng) for _ in range(DEFAULT_SEEDS)])
+            np.savez(folder / f"{m}.npz", cv_scores=_noisy(truth, rng), cv_y=y_train,
+                     cv_fold=folds, train_scores=train, test_scores=test)  # fmt: skip
+
+
+def _noisy(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Scores two standard deviations higher for anomalies."""
+    return 2.0 * y + rng.normal(size=len(y))
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path("/work/cache/release"))
+    parser.add_argument("--csv", type=Path, default=Path("benchmarks/results/estimate.csv"))
+    parser.add_argument("--write", action="store_true", help="replace the RESULTS.md section")
+    parser.add_argument("--smoke", action="store_true", help="a synthetic cache, no RESULTS")
+    args = parser.parse_args(argv)
+    methods = list(DEFAULT_CANDIDATES)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = args.cache
+        if args.smoke:
+            cache = Path(tmp)
+            _smoke_cache(cache, methods)
+        folders = [f for f in sorted(cache.iterdir()) if f.is_dir()]
+        complete = [f for f in folders if all((f / f"{m}.npz").exists() for m in methods)]
+        rows = pd.DataFrame([split_row(f, load_split(f, methods)) for f in complete])
+    section = render(rows, f"python -m benchmarks.estimate_accuracy --cache {args.cache} --write")
+    if not args.smoke:
+        rows.to_csv(args.csv, index=False)
+        if args.write:
+            replace_section(RESULTS, HEADING, section)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Estimated performance without new labels: precision and recall at the threshold, alerts
+per 10,000 rows and AUC-PR, each with an interval, at training and for every scored batch.
+
+What the training run has: the contamination pi (share of anomalies among the unlabelled
+rows) with its 90 % interval; the release's out-of-fold scores of the held-out labelled
+anomalies and unlabelled rows (per fold, `release.combine`); and the threshold, expressed as
+q, the share of training rows without a verdict that it flags (the flag-rate curve read at
+the threshold). Each held-out labelled anomaly gets its rank u_i: the share of its fold's
+held-out unlabelled rows scoring above it, so it is flagged at flag rate q when u_i < q.
+
+Under SCAR (the labelled anomalies are a random sample of all anomalies) the held-out ones
+give the recall at every flag rate, R(q) = #{u_i < q} / n, and the unlabelled flag rate is
+q = pi R + (1 - pi) F, F the false-positive rate, so (Jain, White & Radivojac, "Recovering
+true classifier performance in positive-unlabeled learning", AAAI'17)
+
+    precision(q) = min(1, pi R(q) / q),    F(q) = max(0, (q - pi R(q)) / (1 - pi)),
+
+and AUC-PR is the mean over the anomalies, in rank order, of the precision at R = j / n.
+Alerts per 10,000 rows are 10,000 q. Intervals (90 %) come from `N_DRAWS` joint draws:
+pi from a split normal through the contamination interval, R from Jeffreys' Beta(k + 1/2,
+n - k + 1/2) posterior of k flagged out of n (sound at n = 5, where a bootstrap of five
+ranks is not), the ranks resampled with replacement for AUC-PR, and binomial noise of q
+for alerts.
+
+A scored batch (`estimate_batch`): the scores of anomalies and of normal rows keep their
+training distributions and only the anomaly share moves to pi_b. The batch's flag rate is
+then q_b = pi_b R + (1 - pi_b) F, solved for pi_b; the batch's precision is pi_b R / q_b,
+its recall R, its AUC-PR the training curves re-weighted to pi_b. `moved` names the
+estimates that left the training interval (the scoring warning).
+
+When it is wrong (measured out of sample in benchmarks/RESULTS.md, "Estimated performance"):
+- labels that cover only one kind of anomaly (SCAR violated: analysts confirm the obvious
+  ones): R is the recall of that kind, too high for the rest, and pi (the contamination
+  estimators assume SCAR too) too low; precision and recall are both over-estimated;
+- an untrusted contamination estimate (components/contamination/trust.py): its interval,
+  and so precision's and AUC-PR's, is wide; the estimate is kept, its `trusted` says so;
+- the release is refitted on every label after the cross-validation, so R is that of
+  models that saw fewer labels: usually a little low;
+- a batch whose normal rows shifted (drift) or with a new kind of anomaly breaks the batch
+  model: a shift that raises the flag rate is read as more anomalies and over-states
+  precision. Read the drift report first; the estimate assumes none.
+
+Import rule: numpy only (it ships inside every model, components/registry/bundle.py).
+"""
+
+from components.performance.estimate import (
+    PerformanceError,
+    anomaly_ranks,
+    average_precision,
+    estimate_batch,
+    training_basis,
+)
+from components.performance.records import Estimated, PerformanceBasis, PerformanceEstimate
+
+__all__ = [
+    "Estimated",
+    "PerformanceBasis",
+    "PerformanceError",
+    "PerformanceEstimate",
+    "anomaly_ranks",
+    "average_precision",
+    "estimate_batch",
+    "training_basis",
+]
