@@ -1,5 +1,5 @@
 """From the selected method to a release candidate: refit on every row, calibrate the
-threshold on the unlabelled scores, and draw the reviewer's plots.
+threshold on the unlabelled scores, estimate its performance, and draw the reviewer's plots.
 
 Why refit: cross-validation held labels out to *choose*; the released model should learn
 from every confirmed anomaly.
@@ -7,6 +7,7 @@ from every confirmed anomaly.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,14 @@ from typing import Any
 import numpy as np
 
 from components.calibration import Threshold, calibrate_threshold
+from components.contamination import ContaminationEstimate
 from components.detectors import Detector, make
 from components.evaluation import SelectionResult
+from components.performance import Estimated, PerformanceBasis, PerformanceError, training_basis
 from components.plots import plot_pr_curve, plot_score_distribution
+from components.release import fold_ids
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,3 +80,25 @@ def candidate_plots(
         ),
         plot_pr_curve(sel.held_out_scores, sel.held_out_y, out_dir / "pr_curve_cv.png"),
     ]
+
+
+def estimate_performance(
+    candidate: Candidate, flags: np.ndarray, y: np.ndarray, contamination: ContaminationEstimate
+) -> PerformanceBasis | None:
+    """The release's estimate from its cross-validation, its flag rate on the rows without a
+    verdict and the contamination interval; None (logged) when it cannot be made."""
+    sel = candidate.selection
+    try:
+        return training_basis(
+            sel.held_out_scores,
+            sel.held_out_y,
+            fold_ids(sel),
+            flag_rate=float(flags[y == 0].mean()),
+            n_unlabelled=int((y == 0).sum()),
+            n_labelled=int((y == 1).sum()),
+            contamination=Estimated(contamination.estimate, contamination.low, contamination.high),
+            contamination_trusted=contamination.trusted,
+        )
+    except PerformanceError as err:
+        log.warning("performance not estimated: %s", err)
+        return None

@@ -17,6 +17,8 @@ import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from components.performance import PerformanceEstimate
+
 AUC_PR = "auc_pr"  # the metric every gate reads
 
 
@@ -63,9 +65,24 @@ OBJECT = Codec(lambda d: json.dumps(d, sort_keys=True, default=str), _json_objec
 METRICS = Codec(lambda d: json.dumps({k: float(v) for k, v in d.items()}, sort_keys=True), _metrics)
 
 
+def _estimate(text: str) -> PerformanceEstimate:
+    try:
+        return PerformanceEstimate.from_dict(_json_object(text))
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"expected a performance estimate ({err})") from err
+
+
+ESTIMATE = Codec(lambda e: json.dumps(e.to_dict(), sort_keys=True), _estimate)
+
+
 def _fact(codec: Codec, tag: str | None = None) -> Any:
     """A field recorded by `codec` under the tag `tag` (default: the field's name)."""
     return dataclasses.field(metadata={"codec": codec, "tag": tag})
+
+
+def _optional_fact(codec: Codec) -> Any:
+    """A fact versions registered before it lack: None, and no tag, when absent."""
+    return dataclasses.field(default=None, metadata={"codec": codec, "tag": None})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +109,8 @@ class CandidateFacts:
     threshold_contamination: float = _fact(NUMBER)  # the share the threshold assumed
     threshold_note: str = _fact(TEXT)  # why that share (the estimate, or a capped fallback)
     metrics: dict[str, float] = _fact(METRICS)
+    # the label-free estimate at the threshold (components/performance)
+    performance: PerformanceEstimate | None = _optional_fact(ESTIMATE)
 
     def __post_init__(self) -> None:
         if AUC_PR not in self.metrics:
@@ -109,6 +128,7 @@ class CandidateFacts:
                 getattr(self, field.name)
             )
             for field in dataclasses.fields(self)
+            if getattr(self, field.name) is not None
         }
 
     @classmethod
@@ -118,6 +138,8 @@ class CandidateFacts:
         values = {}
         for field in dataclasses.fields(cls):
             tag = field.metadata["tag"] or field.name
+            if tag not in tags and field.default is None:
+                continue  # an optional fact the version predates
             if tag not in tags:
                 raise TagError(
                     f"{where} lacks the tag {tag!r}; it was not registered by `wsad train`, "

@@ -1,5 +1,6 @@
 """The plots a person looks at: before approving a model (score distribution and PR curve,
-saved as run artifacts) and after scoring a table (its drift per column)."""
+saved as run artifacts) and after scoring a table (its drift per column, its estimated
+performance against training's)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,32 @@ def plot_drift(psi: dict[str, float], limits: dict[str, float], title: str, path
     ax.set_title(title, fontsize=9)
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_performance(
+    batch: dict[str, tuple[float, float, float]],
+    training: dict[str, tuple[float, float, float]],
+    title: str,
+    path: Path,
+) -> Path:
+    """Per estimate (value, low, high, all in [0, 1]): the training interval as a grey band,
+    the batch's value and interval on it; red when the value left the band."""
+    names = list(batch)
+    fig, ax = plt.subplots(figsize=(6, 1.2 + 0.45 * len(names)))
+    for i, name in enumerate(names):
+        value, low, high = batch[name]
+        t_value, t_low, t_high = training[name]
+        ax.barh(i, t_high - t_low, left=t_low, height=0.5, color="lightgrey")
+        ax.plot([t_value], [i], marker="|", markersize=14, color="grey")
+        colour = "tab:blue" if t_low <= value <= t_high else "tab:red"
+        ax.errorbar(value, i, xerr=[[value - low], [high - value]], fmt="o", color=colour)
+    ax.set_yticks(range(len(names)), names)
+    ax.set(xlim=(0, 1.02), xlabel="estimate (grey: training's 90 % interval)")
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -19,7 +19,7 @@ convention above 0.25 is a major shift. On few rows PSI is noisy: under no shift
 is about chi-square with (bins - 1) degrees of freedom, 1/n_eff = 1/n + 1/n_ref, so the
 limit is the larger of `Limits.psi` and that distribution's 99.9 % point over n_eff.
 
-Import rule: numpy only.
+Import rule: numpy only (and components/performance, numpy only too).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from components.performance import PerformanceBasis
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)  # checked; every percentile is stored
 PERCENTILES = np.linspace(0.0, 1.0, 101)
@@ -129,6 +131,9 @@ class ReferenceProfile:
     contamination: dict[str, float]  # estimate, low, high
     threshold: float
     flag_rate: float  # share of training rows flagged at `threshold`
+    # the estimated precision, recall, alerts and AUC-PR and what batches need to estimate
+    # theirs (components/performance); None for versions registered before the estimate
+    performance: PerformanceBasis | None = None
 
     def row_band(self, limits: Limits) -> tuple[int, int]:
         """The row count new training data may have."""
@@ -174,11 +179,12 @@ class ReferenceProfile:
         out = dataclasses.asdict(self)
         for feature in out["features"].values():
             feature["edges"] = [e if math.isfinite(e) else None for e in feature["edges"]]
+        out["performance"] = None if self.performance is None else self.performance.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReferenceProfile:
-        """Inverse of `to_dict`."""
+        """Inverse of `to_dict`; a profile written before the performance estimate has none."""
         features = {
             name: FeatureProfile(
                 percentiles=tuple(float(q) for q in f["percentiles"]),
@@ -197,6 +203,11 @@ class ReferenceProfile:
             contamination={k: float(v) for k, v in data["contamination"].items()},
             threshold=float(data["threshold"]),
             flag_rate=float(data["flag_rate"]),
+            performance=(
+                PerformanceBasis.from_dict(data["performance"])
+                if data.get("performance") is not None
+                else None
+            ),
         )
 
 
@@ -243,9 +254,10 @@ def build_profile(
     contamination: dict[str, float],
     threshold: float,
     flag_rate: float,
+    performance: PerformanceBasis | None = None,
 ) -> ReferenceProfile:
     """Profile the raw (unscaled) training features `X` (n, d), columns in `features` order,
-    as `data.feature_matrix` gives them (float32)."""
+    as `data.feature_matrix` gives them (float32), with the release's estimated performance."""
     X = np.asarray(X, dtype=np.float32)
     profiles = {}
     for j, name in enumerate(features):
@@ -267,4 +279,5 @@ def build_profile(
         contamination={k: float(contamination[k]) for k in ("estimate", "low", "high")},
         threshold=float(threshold),
         flag_rate=float(flag_rate),
+        performance=performance,
     )

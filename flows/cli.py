@@ -38,6 +38,7 @@ from flows.terminal import (
 )
 
 if TYPE_CHECKING:
+    from components.performance import PerformanceReport
     from flows.config import Settings
 
 
@@ -97,6 +98,13 @@ def _print_outcome(result: dict[str, Any]) -> None:
     out.print(f"cross-validated AUC-ROC of held-out labels vs unlabelled rows: {ranking}")
     out.print(f"released: {result['method']}")
     out.print(f"threshold: {result['threshold_contamination']['note']}")
+    estimate = result["performance"]
+    out.print(
+        "estimated at the threshold, without new labels (90 % intervals): "
+        + (estimate.summary() if estimate else "not available (see the run log)"),
+        highlight=False,
+        soft_wrap=True,
+    )
     verdict = "[green]promoted to champion[/]" if result["promoted"] else "[yellow]not promoted[/]"
     out.print(f"v{result['version']} {verdict}: {result['reason']}")
     out.print(f"champion is now v{result['champion']}" if result["champion"] else "no champion")
@@ -236,6 +244,21 @@ def score(
     elif drift["drifted"]:
         out.print(
             f"[yellow]warning:[/] {drift['summary']}; report: {result['drift_report']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    _print_performance(result["performance"], result["performance_report"])
+
+
+def _print_performance(report: PerformanceReport | None, path: str | None) -> None:
+    """The batch's estimated performance, and one warning line when it left training's."""
+    if report is None:
+        out.print("performance not estimated: the model has no training estimate (older version)")
+        return
+    out.print(report.summary(), highlight=False, soft_wrap=True)
+    if report.moved:
+        out.print(
+            f"[yellow]warning:[/] {report.warning()}; report: {path}",
             highlight=False,
             soft_wrap=True,
         )

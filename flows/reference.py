@@ -16,7 +16,7 @@ from prefect.cache_policies import NONE
 
 from components import lineage, reference_check, validation
 from components.audit import AuditLog
-from components.candidate import Candidate
+from components.candidate import Candidate, estimate_performance
 from components.contamination import ContaminationEstimate
 from components.data import Schema
 from components.profile import ReferenceProfile, build_profile
@@ -64,13 +64,15 @@ def profile_reference(
     schema: Schema,
 ) -> ReferenceProfile:
     """The released candidate's reference: the raw training features, the labels, the
-    contamination interval and the share of training rows its threshold flags."""
+    contamination interval, the share of training rows its threshold flags, and its estimated
+    performance (components/performance) from its cross-validation and that flag rate."""
     flags = candidate.threshold.flag(candidate.detector.decision_function(X))
     return build_profile(
         raw,
         schema.features,
-        n_labelled=int(y.sum()),
+        n_labelled=int((y == 1).sum()),
         contamination=contamination.to_dict(),
         threshold=candidate.threshold.value,
         flag_rate=float(flags.mean()),
+        performance=estimate_performance(candidate, flags, y, contamination),
     )

@@ -52,7 +52,8 @@ def rollback(model_name: ModelName = None, who: Who = None) -> None:
 
 
 def models(model_name: ModelName = None) -> None:
-    """List registered versions with their aliases, metrics and gate results."""
+    """List registered versions with their aliases, metrics, estimated precision and recall at
+    the threshold (90 % intervals, without new labels) and gate results."""
     from components.registry import store
 
     settings = settings_with(model_name=model_name)
@@ -61,14 +62,18 @@ def models(model_name: ModelName = None) -> None:
         versions = store.list_versions(settings.model_name)
         facts = [store.version_facts(v) for v in versions]
     table = Table(title=settings.model_name)
-    for col in ("version", "aliases", "method", "auc_pr", "data version", "validation", "status"):
+    columns = ("version", "aliases", "method", "auc_pr", "est. precision", "est. recall")
+    for col in (*columns, "data version", "validation", "status"):
         table.add_column(col)
     for v, f in zip(versions, facts, strict=True):
+        estimate = f.performance
         table.add_row(
             v["version"],
             ",".join(v["aliases"]),
             f.method,
             f"{f.auc_pr:.3f}",
+            estimate.precision.text() if estimate else "-",
+            estimate.recall.text() if estimate else "-",
             f.data_version[:12],
             "passed" if f.validation_passed else "failed",
             v["tags"].get("rejected_reason") or v["tags"].get("decision", ""),

@@ -1,6 +1,7 @@
 """The scoring flow: load the champion from the registry, stream the table through it while
-comparing every chunk with the model's reference, write scores, flags and the drift report
-(JSON and a plot next to the scores, a markdown table as a Prefect artifact)."""
+comparing every chunk with the model's reference, write scores, flags, the drift report and
+the estimated performance of the batch (each as JSON and a plot next to the scores and a
+markdown table as a Prefect artifact)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,40 @@ from prefect.cache_policies import NONE
 
 from components.audit import AuditLog
 from components.drift import DriftError, DriftMonitor, DriftReport
-from components.plots import plot_drift
+from components.performance import PerformanceReport, estimate_batch
+from components.plots import plot_drift, plot_performance
 from components.registry import store
 from components.scoring import ScoringSummary, score_table
 from flows.config import Settings
+
+PLOTTED = ("precision", "recall", "auc_pr", "anomaly_share")
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
 def load_model(model_name: str, alias: str, audit: AuditLog) -> Any:
     """The champion only when the audit log names it (see `store.load_model`)."""
     return store.load_model(model_name, alias, audit)
+
+
+def performance_paths(out: Path) -> tuple[Path, Path]:
+    """Where the performance estimate and its plot go: next to the scores."""
+    return out.with_suffix(".performance.json"), out.with_suffix(".performance.png")
+
+
+def publish_performance(report: PerformanceReport, out: Path) -> None:
+    """The batch's estimate beside training's as JSON and a plot next to the scores, and as a
+    Prefect artifact."""
+    json_path, png_path = performance_paths(out)
+    report.write_json(json_path)
+    bars = [
+        {n: (getattr(e, n).value, getattr(e, n).low, getattr(e, n).high) for n in PLOTTED}
+        for e in (report.batch, report.training)
+    ]
+    title = f"Estimated performance of {out.name}\nagainst {report.model}'s training"
+    plot_performance(bars[0], bars[1], title, png_path)
+    create_markdown_artifact(
+        markdown=report.markdown(), key="wsad-performance", description=report.summary()
+    )
 
 
 def drift_paths(out: Path) -> tuple[Path, Path]:
@@ -54,10 +79,11 @@ def score(
     id_column: str,
     chunk_rows: int,
     strict: bool,
-) -> tuple[ScoringSummary, DriftReport | None]:
+) -> tuple[ScoringSummary, DriftReport | None, PerformanceReport | None]:
     """Stream `records` through the model into `out`; with a reference profile, drift is
     measured on the way and reported before the scores are published (with `strict`,
-    drift publishes no scores)."""
+    drift publishes no scores), and the batch's performance is estimated from its flag rate
+    when the profile carries the training estimate."""
     # Our own WsadModel: its feature_matrix names any missing, extra, renamed or
     # non-numeric column in one line (MLflow's signature check would drop extra columns).
     wsad_model = model.unwrap_python_model()
@@ -67,8 +93,14 @@ def score(
         else None
     )
     reports: list[DriftReport] = []
+    estimates: list[PerformanceReport] = []
+    basis = None if wsad_model.profile is None else wsad_model.profile.performance
 
     def report_drift(rows: int, flagged: int) -> None:
+        if basis is not None and basis.training is not None:
+            batch = estimate_batch(basis, rows, flagged)
+            estimates.append(PerformanceReport(model_uri, batch, basis.training))
+            publish_performance(estimates[0], out)
         if monitor is None:
             return
         report = monitor.report(model_uri, rows, flagged)
@@ -87,7 +119,7 @@ def score(
         chunk_rows,
         before_publish=report_drift,
     )
-    return summary, (reports[0] if reports else None)
+    return summary, (reports[0] if reports else None), (estimates[0] if estimates else None)
 
 
 @flow(name="wsad-scoring")
@@ -106,7 +138,9 @@ def scoring_flow(
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
     model = load_model(settings.model_name, alias, audit)
     model_uri = f"models:/{settings.model_name}@{alias}"
-    summary, drift = score(model, model_uri, records, out, settings.id_column, chunk_rows, strict)
+    summary, drift, performance = score(
+        model, model_uri, records, out, settings.id_column, chunk_rows, strict
+    )
     return {
         "rows": summary.rows,
         "flagged": summary.flagged,
@@ -115,4 +149,6 @@ def scoring_flow(
         "model": model_uri,
         "drift": None if drift is None else drift.to_dict(),
         "drift_report": None if drift is None else str(drift_paths(out)[0]),
+        "performance": performance,  # a PerformanceReport (to_dict) or None
+        "performance_report": None if performance is None else str(performance_paths(out)[0]),
     }

@@ -121,10 +121,11 @@ def describe_candidate(
     reference: validation.ValidationReport,
     contamination: ContaminationEstimate,
     share: ThresholdContamination,
+    profile: ReferenceProfile,
     settings: Settings,
 ) -> CandidateFacts:
     """What the version carries and the gates read: configuration, lineage, validation,
-    contamination and metrics."""
+    contamination, metrics and the estimated performance (from the profile)."""
     sel = candidate.selection
     return CandidateFacts(
         method=sel.method,
@@ -147,6 +148,7 @@ def describe_candidate(
         threshold_contamination=share.value,
         threshold_note=share.note,
         metrics={**candidate.metrics(), "contamination": contamination.estimate},
+        performance=profile.performance.training if profile.performance else None,
     )
 
 
@@ -288,7 +290,9 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     chosen = plan(results, share.value, settings)
     candidate = refit(chosen.selection, X, y, share, settings)
     profile = profile_reference(raw, X, y, contamination, candidate, schema)
-    facts = describe_candidate(candidate, report, reference, contamination, share, settings)
+    facts = describe_candidate(
+        candidate, report, reference, contamination, share, profile, settings
+    )
     run_key = release_key()
     ref = register(
         candidate, facts, schema, scaler, profile, table, X, y, report, reference, settings, run_key
@@ -306,6 +310,7 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
         "metrics": candidate.metrics(),
         "contamination": contamination.to_dict(),
         "threshold_contamination": {"value": share.value, "note": share.note},
+        "performance": facts.performance,
         "promoted": decision.promote,
         "reason": decision.reason,
         "approver": approver,

@@ -51,12 +51,14 @@ from components.performance.estimate import (
     training_basis,
 )
 from components.performance.records import Estimated, PerformanceBasis, PerformanceEstimate
+from components.performance.report import PerformanceReport
 
 __all__ = [
     "Estimated",
     "PerformanceBasis",
     "PerformanceError",
     "PerformanceEstimate",
+    "PerformanceReport",
     "anomaly_ranks",
     "average_precision",
     "estimate_batch",

@@ -9,6 +9,7 @@ from typing import Any
 
 QUANTITIES = ("precision", "recall", "alerts_per_10k", "auc_pr", "anomaly_share")
 
+
 @dataclasses.dataclass(frozen=True)
 class Estimated:
     """A value and its 90 % interval."""
@@ -54,19 +55,6 @@ class PerformanceEstimate:
             f"({self.alerts_per_10k.low:.0f}-{self.alerts_per_10k.high:.0f}), "
             f"AUC-PR {self.auc_pr.text()}{trust}"
         )
-
-    def markdown(self, training: PerformanceEstimate | None = None) -> str:
-        """A table of the estimates (and the training ones beside them), for the artifact."""
-        head = "| estimate | value | 90 % interval |" + (" training |" if training else "")
-        rows = [head, "|---" * (4 if training else 3) + "|"]
-        for name in QUANTITIES:
-            est: Estimated = getattr(self, name)
-            digits = 0 if name == "alerts_per_10k" else 3
-            cells = [name, f"{est.value:.{digits}f}", f"{est.low:.{digits}f}-{est.high:.{digits}f}"]
-            if training is not None:
-                cells.append(getattr(training, name).text(digits))
-            rows.append("| " + " | ".join(cells) + " |")
-        return "\n".join(rows)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
@@ -122,9 +110,7 @@ class PerformanceBasis:
             n_unlabelled=int(data["n_unlabelled"]),
             n_labelled=int(data["n_labelled"]),
             anomaly_ranks=tuple(float(u) for u in data["anomaly_ranks"]),
-            training=None if data["training"] is None else PerformanceEstimate.from_dict(
-                data["training"]
-            ),
+            training=None
+            if data["training"] is None
+            else PerformanceEstimate.from_dict(data["training"]),
         )
-
-

@@ -41,6 +41,7 @@ SCORING_CODE = (
     "calibration.py",
     "data.py",
     "files.py",
+    "performance",  # the reference profile carries the performance estimate's basis
     "profile.py",
     "detectors",  # every method: a bundle's detector may be any of them
 )
