@@ -3,8 +3,9 @@
 Why its own module: request counts, errors, latency and reloads describe the server; the
 drift of the scored rows over a sliding window (components/serving_drift.py) is computed at
 each scrape by its collector, registered here, from the window of the version that
-`serving` names. Counters live in one worker process: with `--workers N` a scrape reaches
-one worker, so scrape one port per worker.
+`serving` names, and so is the estimated performance over that window
+(components/serving_performance.py). Counters live in one worker process: with `--workers N`
+a scrape reaches one worker, so scrape one port per worker.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from prometheus_client import (
 )
 
 from components.serving_drift import DriftCollector, DriftWindow
+from components.serving_performance import PerformanceCollector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -67,6 +69,8 @@ class ServingMetrics:
         )
         self.drift = DriftCollector(model_name)
         self.registry.register(self.drift)
+        self.performance = PerformanceCollector()
+        self.registry.register(self.performance)
 
     def request_done(self, status: int, seconds: float) -> None:
         """One answered scoring request."""
@@ -82,6 +86,7 @@ class ServingMetrics:
         """The version now answering and its drift window (None: no reference profile)."""
         self.version.labels(model=self.model_name).set(int(version))
         self.drift.serving(version, drift)
+        self.performance.serving(drift)
 
     def reloaded(self, outcome: str, pending: bool) -> None:
         """A look at the audit log after it changed: 'swapped', 'unchanged' or 'failed';

@@ -3,11 +3,14 @@ have always carried, and a missing or malformed tag named in the error."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 from components.candidate_facts import CandidateFacts, TagError
+from components.performance import Estimated, training_basis
 from tests.conftest import candidate_facts
 
 FACTS = candidate_facts(
@@ -61,6 +64,21 @@ def test_tags_keep_the_names_and_words_versions_always_carried() -> None:
     tags = CandidateFacts.from_tags(LEGACY_TAGS).to_tags()
     assert set(tags) == set(LEGACY_TAGS)
     assert (tags["validation"], tags["contamination_trusted"]) == ("passed", "true")
+
+
+def test_the_performance_estimate_round_trips_and_older_versions_have_none() -> None:
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(6, dtype=int), np.zeros(200, dtype=int)]
+    scores = rng.normal(size=206) + 2 * y
+    basis = training_basis(
+        scores, y, np.arange(206) % 3, 0.05, 200, 6, Estimated(0.05, 0.02, 0.1), True
+    )
+    facts = dataclasses.replace(FACTS, performance=basis.training)
+    assert CandidateFacts.from_tags(facts.to_tags()) == facts
+    assert "performance" not in FACTS.to_tags()
+    assert CandidateFacts.from_tags(LEGACY_TAGS).performance is None
+    with pytest.raises(TagError, match="tag 'performance'"):
+        CandidateFacts.from_tags({**facts.to_tags(), "performance": '{"precision": 1}'})
 
 
 def test_facts_read_from_tags_written_before_they_were_typed() -> None:

@@ -3,11 +3,13 @@ fall in."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
+from components.performance import Estimated, training_basis
 from components.profile import (
     N_BINS,
     QUANTILES,
@@ -50,6 +52,22 @@ def test_profile_holds_quantiles_moments_distinct_counts_and_release_facts():
 def test_profile_round_trips_through_json():
     _, profile = reference()
     assert ReferenceProfile.from_dict(json.loads(json.dumps(profile.to_dict()))) == profile
+
+
+def test_a_profile_with_the_performance_estimate_round_trips_and_an_older_one_has_none():
+    X, profile = reference()
+    rng = np.random.default_rng(1)
+    y = np.r_[np.ones(9, dtype=int), np.zeros(300, dtype=int)]
+    scores = rng.normal(size=309) + 2 * y
+    basis = training_basis(
+        scores, y, np.arange(309) % 3, 0.06, 300, 9, Estimated(0.05, 0.03, 0.08), True
+    )
+    with_estimate = dataclasses.replace(profile, performance=basis)
+    written = json.loads(json.dumps(with_estimate.to_dict()))
+    assert ReferenceProfile.from_dict(written) == with_estimate
+    del written["performance"]  # as profiles were written before the estimate
+    assert ReferenceProfile.from_dict(written) == profile
+    assert profile.performance is None
 
 
 def test_psi_is_zero_on_the_reference_and_large_after_a_unit_change():

@@ -44,17 +44,20 @@ def test_train_prints_the_estimate_with_intervals(trained):
     for value, low, high in zip(values[::3], values[1::3], values[2::3], strict=True):
         assert low <= value <= high
     precision, recall = values[0], values[3]
-    assert 0 < precision <= 1 and 0 < recall <= 1
+    assert 0 < precision <= 1
+    assert 0 < recall <= 1
 
 
 def test_models_lists_the_estimated_precision_and_recall(trained):
     root, _, env, stdout = trained
     done = run_wsad(["models"], root, env)
     assert done.returncode == 0, done.stdout
-    assert "est. precision" in done.stdout and "est. recall" in done.stdout
+    assert "est. precision" in done.stdout
+    assert "est. recall" in done.stdout
     trained_line = next(line for line in stdout.splitlines() if "estimated at the" in line)
     precision = re.search(r"precision (\d\.\d\d \(\d\.\d\d-\d\.\d\d\))", trained_line)
-    assert precision and precision.group(1) in done.stdout
+    assert precision
+    assert precision.group(1) in done.stdout
 
 
 def _score(trained, records, out):
@@ -91,7 +94,8 @@ def test_a_batch_far_richer_in_anomalies_warns_in_one_line(trained, tmp_path):
     moved = [line for line in done.stdout.splitlines() if "estimated performance moved" in line]
     assert len(moved) == 1, done.stdout
     assert moved[0].startswith("warning: ")
-    assert "anomaly share" in moved[0] and "rich-scores.performance.json" in moved[0]
+    assert "anomaly share" in moved[0]
+    assert "rich-scores.performance.json" in moved[0]
     report = json.loads((tmp_path / "rich-scores.performance.json").read_text())
     assert "anomaly_share" in report["moved"]
     assert report["batch"]["anomaly_share"]["value"] > report["training"]["anomaly_share"]["high"]

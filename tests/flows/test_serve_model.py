@@ -31,6 +31,7 @@ from components.calibration import calibrate_threshold
 from components.data import Scaler, feature_matrix, infer_schema
 from components.demo import build_demo_data
 from components.detectors import make
+from components.performance import Estimated, training_basis
 from components.profile import build_profile
 from components.registry import gates, promotion, registration, store
 from components.registry.bundle import write_bundle
@@ -62,6 +63,18 @@ def register_iforest(
     detector.fit(scaler.transform(X), np.zeros(len(X), dtype=np.int64))
     scores = detector.decision_function(scaler.transform(X))
     threshold = calibrate_threshold(scores, "quantile", contamination=0.05)
+    labelled = table["id"].isin(pd.read_csv(settings.labels)["id"]).to_numpy().astype(int)
+    flags = threshold.flag(scores)
+    performance = training_basis(  # its own scores stand in for the cross-validation's
+        scores,
+        labelled,
+        np.arange(len(scores)) % 3,
+        float(flags[labelled == 0].mean()),
+        int((labelled == 0).sum()),
+        int(labelled.sum()),
+        Estimated(0.05, 0.03, 0.08),
+        True,
+    )
     profile = (
         build_profile(
             X,
@@ -69,7 +82,8 @@ def register_iforest(
             n_labelled=0,
             contamination={"estimate": 0.05, "low": 0.03, "high": 0.08},
             threshold=threshold.value,
-            flag_rate=float(threshold.flag(scores).mean()),
+            flag_rate=float(flags.mean()),
+            performance=performance,
         )
         if profiled
         else None
@@ -438,6 +452,17 @@ def test_metrics_show_the_demo_tables_window_without_drift(trained, server):
     assert set(flags.values()) == {0.0}
     assert counter(metrics, "wsad_serving_drift_flag_rate_outside") == 0
     assert counter(metrics, "wsad_serving_drift_drifted") == 0
+    assert counter(metrics, "wsad_serving_estimate_measured") == 1
+    assert counter(metrics, "wsad_serving_estimate_moved") == 0
+    for name in ("precision", "recall", "auc_pr", "anomaly_share"):
+        bounds = [
+            counter(metrics, f'wsad_serving_estimated_{name}{{bound="{b}",source="window"}}')
+            for b in ("low", "value", "high")
+        ]
+        assert 0 <= bounds[0] <= bounds[1] <= bounds[2] <= 1, (name, bounds)
+        assert bounds[2] > 0, f"no wsad_serving_estimated_{name} in /metrics"
+    window = 'wsad_serving_estimated_alerts_per_10k{bound="value",source="window"}'
+    assert counter(metrics, window) == pytest.approx(10_000 * drift["flag_rate"]["value"], rel=0.2)
     assert drift["measured"]
     assert drift["rows"] == len(table)
     assert not drift["drifted"]
@@ -467,6 +492,8 @@ def test_a_version_without_a_profile_serves_and_says_drift_is_not_measured(train
     serve_version(trained, server, "2")
     metrics, drift = drift_after_scoring(server, records(root))
     assert counter(metrics, "wsad_serving_drift_measured") == 0
+    assert counter(metrics, "wsad_serving_estimate_measured") == 0
+    assert "wsad_serving_estimated_precision" not in metrics
     assert "wsad_serving_drift_window_rows" not in metrics
     assert feature_flags(metrics) == {}
     assert drift["measured"] is False
