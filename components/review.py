@@ -12,6 +12,12 @@ share that scale). A single detector has no spread, and the plain distance |scor
 threshold| is used. The default share was chosen by the simulated-analyst benchmark
 (benchmarks/review_loop.py, benchmarks/RESULTS.md).
 
+A further share of the queue (`random_share`) measures: rows drawn at random with known
+inclusion probabilities (components/review_sample.py), so the queue's verdicts estimate
+precision and recall at the threshold over every row without a verdict
+(components/review_estimate.py). Its default was chosen by the same benchmark, weighing the
+estimates' interval width against the anomalies a random row finds less often.
+
 Import rule: numpy only.
 """
 
@@ -21,9 +27,13 @@ import dataclasses
 
 import numpy as np
 
+from components.review_sample import DrawnStratum, draw_strata
+
 # Share of the queue spent on uncertain rows; benchmarks/review_loop.py measured the options.
 DEFAULT_UNCERTAIN_SHARE = 0.4
-TOP, UNCERTAIN = "top score", "uncertain"
+# Share of the queue drawn at random to measure precision and recall (review_loop.py).
+DEFAULT_RANDOM_SHARE = 0.15
+TOP, UNCERTAIN, RANDOM = "top score", "uncertain", "random"
 _EPS = 1e-12
 
 
@@ -37,8 +47,9 @@ class Queue:
     uncertain ones (least sure first)."""
 
     rows: np.ndarray  # indices into the scored table
-    reasons: tuple[str, ...]  # TOP or UNCERTAIN per row
+    reasons: tuple[str, ...]  # TOP, UNCERTAIN or RANDOM per row
     margin: np.ndarray  # per row, `decision_margin`: lower = less sure
+    strata: tuple[DrawnStratum, ...] = ()  # the design (review_sample.py) over every row
 
 
 def decision_margin(
@@ -60,27 +71,39 @@ def build_queue(
     uncertain_share: float,
     threshold: float,
     member_scores: np.ndarray | None = None,
+    random_share: float = 0.0,
+    rng: np.random.Generator | None = None,
 ) -> Queue:
-    """Pick `n` reviewable rows: round(n * uncertain_share) of the least sure, the rest from
-    the top of the scores. Fewer when fewer rows are reviewable; ties go to the earlier row."""
+    """Pick `n` reviewable rows: round(n * random_share) drawn at random (stratified, known
+    inclusion probabilities), and of the others round(uncertain_share * their number) of the
+    least sure and the rest from the top of the scores. Fewer when fewer rows are
+    reviewable; ties go to the earlier row."""
     scores = np.asarray(scores, dtype=np.float64)
     reviewable = np.asarray(reviewable, dtype=bool)
     if scores.shape != reviewable.shape:
         raise ReviewError(f"{scores.shape[0]} scores but {reviewable.shape[0]} reviewable flags")
     if n < 1:
         raise ReviewError(f"the queue size is {n}; ask for at least one row (--n)")
-    if not 0.0 <= uncertain_share <= 1.0:
-        raise ReviewError(f"the uncertain share is {uncertain_share}; use a share between 0 and 1")
+    for name, share in (("uncertain", uncertain_share), ("random", random_share)):
+        if not 0.0 <= share <= 1.0:
+            raise ReviewError(f"the {name} share is {share}; use a share between 0 and 1")
     candidates = np.flatnonzero(reviewable)
     if len(candidates) == 0:
         raise ReviewError("every row already has a verdict; there is nothing left to review")
     n = min(n, len(candidates))
-    n_uncertain = round(n * uncertain_share)
+    n_random = round(n * random_share)
+    n_uncertain = round((n - n_random) * uncertain_share)
     margin = decision_margin(scores, threshold, member_scores)
     by_score = candidates[np.argsort(-scores[candidates], kind="stable")]
-    top = by_score[: n - n_uncertain]
+    top = by_score[: n - n_random - n_uncertain]
     rest = np.setdiff1d(candidates, top)
     unsure = rest[np.argsort(margin[rest], kind="stable")][:n_uncertain]
-    rows = np.concatenate([top, unsure])
-    reasons = (TOP,) * len(top) + (UNCERTAIN,) * len(unsure)
-    return Queue(rows=rows, reasons=reasons, margin=margin[rows])
+    chosen = np.concatenate([top, unsure])
+    strata = draw_strata(
+        scores, scores > threshold, reviewable, chosen, n_random, rng or np.random.default_rng(0)
+    )
+    drawn = [s.drawn for s in strata if s.random]
+    random_rows = np.concatenate(drawn).astype(np.int64) if drawn else np.empty(0, np.int64)
+    rows = np.concatenate([chosen, random_rows])
+    reasons = (TOP,) * len(top) + (UNCERTAIN,) * len(unsure) + (RANDOM,) * len(random_rows)
+    return Queue(rows=rows, reasons=reasons, margin=margin[rows], strata=tuple(strata))

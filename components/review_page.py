@@ -28,6 +28,7 @@ SORTABLE = {  # column -> (header, type)
     "flagged": ("flagged", "text"),
     "reason": ("why queued", "text"),
     "margin": ("margin to threshold", "number"),
+    "inclusion_probability": ("inclusion probability", "number"),
 }
 _BAR_WIDTH, _LABEL_WIDTH, _LINE = 120, 330, 16
 
@@ -104,7 +105,9 @@ def render_html(review: Review, title: str) -> str:
         f"{about['queued']} of {about['reviewable']} rows without a verdict "
         f"({about['records']} records); {about['method']} model, threshold "
         f"{about['threshold']:.4g}; uncertain share {about['uncertain_share']:g} "
-        f"({about['uncertainty']}); contributions by {about['attribution']}."
+        f"({about['uncertainty']}); random share {about['random_share']:g} (drawn with the "
+        "inclusion probabilities shown, so the verdicts measure precision and recall: "
+        f"`wsad review --report`); contributions by {about['attribution']}."
     )
     sorted_by = {"score": ' aria-sort="descending"'}  # the order rows are written in
     heads = "".join(
@@ -136,6 +139,8 @@ def _row(record: dict[str, Any], longest: float) -> str:
         f"<td>{flagged}</td>",
         f"<td>{html.escape(record['reason'])}</td>",
         f'<td class="num">{record["margin"]:.3g}</td>',
+        f'<td class="num" title="{html.escape(record["stratum"])}">'
+        f"{record['inclusion_probability']:.3g}</td>",
         f"<td>{_bars(record, longest)}</td>",
     ]
     css = ' class="flagged"' if record["flagged"] else ""

@@ -1,7 +1,9 @@
 """One review: the queue of rows an analyst should look at, each with why it scored high.
 
 Per queued row: its score and whether the threshold flags it, why it is in the queue (top
-score or uncertain, components/review.py), and its top contributing features
+score, uncertain or random, components/review.py), the stratum of the queue's design it was
+drawn from and its inclusion probability (components/review_sample.py: what the verdicts are
+weighed by when they estimate precision and recall), and its top contributing features
 (components/attribution.py), each with the row's value, the training median of that
 feature and the row's percentile among the training rows (the model's reference profile,
 components/profile.py).
@@ -24,6 +26,7 @@ from components.detectors import Detector
 from components.detectors.ensemble import RankEnsemble
 from components.profile import ReferenceProfile
 from components.review import ReviewError, build_queue
+from components.review_sample import DrawnStratum
 
 TOP_FEATURES = 5  # features shown per row
 
@@ -40,10 +43,13 @@ class ReviewedModel(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class Review:
-    """The queue as a table (one row per queued record, score order) and how it was made."""
+    """The queue as a table (one row per queued record, score order), how it was made, and
+    its design over every row of the table (`strata` index `ids`)."""
 
     rows: pd.DataFrame
     about: dict[str, Any]
+    strata: tuple[DrawnStratum, ...]
+    ids: np.ndarray
 
 
 def feature_columns(k: int) -> list[str]:
@@ -58,9 +64,12 @@ def build_review(
     n: int,
     uncertain_share: float,
     top_features: int = TOP_FEATURES,
+    random_share: float = 0.0,
+    seed: int = 0,
 ) -> Review:
     """Score `table` with `model`, queue `n` of the rows without a verdict (ids not in
-    `labelled_ids`) and explain each."""
+    `labelled_ids`), a `random_share` of them drawn at random (seeded by `seed`), and explain
+    each."""
     schema = model.schema
     if model.profile is None:
         raise ReviewError(
@@ -80,9 +89,19 @@ def build_review(
     scores = detector.decision_function(X)
     members = detector.member_scores(X) if isinstance(detector, RankEnsemble) else None
     reviewable = ~ids.isin(labelled_ids).to_numpy()
-    queue = build_queue(scores, reviewable, n, uncertain_share, model.threshold.value, members)
+    queue = build_queue(
+        scores,
+        reviewable,
+        n,
+        uncertain_share,
+        model.threshold.value,
+        members,
+        random_share,
+        np.random.default_rng(seed),
+    )
     order = np.argsort(-scores[queue.rows], kind="stable")
     rows = queue.rows[order]
+    drawn_from = {int(r): s for s in queue.strata for r in s.drawn}
     median_row = model.profile.medians(schema.features)[None, :]
     explained = attribute(detector, X[rows], model.scaler.transform(median_row)[0])
     frame = pd.DataFrame(
@@ -93,6 +112,8 @@ def build_review(
             "flagged": model.threshold.flag(scores[rows]),
             "reason": np.asarray(queue.reasons)[order],
             "margin": queue.margin[order],
+            "stratum": [drawn_from[int(r)].name for r in rows],
+            "inclusion_probability": [drawn_from[int(r)].inclusion for r in rows],
         }
     )
     features = _top_features(explained.values, X[rows], model, top_features, list(schema.features))
@@ -101,12 +122,13 @@ def build_review(
         "reviewable": int(reviewable.sum()),
         "queued": len(rows),
         "uncertain_share": uncertain_share,
+        "random_share": random_share,
         "threshold": model.threshold.value,
         "method": detector.name,
         "attribution": explained.method,
         "uncertainty": "ensemble disagreement" if members is not None else "distance to threshold",
     }
-    return Review(pd.concat([frame, features], axis=1), about)
+    return Review(pd.concat([frame, features], axis=1), about, queue.strata, ids.to_numpy())
 
 
 def _top_features(

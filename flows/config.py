@@ -17,7 +17,7 @@ from components.release_defaults import (
     DEFAULT_TOLERANCE,
     DEFAULT_TOP,
 )
-from components.review import DEFAULT_UNCERTAIN_SHARE  # numpy only
+from components.review import DEFAULT_RANDOM_SHARE, DEFAULT_UNCERTAIN_SHARE  # numpy only
 
 # The Prefect flow's name: deployments and the approval queue find its runs by it.
 TRAINING_FLOW = "wsad-training"
@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     target_fpr: float = Field(default=0.01, gt=0.0, lt=1.0)
     # `wsad review`: share of the queue spent on rows the model is least sure of
     review_uncertain_share: float = Field(default=DEFAULT_UNCERTAIN_SHARE, ge=0.0, le=1.0)
+    # `wsad review`: share of the queue drawn at random, so its verdicts measure precision
+    # and recall (`wsad review --report`)
+    review_random_share: float = Field(default=DEFAULT_RANDOM_SHARE, ge=0.0, le=1.0)
     metric_floor: float = 0.1
     margin: float = 0.0
     allow_schema_change: bool = False  # train on columns that differ from the champion's

@@ -1,7 +1,9 @@
 """The review flow: score a table with the champion, queue the rows an analyst should look
-at (each with its top features), write the queue as a file and as a Prefect table artifact
-that people open from the Prefect UI. Verdicts come back through `wsad label add` /
-`wsad label dismiss` into the DVC-tracked label file, which the next scheduled retrain reads."""
+at (each with its top features; a share drawn at random with known inclusion probabilities),
+write the queue as a file, its design next to it and a Prefect table artifact that people
+open from the Prefect UI. Verdicts come back through `wsad label add` / `wsad label dismiss`
+into the DVC-tracked label file, which the next scheduled retrain reads, and which
+`measure_queue` weighs by the design into precision and recall at the threshold."""
 
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ from prefect.cache_policies import NONE
 
 from components import data
 from components.audit import AuditLog
-from components.label_file import read_labels
+from components.label_file import ANOMALY, read_labels
 from components.registry import store
+from components.review_estimate import ReviewEstimate, estimate_from_verdicts, read_design
 from components.review_page import check_output, frame_for_artifact, write_review
 from components.review_report import Review, build_review
+from components.review_sample import Design, design_path
 from flows.config import Settings
 from flows.scoring import load_model
 
@@ -35,16 +39,32 @@ def read_inputs(records: Path, labels: Path) -> tuple[pd.DataFrame, set[str]]:
 
 @task(cache_policy=NONE)
 def queue(
-    model: Any, table: pd.DataFrame, labelled: set[str], n: int, share: float, top: int
+    model: Any,
+    table: pd.DataFrame,
+    labelled: set[str],
+    n: int,
+    share: float,
+    top: int,
+    settings: Settings,
 ) -> Review:
     """Score, pick the rows and explain each (components/review_report.py)."""
-    return build_review(table, labelled, model.unwrap_python_model(), n, share, top)
+    return build_review(
+        table,
+        labelled,
+        model.unwrap_python_model(),
+        n,
+        share,
+        top,
+        settings.review_random_share,
+        settings.random_state,
+    )
 
 
 @task(cache_policy=NONE)
-def publish(review: Review, out: Path, title: str) -> Path:
-    """Write the file and the Prefect artifact."""
+def publish(review: Review, out: Path, title: str, design: Design) -> Path:
+    """Write the file, its design next to it and the Prefect artifact."""
     path = write_review(review, out, title)
+    design.write_json(design_path(path))
     create_table_artifact(
         key=ARTIFACT_KEY,
         table=frame_for_artifact(review),
@@ -71,8 +91,34 @@ def review_flow(
     version = store.get_alias_version(settings.model_name, "champion")
     model = load_model(settings.model_name, "champion", audit)
     table, labelled = read_inputs(records, settings.labels)
-    review = queue(model, table, labelled, n, share, top_features)
+    review = queue(model, table, labelled, n, share, top_features, settings)
     title = f"Review queue: {settings.model_name} v{version} on {Path(records).name}"
-    path = publish(review, out, title)
     model_ref = f"{settings.model_name} v{version}"
-    return {**review.about, "out": str(path), "model": model_ref, "rows": review.rows}
+    design = Design.from_drawn(
+        list(review.strata),
+        review.ids,
+        model=model_ref,
+        threshold=review.about["threshold"],
+        records=str(records),
+        random_share=settings.review_random_share,
+        seed=settings.random_state,
+    )
+    path = publish(review, out, title, design)
+    return {
+        **review.about,
+        "out": str(path),
+        "design": str(design_path(path)),
+        "model": model_ref,
+        "rows": review.rows,
+    }
+
+
+def measure_queue(queue_file: Path, labels: Path) -> tuple[Design, ReviewEstimate]:
+    """The verdicts in `labels` on the queue at `queue_file`, weighed by its design: precision
+    and recall at the threshold with intervals (components/review_estimate.py)."""
+    design = read_design(queue_file)
+    verdicts = read_labels(labels) if Path(labels).exists() else None
+    judged = {}
+    if verdicts is not None:
+        judged = dict(zip(verdicts["id"], verdicts["verdict"] == ANOMALY, strict=True))
+    return design, estimate_from_verdicts(design, judged)

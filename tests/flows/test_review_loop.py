@@ -171,3 +171,53 @@ def test_review_rejects_records_whose_columns_differ_from_the_models(champion, t
     args = ["review", "--records", str(bad), "--out", str(tmp_path / "q.html")]
     assert_rejected(champion, args, "missing column\\(s\\) 'mean_area'.*unexpected.*'area'")
     assert not (tmp_path / "q.html").exists()
+
+
+def test_report_without_a_queue_is_one_error_line(champion, tmp_path):
+    args = ["review", "--report", "--out", str(tmp_path / "never.csv")]
+    assert_rejected(champion, args, r"never\.design\.json: no design next to the queue")
+
+
+def demo_truth() -> set[str]:
+    """The demo table's anomalies (components/demo.py: every tenth malignant record)."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    return {f"wbc-{i:04d}" for i in frame.index[frame["target"] == 0][::10][:20]}
+
+
+def test_report_measures_precision_and_recall_from_the_queues_verdicts(champion, tmp_path):
+    """Last in this module: its verdicts change the label file the other tests read."""
+    root, settings = champion
+    queue = tmp_path / "measured.csv"
+    args = ["review", "--records", str(settings.records), "--n", "40", "--random-share", "0.5"]
+    built = wsad(root, settings, *args, "--out", str(queue))
+    assert built.returncode == 0, built.stderr
+    assert "its design to" in built.stdout
+    rows = pd.read_csv(queue)
+    random_rows = rows[rows["reason"] == "random"]
+    assert len(random_rows) == 20
+    assert (random_rows["inclusion_probability"] < 1).all()
+    assert (rows.loc[rows["reason"] != "random", "inclusion_probability"] == 1).all()
+    design = json.loads(queue.with_suffix(".design.json").read_text())
+    assert sorted(i for s in design["strata"] for i in s["ids"]) == sorted(rows["id"])
+
+    truth = demo_truth()
+    anomalies = [i for i in rows["id"] if i in truth]
+    normals = [i for i in rows["id"] if i not in truth]
+    for verb, ids in (("add", anomalies), ("dismiss", normals)):
+        if ids:
+            done = wsad(root, settings, "label", verb, *ids, "--who", "ana")
+            assert done.returncode == 0, done.stderr
+
+    report = wsad(root, settings, "review", "--report", "--out", str(queue))
+    assert report.returncode == 0, report.stderr
+    assert "40 of 40 queued rows reviewed" in report.stdout, report.stdout
+    interval = r"(\d\.\d\d) \((\d\.\d\d)-(\d\.\d\d)\)"
+    found = re.search(f"precision {interval}, recall {interval}", report.stdout.replace("\n", " "))
+    assert found, report.stdout
+    precision, low, high, recall, r_low, r_high = map(float, found.groups())
+    assert low <= precision <= high
+    assert r_low <= recall <= r_high
+    for stratum in design["strata"]:
+        assert stratum["name"] in report.stdout
