@@ -9,7 +9,9 @@ verdicts so far. Test AUC-PR is recorded after every fit (round 0 = the 5 starti
 
 Strategies: `queue@s` = components.review.build_queue with uncertain share s (the threshold
 calibrated at the contamination quantile, as the training flow does, and the seed
-ensemble's member disagreement), as `wsad review` builds it; `top` = the queue with share 0
+ensemble's member disagreement), as `wsad review` builds it; `queue@s+random@r` = the same
+with a share r drawn at random to measure (components/review_sample.py); `top` = the queue
+with share 0
 (top-scored rows only); `random` = unlabelled rows at random;
 `anomalies` = hidden anomalies at random (ADBench's protocol of random labelled anomalies:
 an analyst who is only ever shown anomalies, a reference, not a strategy anyone can run).
@@ -17,6 +19,11 @@ an analyst who is only ever shown anomalies, a reference, not a strategy anyone 
 Detector: a 3-seed rank ensemble of `--methods` at their defaults (the released model's
 shape; Deep SAD by default, one of the two candidates released most often and the one with a
 term for labelled normals), one CPU thread; `--epochs` shortens the deep methods' training.
+
+`--measure`: on each table and seed, the starting model's queue of `--queue-rows` rows with
+each of `--random-shares`, answered in full, against the truth (benchmarks/review_measure.py:
+the Horvitz-Thompson intervals' coverage and width, the anomalies the random share costs).
+`--smoke`: a synthetic table, iforest, one seed, one round, seconds.
 
 Run: `OMP_NUM_THREADS=1 python -m benchmarks.review_loop --epochs 20 --max-rows 1000` (the
 RESULTS.md run: 468 ensemble fits, about half an hour as two processes on a loaded 2-core
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,13 +46,14 @@ import pandas as pd
 import torch
 from sklearn.metrics import average_precision_score
 
-from benchmarks.report import replace_section
+from benchmarks import review_measure
+from benchmarks.report import machine, replace_section
 from benchmarks.review_loop_report import BASELINES, plot, report
 from components.benchmark import load_table, make_split
 from components.calibration import calibrate_threshold
-from components.contamination import estimate_contamination
+from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors import make
-from components.detectors.base import applicable_params
+from components.detectors.api import applicable_params
 from components.detectors.ensemble import RankEnsemble
 from components.review import build_queue
 
@@ -53,6 +62,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("annthyroid", "cardio", "mammography", "pageblocks", "thyroid", "wilt")
 SHARES = (0.2, 0.4, 0.5)
 N_START = 5
+SMOKE = "smoke"  # the synthetic table of `--smoke`
 
 
 def detector(methods: tuple[str, ...], epochs: int | None, seed: int) -> RankEnsemble:
@@ -72,6 +82,21 @@ def detector(methods: tuple[str, ...], epochs: int | None, seed: int) -> RankEns
     return det
 
 
+def threshold_of(det: RankEnsemble, X: np.ndarray, y: np.ndarray, seed: int) -> float:
+    """The threshold as the training flow calibrates it: the quantile at
+    `contamination_for_threshold`'s share of the rows without a verdict."""
+    share = contamination_for_threshold(estimate_contamination(X, y, random_state=seed)).value
+    return calibrate_threshold(det.decision_function(X[y == 0]), "quantile", share).value
+
+
+def shares_of(strategy: str) -> tuple[float, float]:
+    """(uncertain, random) share of a queue strategy: `top`, `queue@s`, `queue@s+random@r`."""
+    if strategy == "top":
+        return 0.0, 0.0
+    queue, _, random = strategy.partition("+random@")
+    return float(queue.removeprefix("queue@")), float(random or 0.0)
+
+
 def pick(
     strategy: str,
     det: RankEnsemble,
@@ -89,12 +114,20 @@ def pick(
     if strategy == "anomalies":
         hidden = np.flatnonzero(unlabelled & (truth == 1))
         return rng.choice(hidden, size=min(k, len(hidden)), replace=False)
-    share = 0.0 if strategy == "top" else float(strategy.removeprefix("queue@"))
+    uncertain, random = shares_of(strategy)
     scores = det.decision_function(X)
-    contamination = estimate_contamination(X, y, n_bootstrap=1, random_state=seed).estimate
-    threshold = calibrate_threshold(scores[unlabelled], "quantile", contamination).value
+    threshold = threshold_of(det, X, y, seed)
     members = det.member_scores(X)
-    return build_queue(scores, unlabelled, k, share, threshold, members).rows
+    return build_queue(scores, unlabelled, k, uncertain, threshold, members, random, rng).rows
+
+
+def table(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A shared table, or for `smoke` a small synthetic one (Gaussian rows, 5 % shifted)."""
+    if name != SMOKE:
+        return load_table(SHARED / f"{name}.parquet")
+    rng = np.random.default_rng(0)
+    y = (rng.random(600) < 0.05).astype(np.int64)
+    return rng.normal(size=(600, 4)) + 3.0 * y[:, None], y
 
 
 def simulate(
@@ -106,9 +139,11 @@ def simulate(
     methods: tuple[str, ...],
     epochs: int | None,
     max_rows: int,
-) -> list[dict]:
-    """One row per (strategy, round): test AUC-PR and the verdicts so far."""
-    X, y_true = load_table(SHARED / f"{name}.parquet")
+    measure: dict[str, object] | None = None,
+) -> tuple[list[dict], list[dict]]:
+    """One row per (strategy, round): test AUC-PR and the verdicts so far; with `measure`
+    (review_measure.measure's shares, draws, queue_rows), its rows on the starting model."""
+    X, y_true = table(name)
     split = make_split(X, y_true, label_ratio=0.0, seed=seed, max_rows=max_rows)
     truth = split.y_train_true
     rng = np.random.default_rng(seed)
@@ -116,6 +151,12 @@ def simulate(
     y0[rng.choice(np.flatnonzero(truth == 1), size=N_START, replace=False)] = 1
     start = detector(methods, epochs, seed).fit(split.X_train, y0)
     first = average_precision_score(split.y_test, start.decision_function(split.X_test))
+    measured = []
+    if measure is not None:
+        threshold = threshold_of(start, split.X_train, y0, seed)
+        found = review_measure.measure(start, split.X_train, y0, truth, threshold, **measure)
+        where = {"dataset": name, "seed": seed, "queue_rows": measure["queue_rows"]}
+        measured = [{**where, **row} for row in found]
     rows = []
     for strategy in strategies:
         det, y = start, y0.copy()
@@ -127,7 +168,7 @@ def simulate(
             det = detector(methods, epochs, seed).fit(split.X_train, y)
             auc = average_precision_score(split.y_test, det.decision_function(split.X_test))
             rows.append(_row(name, seed, strategy, round_, auc, y))
-    return rows
+    return rows, measured
 
 
 def _row(name: str, seed: int, strategy: str, round_: int, auc: float, y: np.ndarray) -> dict:
@@ -142,11 +183,12 @@ def _row(name: str, seed: int, strategy: str, round_: int, auc: float, y: np.nda
     }
 
 
-def main() -> None:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--shares", nargs="+", type=float, default=list(SHARES))
+    parser.add_argument("--strategies", nargs="+", help="run these instead of --shares + baselines")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-round", type=int, default=20)
     parser.add_argument("--methods", nargs="+", default=["deepsad"])
@@ -157,22 +199,48 @@ def main() -> None:
     parser.add_argument(
         "--queues-only", action="store_true", help="skip the baselines (to add a share later)"
     )
+    parser.add_argument("--measure", action="store_true", help="the random share's estimates")
+    parser.add_argument("--random-shares", nargs="+", type=float, default=[0.0, 0.1, 0.2, 0.3])
+    parser.add_argument("--draws", type=int, default=100, help="random parts per share")
+    parser.add_argument("--queue-rows", type=int, default=100, help="rows per measured queue")
+    parser.add_argument("--smoke", action="store_true", help="synthetic table, seconds")
     parser.add_argument("--command", help="the command(s) to quote in RESULTS.md")
     parser.add_argument("--note", default="", help="how this run differs, for RESULTS.md")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.datasets, args.seeds, args.methods, args.rounds, args.per_round = (
+            [SMOKE], [0], ["iforest"], 1, 5
+        )  # fmt: skip
+        args.strategies, args.random_shares, args.draws, args.queue_rows = (
+            ["queue@0.4", "queue@0.4+random@0.2"], [0.0, 0.2], 3, 30
+        )  # fmt: skip
+        args.measure = True
+    return args
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Run the simulation (or re-render it) and return the CSV of its rows; `--smoke` writes
+    into a temporary folder and leaves RESULTS.md alone."""
+    args = _arguments(argv)
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.WARNING)
-    name = "review_loop_" + "+".join(args.methods)
-    out = args.out or RESULTS / f"{name}.csv"
+    results_dir = Path(tempfile.mkdtemp(prefix="review-loop-")) if args.smoke else RESULTS
+    name = ("review_measure_" if args.measure else "review_loop_") + "+".join(args.methods)
+    out = args.out or results_dir / f"{name}.csv"
+    measured_csv = out.with_name(out.stem + "_queues.csv")
     queues = [f"queue@{s:g}" for s in args.shares]
+    run = args.strategies or queues + ([] if args.queues_only else list(BASELINES))
+    measure = None
+    if args.measure:
+        measure = {"shares": args.random_shares, "draws": args.draws, "queue_rows": args.queue_rows}
     if not args.report_only:
-        run = queues + ([] if args.queues_only else list(BASELINES))
         rows: list[dict] = []
-        for table in args.datasets:
+        measured: list[dict] = []
+        for dataset in args.datasets:
             for seed in args.seeds:
                 began = time.perf_counter()
-                rows += simulate(
-                    table,
+                loop, queues_measured = simulate(
+                    dataset,
                     seed,
                     run,
                     args.rounds,
@@ -180,22 +248,40 @@ def main() -> None:
                     tuple(args.methods),
                     args.epochs,
                     args.max_rows,
+                    measure,
                 )
+                rows, measured = rows + loop, measured + queues_measured
                 pd.DataFrame(rows).to_csv(out, index=False)
-                print(f"{table} seed {seed}: {time.perf_counter() - began:.0f}s", flush=True)
-        if args.queues_only or set(args.datasets) != set(DATASETS):
-            return  # a part of the run: the report waits for all of them (--report-only)
+                if measured:
+                    pd.DataFrame(measured).to_csv(measured_csv, index=False)
+                print(f"{dataset} seed {seed}: {time.perf_counter() - began:.0f}s", flush=True)
+        if args.queues_only or (set(args.datasets) != set(DATASETS) and not args.smoke):
+            return out  # a part of the run: the report waits for all of them (--report-only)
+    command = args.command or "OMP_NUM_THREADS=1 python -m benchmarks.review_loop"
+    if args.measure:
+        section = review_measure.render(
+            pd.read_csv(measured_csv), pd.read_csv(out), command, machine(), args.note
+        )
+    else:
+        section = _loop_section(args, out, results_dir, name, command)
+    print(section)
+    if not args.smoke:
+        replace_section(Path(__file__).parent / "RESULTS.md", section.splitlines()[0], section)
+    return out
+
+
+def _loop_section(
+    args: argparse.Namespace, out: Path, results_dir: Path, name: str, command: str
+) -> str:
+    """The simulated analyst's section (benchmarks/review_loop_report.py) and its plot."""
     results = pd.read_csv(out)
     found = set(results["strategy"])
     strategies = sorted(found - set(BASELINES)) + [b for b in BASELINES if b in found]
     detector = " + ".join(args.methods)
-    plot(results, strategies, RESULTS / f"{name}.png", f"Simulated analyst, {detector}")
-    command = args.command or "OMP_NUM_THREADS=1 python -m benchmarks.review_loop"
-    section = report(
+    plot(results, strategies, results_dir / f"{name}.png", f"Simulated analyst, {detector}")
+    return report(
         results, strategies, args.rounds, detector, command, name, args.note, tuple(args.methods)
     )
-    print(section)
-    replace_section(Path(__file__).parent / "RESULTS.md", section.splitlines()[0], section)
 
 
 if __name__ == "__main__":

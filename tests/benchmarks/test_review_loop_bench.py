@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from benchmarks import review_loop
 from benchmarks.review_loop_report import margins, report
 
 AUC = {"queue@0.2": 0.6, "queue@0.4": 0.7, "queue@0.5": 0.9, "top": 0.65, "random": 0.5}
@@ -43,3 +44,16 @@ def test_report_picks_the_best_share_below_one_half() -> None:
     assert section.startswith("## Review queue: a simulated analyst, devnet")
     assert "**queue@0.4**" in section  # queue@0.5 scores higher but is not "most from the top"
     assert "random review by +0.200 ± 0.000 (3 of 3 seeds)" in section
+
+
+def test_smoke_run_measures_the_random_share_and_runs_the_rounds() -> None:
+    out = review_loop.main(["--smoke"])
+    loop = pd.read_csv(out)
+    assert set(loop["strategy"]) == {"queue@0.4", "queue@0.4+random@0.2"}
+    assert sorted(loop["round"].unique()) == [0, 1]
+    queues = pd.read_csv(out.with_name(out.stem + "_queues.csv"))
+    assert sorted(queues["random_share"].unique()) == [0.0, 0.2]
+    measured = queues[queues["random_share"] > 0]
+    assert len(measured) == 3  # the smoke's draws
+    assert measured["precision"].between(0, 1).all()
+    assert (measured["precision_low"] <= measured["precision"]).all()

@@ -1,0 +1,164 @@
+"""What the review queue's random share measures and what it costs, with the simulated
+analyst of benchmarks/review_loop.py: on each table and seed, the starting model (5 labelled
+anomalies) queues `--queue-rows` rows as `wsad review` does (components/review.py) with a
+random share r, the analyst answers every row with the hidden truth, and the verdicts give
+the Horvitz-Thompson precision and recall at the threshold (components/review_estimate.py)
+over the rows without a verdict. Repeated over `--draws` draws of the random part, against
+the truth on those rows: the 90 % intervals' coverage, their half-width, and the anomalies
+the queue put in front of the analyst against the same queue without a random share and
+the top-only queue (no uncertain or random rows).
+
+Run through benchmarks/review_loop.py (`--measure`); its RESULTS.md section is written here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from components.detectors.ensemble import RankEnsemble
+from components.review import DEFAULT_RANDOM_SHARE, DEFAULT_UNCERTAIN_SHARE, build_queue
+from components.review_estimate import estimate_from_verdicts
+from components.review_sample import Design
+
+HEADING = "## Review queue that measures: Horvitz-Thompson precision and recall (issue 29)"
+
+
+def measure(
+    det: RankEnsemble,
+    X: np.ndarray,
+    y: np.ndarray,
+    truth: np.ndarray,
+    threshold: float,
+    shares: list[float],
+    draws: int,
+    queue_rows: int,
+) -> list[dict[str, object]]:
+    """One row per (random share, draw): the estimates, the truth and the anomalies queued."""
+    scores, members = det.decision_function(X), det.member_scores(X)
+    reviewable = y == 0
+    flagged = scores > threshold
+    hits = truth.astype(bool) & reviewable
+    true_precision = float(hits[flagged].sum() / max((flagged & reviewable).sum(), 1))
+    true_recall = float((hits & flagged).sum() / max(hits.sum(), 1))
+    ids = np.arange(len(X)).astype(str)
+    verdicts = dict(zip(ids.tolist(), truth.astype(bool).tolist(), strict=True))
+    top_only = build_queue(scores, reviewable, queue_rows, 0.0, threshold, members)
+    rows = []
+    for share in shares:
+        for draw in range(draws if share > 0 else 1):
+            queue = build_queue(
+                scores,
+                reviewable,
+                queue_rows,
+                DEFAULT_UNCERTAIN_SHARE,
+                threshold,
+                members,
+                share,
+                np.random.default_rng(draw),
+            )
+            about = {"model": "", "threshold": threshold, "records": "", "random_share": share}
+            design = Design.from_drawn(list(queue.strata), ids, seed=draw, **about)
+            estimate = estimate_from_verdicts(design, verdicts)
+            row: dict[str, object] = {
+                "random_share": share,
+                "draw": draw,
+                "found": int(truth[queue.rows].sum()),
+                "found_top_only": int(truth[top_only.rows].sum()),
+                "true_precision": true_precision,
+                "true_recall": true_recall,
+            }
+            for name in ("precision", "recall"):
+                est = getattr(estimate, name)
+                row |= {name: np.nan, f"{name}_low": np.nan, f"{name}_high": np.nan}
+                if est is not None:
+                    row |= {name: est.value, f"{name}_low": est.low, f"{name}_high": est.high}
+            rows.append(row)
+    return rows
+
+
+def _share_table(rows: pd.DataFrame) -> list[str]:
+    """Per random share: coverage and half-width of both estimates, and the anomalies found
+    against the queue without a random share and the top-only queue."""
+    base = rows[rows.random_share == 0].set_index(["dataset", "seed"]).found
+    lines = [
+        "| random share | precision: coverage / half-width / bias | recall: coverage / "
+        "half-width / bias | anomalies per queue | vs no random share | vs top only |",
+        "|---|---|---|---|---|---|",
+    ]
+    for share, g in rows[rows.random_share > 0].groupby("random_share"):
+        cells = [f"{share:g}"]
+        for name in ("precision", "recall"):
+            ok = g[name].notna()
+            truth = g[f"true_{name}"][ok]
+            covered = (g[f"{name}_low"][ok] <= truth) & (truth <= g[f"{name}_high"][ok])
+            half = (g[f"{name}_high"] - g[f"{name}_low"])[ok].mean() / 2
+            bias = (g[name] - g[f"true_{name}"])[ok].mean()
+            cells.append(f"{covered.mean():.0%} / {half:.3f} / {bias:+.3f} ({ok.mean():.0%})")
+        per_split = g.groupby(["dataset", "seed"]).found.mean()
+        top = g.groupby(["dataset", "seed"]).found_top_only.first()
+        no_random = base.reindex(per_split.index)
+        cells += [
+            f"{per_split.mean():.1f}",
+            f"{(per_split / no_random - 1).mean():+.1%}",
+            f"{(per_split / top - 1).mean():+.1%}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _loop_table(loop: pd.DataFrame) -> list[str]:
+    """Per strategy of the rounds run beside: test AUC-PR and anomalies found by the last
+    round, mean over tables and seeds."""
+    last = loop[loop["round"] == loop["round"].max()]
+    first = loop[loop["round"] == 0]
+    lines = [
+        f"| strategy | AUC-PR, round 0 | AUC-PR, round {int(loop['round'].max())} | "
+        "labelled anomalies by then |",
+        "|---|---|---|---|",
+    ]
+    for strategy, g in last.groupby("strategy"):
+        start = first[first.strategy == strategy].auc_pr.mean()
+        lines.append(
+            f"| {strategy} | {start:.3f} | {g.auc_pr.mean():.3f} | "
+            f"{g.anomalies_labelled.mean():.1f} |"
+        )
+    return lines
+
+
+def render(rows: pd.DataFrame, loop: pd.DataFrame, command: str, machine: str, note: str) -> str:
+    """The RESULTS.md section: the measured queues, then the review rounds run beside."""
+    tables = ", ".join(sorted(rows.dataset.unique()))
+    seeds = ", ".join(str(s) for s in sorted(rows.seed.unique()))
+    draws = int(rows.draw.max()) + 1
+    queue_rows = int(rows.queue_rows.iloc[0])
+    return "\n".join(
+        [
+            HEADING,
+            "",
+            f"Machine: {machine}. Command: `{command}`. {note}".rstrip(),
+            "",
+            f"Tables: {tables}; seeds {seeds}; {draws} draws of the random part per table, seed "
+            f"and share. The starting model of the simulated analyst (5 labelled anomalies, a "
+            f"3-seed rank ensemble, its threshold as the flow calibrates it) queues "
+            f"{queue_rows} rows as `wsad review` does (uncertain share "
+            f"{DEFAULT_UNCERTAIN_SHARE:g} of the rows not drawn at random); the analyst "
+            "answers every queued row with the hidden truth; `wsad review --report`'s "
+            "Horvitz-Thompson estimates against the truth over the rows without a verdict. "
+            "Coverage of the 90 % intervals, mean half-width and mean error (bias) over "
+            "tables, seeds and draws (in brackets: the share of queues whose verdicts could "
+            "estimate it; recall needs a verdict in every stratum). Anomalies per queue: "
+            "mean over draws, then tables and seeds; against the same queue without a "
+            "random share, and the top-only queue.",
+            "",
+            *_share_table(rows),
+            "",
+            "The review rounds with and without the random share (each round's queue of "
+            "`--per-round` rows answered, the model refitted on every verdict so far):",
+            "",
+            *_loop_table(loop),
+            "",
+            f"Default (`components.review.DEFAULT_RANDOM_SHARE`): {DEFAULT_RANDOM_SHARE:g}.",
+            "",
+        ]
+    )
