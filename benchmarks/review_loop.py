@@ -155,7 +155,8 @@ def simulate(
     if measure is not None:
         threshold = threshold_of(start, split.X_train, y0, seed)
         found = review_measure.measure(start, split.X_train, y0, truth, threshold, **measure)
-        where = {"dataset": name, "seed": seed, "queue_rows": measure["queue_rows"]}
+        where = {"dataset": name, "seed": seed, "max_rows": max_rows, "rows": int((y0 == 0).sum())}
+        where["queue_rows"] = measure["queue_rows"]
         measured = [{**where, **row} for row in found]
     rows = []
     for strategy in strategies:

@@ -80,14 +80,15 @@ def measure(
 def _share_table(rows: pd.DataFrame) -> list[str]:
     """Per random share: coverage and half-width of both estimates, and the anomalies found
     against the queue without a random share and the top-only queue."""
-    base = rows[rows.random_share == 0].set_index(["dataset", "seed"]).found
+    base = rows[rows.random_share == 0].set_index(["max_rows", "dataset", "seed"]).found
     lines = [
-        "| random share | precision: coverage / half-width / bias | recall: coverage / "
-        "half-width / bias | anomalies per queue | vs no random share | vs top only |",
-        "|---|---|---|---|---|---|",
+        "| rows without a verdict (mean) | random share | precision: coverage / half-width / "
+        "bias | recall: coverage / half-width / bias | anomalies per queue | vs no random "
+        "share | vs top only |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for share, g in rows[rows.random_share > 0].groupby("random_share"):
-        cells = [f"{share:g}"]
+    for (max_rows, share), g in rows[rows.random_share > 0].groupby(["max_rows", "random_share"]):
+        cells = [f"{g['rows'].mean():.0f} (at most {max_rows} per table)", f"{share:g}"]
         for name in ("precision", "recall"):
             ok = g[name].notna()
             truth = g[f"true_{name}"][ok]
@@ -95,8 +96,8 @@ def _share_table(rows: pd.DataFrame) -> list[str]:
             half = (g[f"{name}_high"] - g[f"{name}_low"])[ok].mean() / 2
             bias = (g[name] - g[f"true_{name}"])[ok].mean()
             cells.append(f"{covered.mean():.0%} / {half:.3f} / {bias:+.3f} ({ok.mean():.0%})")
-        per_split = g.groupby(["dataset", "seed"]).found.mean()
-        top = g.groupby(["dataset", "seed"]).found_top_only.first()
+        per_split = g.groupby(["max_rows", "dataset", "seed"]).found.mean()
+        top = g.groupby(["max_rows", "dataset", "seed"]).found_top_only.first()
         no_random = base.reindex(per_split.index)
         cells += [
             f"{per_split.mean():.1f}",

@@ -13,11 +13,15 @@ flags them),
 Precision is unbiased (N_F is fixed); recall is a ratio of two unbiased totals, so
 consistent and nearly unbiased. Queued rows nobody reviewed yet are treated as missing at
 random within their stratum (m_h counts the reviewed ones); a stratum with no verdict yet
-leaves what needs it unestimated. Intervals (90 %) come from draws: per stratum the share
-of anomalies from Jeffreys' Beta(k_h + 1/2, m_h - k_h + 1/2) and the unreviewed rows'
-anomalies from a binomial at that share, so a stratum reviewed in full adds no uncertainty
-and one with a handful of verdicts adds a lot. Coverage and width: benchmarks/RESULTS.md,
-"Review queue that measures".
+leaves what needs it unestimated. Intervals (90 %) come from draws: per stratum a share of
+anomalies and the unreviewed rows' anomalies from a binomial at that share, so a stratum
+reviewed in full adds no uncertainty and one with a handful of verdicts adds a lot. The
+shares are drawn as Clopper and Pearson bound a proportion: from Beta(k_h, m_h - k_h + 1)
+for the low end and Beta(k_h + 1, m_h - k_h) for the high end, and each end of an interval
+takes the draws that push it out (recall's low end: few anomalies flagged, many missed).
+With a few random rows per stratum, one anomaly found or not moves recall across the truth;
+Jeffreys' Beta(k_h + 1/2, m_h - k_h + 1/2) for both ends covered recall less often than
+promised. Coverage and width: benchmarks/RESULTS.md, "Review queue that measures".
 
 Import rule: numpy and the standard library only.
 """
@@ -117,22 +121,24 @@ def horvitz_thompson(counts: list[StratumCounts]) -> tuple[float, float]:
     return flagged, total
 
 
-def _draws(counts: list[StratumCounts], rng: np.random.Generator) -> np.ndarray:
+def _draws(counts: list[StratumCounts], rng: np.random.Generator, high: bool) -> np.ndarray:
     """(strata, draws) anomaly counts per stratum: the reviewed anomalies plus the unreviewed
-    rows' at a Jeffreys draw of the stratum's share."""
+    rows' at a draw of the stratum's share from its high (or low) Clopper-Pearson Beta."""
     out = []
     for c in counts:
-        share = rng.beta(c.anomalies + 0.5, c.reviewed - c.anomalies + 0.5, N_DRAWS)
+        a, b = c.anomalies + high, c.reviewed - c.anomalies + (not high)
+        share = rng.beta(a, b, N_DRAWS) if a > 0 and b > 0 else np.full(N_DRAWS, float(a > 0))
         out.append(c.anomalies + rng.binomial(c.population - c.reviewed, share))
     return np.array(out, dtype=np.float64)
 
 
-def _summary(value: float, draws: np.ndarray) -> Estimated | None:
-    draws = draws[np.isfinite(draws)]
-    if not np.isfinite(value) or not len(draws):
+def _summary(value: float, low_draws: np.ndarray, high_draws: np.ndarray) -> Estimated | None:
+    """The estimate and its interval: the low draws' 5 % and the high draws' 95 % point."""
+    low_draws, high_draws = low_draws[np.isfinite(low_draws)], high_draws[np.isfinite(high_draws)]
+    if not np.isfinite(value) or not len(low_draws) or not len(high_draws):
         return None
     tail = (1 - LEVEL) / 2
-    low, high = np.quantile(draws, [tail, 1 - tail])
+    low, high = np.quantile(low_draws, tail), np.quantile(high_draws, 1 - tail)
     return Estimated(float(value), float(min(low, value)), float(max(high, value)))
 
 
@@ -143,17 +149,24 @@ def estimate_from_verdicts(design: Design, verdicts: dict[str, bool]) -> ReviewE
     missing = tuple(c.name for c in counts if c.population and not c.reviewed)
     flagged_rows = sum(c.population for c in counts if c.flagged)
     flagged, total = horvitz_thompson(counts)
-    draws = _draws(counts, np.random.default_rng(0))
-    is_flagged = np.array([c.flagged for c in counts])
-    draw_flagged, draw_total = draws[is_flagged].sum(axis=0), draws.sum(axis=0)
+    rng = np.random.default_rng(0)
+    is_flagged = np.array([c.flagged for c in counts], dtype=bool)
+    # anomalies among flagged / unflagged rows, at the low and the high draws
+    low, high = _draws(counts, rng, high=False), _draws(counts, rng, high=True)
+    hit_low, hit_high = low[is_flagged].sum(axis=0), high[is_flagged].sum(axis=0)
+    miss_low, miss_high = low[~is_flagged].sum(axis=0), high[~is_flagged].sum(axis=0)
     precision_missing = any(c.flagged for c in counts if c.name in missing)
     precision = None
     if flagged_rows and not precision_missing:
-        precision = _summary(flagged / flagged_rows, draw_flagged / flagged_rows)
+        precision = _summary(
+            flagged / flagged_rows, hit_low / flagged_rows, hit_high / flagged_rows
+        )
     recall = None
     if not missing and total > 0:
         with np.errstate(divide="ignore", invalid="ignore"):
-            recall = _summary(flagged / total, draw_flagged / draw_total)
+            recall = _summary(
+                flagged / total, hit_low / (hit_low + miss_high), hit_high / (hit_high + miss_low)
+            )
     return ReviewEstimate(precision, recall, tuple(counts), missing)
 
 
