@@ -87,7 +87,8 @@ class _Draws:
         ranks = np.asarray(basis.anomaly_ranks)
         n, q = len(ranks), basis.flag_rate
         self.pi = _share_draws(basis.contamination, rng)
-        self.recall = _rate_draws(int((ranks < q).sum()), n, rng)
+        self.flagged, self.n = int((ranks < q).sum()), n
+        self.recall = _rate_draws(self.flagged, n, rng)
         self.fpr = np.clip((q - self.pi * self.recall) / np.maximum(1 - self.pi, _EPS), 0, 1)
         self.ranks = ranks[rng.integers(0, n, size=(N_DRAWS, n))]
         self.rng = rng
@@ -107,6 +108,15 @@ class _Draws:
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(gap > _EPS, (flag_rate - self.fpr) / gap, self.pi)
         return np.clip(share, 0.0, 1.0)
+
+
+def _recall(draws: _Draws) -> Estimated:
+    """Recall's median and interval, which reaches 1 when every held-out anomaly was flagged
+    and 0 when none was (Jeffreys' interval as Brown, Cai and DasGupta modify it at the
+    ends, Statistical Science 2001)."""
+    est = _summary(draws.recall)
+    high = 1.0 if draws.flagged == draws.n else est.high
+    return Estimated(est.value, 0.0 if draws.flagged == 0 else est.low, high)
 
 
 def training_basis(
@@ -142,7 +152,7 @@ def training_basis(
     precision, rate, auc_pr = draws.at_share(share)
     training = PerformanceEstimate(
         precision=_summary(precision),
-        recall=_summary(draws.recall),
+        recall=_recall(draws),
         alerts_per_10k=_alerts(rate, draws.rng),
         auc_pr=_summary(auc_pr),
         anomaly_share=_summary(share),
