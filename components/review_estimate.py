@@ -23,7 +23,7 @@ With a few random rows per stratum, one anomaly found or not moves recall across
 Jeffreys' Beta(k_h + 1/2, m_h - k_h + 1/2) for both ends covered recall less often than
 promised. Coverage and width: benchmarks/RESULTS.md, "Review queue that measures".
 
-Import rule: numpy and the standard library only.
+Import rule: numpy, the standard library and the label file reader (pandas).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from components.label_file import ANOMALY, read_labels
 from components.performance.records import Estimated
 from components.review import ReviewError
 from components.review_sample import Design, design_path
@@ -185,3 +186,14 @@ def read_design(queue: Path) -> Design:
         raise ReviewError(
             f"{path}: cannot read the queue's design ({err}); rebuild the queue"
         ) from err
+
+
+def measure_queue(queue_file: Path, labels: Path) -> tuple[Design, ReviewEstimate]:
+    """The verdicts in `labels` on the queue at `queue_file`, weighed by its design: precision
+    and recall at the threshold with intervals."""
+    design = read_design(queue_file)
+    verdicts = read_labels(labels) if Path(labels).exists() else None
+    judged = {}
+    if verdicts is not None:
+        judged = dict(zip(verdicts["id"], verdicts["verdict"] == ANOMALY, strict=True))
+    return design, estimate_from_verdicts(design, judged)

@@ -3,7 +3,8 @@ at (each with its top features; a share drawn at random with known inclusion pro
 write the queue as a file, its design next to it and a Prefect table artifact that people
 open from the Prefect UI. Verdicts come back through `wsad label add` / `wsad label dismiss`
 into the DVC-tracked label file, which the next scheduled retrain reads, and which
-`measure_queue` weighs by the design into precision and recall at the threshold."""
+`components.review_estimate.measure_queue` weighs by the design into precision and recall
+at the threshold."""
 
 from __future__ import annotations
 
@@ -17,9 +18,8 @@ from prefect.cache_policies import NONE
 
 from components import data
 from components.audit import AuditLog
-from components.label_file import ANOMALY, read_labels
+from components.label_file import read_labels
 from components.registry import store
-from components.review_estimate import ReviewEstimate, estimate_from_verdicts, read_design
 from components.review_page import check_output, frame_for_artifact, write_review
 from components.review_report import Review, build_review
 from components.review_sample import Design, design_path
@@ -111,14 +111,3 @@ def review_flow(
         "model": model_ref,
         "rows": review.rows,
     }
-
-
-def measure_queue(queue_file: Path, labels: Path) -> tuple[Design, ReviewEstimate]:
-    """The verdicts in `labels` on the queue at `queue_file`, weighed by its design: precision
-    and recall at the threshold with intervals (components/review_estimate.py)."""
-    design = read_design(queue_file)
-    verdicts = read_labels(labels) if Path(labels).exists() else None
-    judged = {}
-    if verdicts is not None:
-        judged = dict(zip(verdicts["id"], verdicts["verdict"] == ANOMALY, strict=True))
-    return design, estimate_from_verdicts(design, judged)

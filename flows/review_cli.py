@@ -89,7 +89,7 @@ def _show_queue(result: dict, top_features: int) -> None:
 
 def _report(queue_file: Path, labels: Path) -> None:
     """Print the estimates and the strata they rest on."""
-    from flows.review import measure_queue
+    from components.review_estimate import measure_queue
     from flows.terminal import one_line_errors, out
 
     with one_line_errors():
