@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> Path:
     results_dir = Path(tempfile.mkdtemp(prefix="review-loop-")) if args.smoke else RESULTS
     name = ("review_measure_" if args.measure else "review_loop_") + "+".join(args.methods)
     out = args.out or results_dir / f"{name}.csv"
-    measured_csv = out.with_name(out.stem + "_queues.csv")
+    measured_csv = out.with_name(out.stem + "_queues.csv.gz")  # thousands of draws
     queues = [f"queue@{s:g}" for s in args.shares]
     run = args.strategies or queues + ([] if args.queues_only else list(BASELINES))
     measure = None

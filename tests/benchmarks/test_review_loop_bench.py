@@ -51,7 +51,7 @@ def test_smoke_run_measures_the_random_share_and_runs_the_rounds() -> None:
     loop = pd.read_csv(out)
     assert set(loop["strategy"]) == {"queue@0.4", "queue@0.4+random@0.2"}
     assert sorted(loop["round"].unique()) == [0, 1]
-    queues = pd.read_csv(out.with_name(out.stem + "_queues.csv"))
+    queues = pd.read_csv(out.with_name(out.stem + "_queues.csv.gz"))
     assert sorted(queues["random_share"].unique()) == [0.0, 0.2]
     measured = queues[queues["random_share"] > 0]
     assert len(measured) == 3  # the smoke's draws
