@@ -16,14 +16,13 @@ rows drifts when it leaves the interval the threshold was calibrated for
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from components.files import write_json
 from components.profile import Limits, ReferenceProfile, bin_counts, psi, psi_limit
 
 SAMPLE_ROWS = 4_096
@@ -101,10 +100,7 @@ class DriftReport:
 
     def write_json(self, path: Path) -> Path:
         """Write the report through a temporary file, so a reader never sees half of it."""
-        tmp = path.with_name(f".{path.name}.partial")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2))
-        os.replace(tmp, path)
-        return path
+        return write_json(path, self.to_dict())
 
 
 class DriftMonitor:

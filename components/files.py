@@ -1,5 +1,6 @@
 """Checks on an input file that need no table library, so a command refuses a missing,
-unreadable or empty file, or an unknown table format, before pandas, torch or Prefect load.
+unreadable or empty file, or an unknown table format, before pandas, torch or Prefect load;
+and the one atomic JSON writer of the reports written next to a command's output.
 
 `DataError` lives here because both these checks and the table contract (components/data.py,
 which re-exports it) raise it. Import rule: standard library only.
@@ -7,8 +8,10 @@ which re-exports it) raise it. Import rule: standard library only.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -40,3 +43,13 @@ def ensure_table_file(path: Path) -> str:
             f"{', '.join(TABLE_SUFFIXES)}"
         )
     return suffix
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write `data` as indented JSON through a temporary file moved into place, so a reader
+    never sees half of it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+    return path

@@ -20,12 +20,12 @@ Import rule: numpy and the standard library only.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from components.files import write_json
 
 N_BANDS = 3
 QUEUE_FLAGGED, QUEUE_NOT_FLAGGED = "queue, flagged", "queue, not flagged"
@@ -151,10 +151,7 @@ class Design:
 
     def write_json(self, path: Path) -> Path:
         """Through a temporary file, so a reader never sees half of it."""
-        tmp = path.with_name(f".{path.name}.partial")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2))
-        os.replace(tmp, path)
-        return path
+        return write_json(path, self.to_dict())
 
 
 def design_path(queue: Path) -> Path:

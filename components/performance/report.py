@@ -5,11 +5,10 @@ the batch's estimate left the training interval. Import rule: standard library o
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from pathlib import Path
 from typing import Any
 
+from components.files import write_json
 from components.performance.records import PerformanceEstimate
 
 NAMES = {"precision": "precision", "auc_pr": "AUC-PR", "anomaly_share": "anomaly share"}
@@ -64,7 +63,4 @@ class PerformanceReport:
 
     def write_json(self, path: Path) -> Path:
         """Write the report through a temporary file, so a reader never sees half of it."""
-        tmp = path.with_name(f".{path.name}.partial")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2))
-        os.replace(tmp, path)
-        return path
+        return write_json(path, self.to_dict())
