@@ -1,4 +1,4 @@
-"""How close the label-free performance estimate (components/performance.py) comes to the
+"""How close the label-free performance estimate (components/performance/) comes to the
 truth, out of sample: estimated vs realised precision and recall at the threshold, alerts
 per 10,000 rows and AUC-PR on each split's held-out test rows.
 
@@ -192,6 +192,28 @@ def naive_table(rows: pd.DataFrame) -> list[list[str]]:
     return out
 
 
+def _reading(rows: pd.DataFrame) -> str:
+    """The targets of issue 29 against the figures above, and why they are missed."""
+    p_mae, p_cover, _ = accuracy(rows, "est_", "true_", "precision")
+    r_mae, r_cover, _ = accuracy(rows, "est_", "true_", "recall")
+    ok = rows.true_precision.notna()
+    naive = (rows.naive_precision - rows.true_precision)[ok].abs().mean()
+    oracle = (rows.oracle_precision - rows.true_precision)[ok].abs().mean()
+    verdict = {True: "met", False: "not met"}
+    return (
+        "Reading, against the targets (mean absolute error at most 0.05 for precision and "
+        "recall at the threshold; 90 % intervals covering at least 85 %): coverage "
+        f"{verdict[min(p_cover, r_cover) >= 0.85]} (precision {p_cover:.0%}, recall "
+        f"{r_cover:.0%}); error {verdict[max(p_mae, r_mae) <= 0.05]} (precision {p_mae:.3f}, "
+        f"below the naive baseline's {naive:.3f}; recall {r_mae:.3f}). Precision is pi R / q, "
+        "so it inherits the contamination estimate's error: with the true contamination it "
+        f"would be {oracle:.3f}. Recall is read off the n held-out labelled anomalies, and its "
+        f"error is near the binomial floor of n = 5 to 20 labels ({rows.recall_floor.mean():.3f} "
+        "on these splits), which no estimator from those labels alone beats: the intervals "
+        "are the part to read."
+    )
+
+
 def render(rows: pd.DataFrame, command: str, skipped: pd.DataFrame) -> str:
     """The RESULTS.md section."""
     per_seed = ", ".join(f"{k}: {v}" for k, v in rows.groupby("seed").split.nunique().items())
@@ -206,7 +228,7 @@ def render(rows: pd.DataFrame, command: str, skipped: pd.DataFrame) -> str:
             f"tables: {', '.join(sorted(rows.table.unique()))}; splits per seed: {per_seed}). "
             "On each, the release `wsad train` makes (`plan_release` on the flow's 3-fold "
             "cross-validation, default top, tolerance and seeds; the flow's threshold), its "
-            "label-free estimate (components/performance.py) from the training rows and labels "
+            "label-free estimate (components/performance/) from the training rows and labels "
             "only, and the truth on the held-out 30 % test rows. Intervals are 90 %; coverage "
             "is the share of splits whose realised value lies inside. The contamination "
             f"estimate was trusted on {trusted:.0%} of splits. "
@@ -258,6 +280,8 @@ def render(rows: pd.DataFrame, command: str, skipped: pd.DataFrame) -> str:
             "",
             *show_table("shifted batch", head, accuracy_table(rows, "moved_", "moved_true_")),
             "",
+            _reading(rows),
+            "",
         ]
     )
 
@@ -307,7 +331,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         folders = [f for f in sorted(cache.iterdir()) if f.is_dir()]
         complete = [f for f in folders if all((f / f"{m}.npz").exists() for m in methods)]
         every = pd.DataFrame([split_row(f, load_split(f, methods)) for f in complete])
-    skipped = every[every.get("no_estimate", pd.Series(dtype=str)).notna()]
+    if "no_estimate" not in every.columns:
+        every["no_estimate"] = None
+    skipped = every[every["no_estimate"].notna()]
     rows = every.drop(index=skipped.index, columns="no_estimate", errors="ignore")
     rows = rows.astype({"n_labels": int, "seed": int})
     command = f"python -m benchmarks.estimate_accuracy --cache {args.cache} --write"

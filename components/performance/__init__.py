@@ -36,6 +36,9 @@ When it is wrong (measured out of sample in benchmarks/RESULTS.md, "Estimated pe
   and so precision's and AUC-PR's, is wide; the estimate is kept, its `trusted` says so;
 - the release is refitted on every label after the cross-validation, so R is that of
   models that saw fewer labels: usually a little low;
+- a release that scores its own training rows lower than new ones (a deep detector that
+  memorised them) flags more of new data than q: the training estimate's alerts are then
+  too low; a batch's estimate reads the batch's own flag rate and is not;
 - a batch whose normal rows shifted (drift) or with a new kind of anomaly breaks the batch
   model: a shift that raises the flag rate is read as more anomalies and over-states
   precision. Read the drift report first; the estimate assumes none.

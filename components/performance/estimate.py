@@ -172,12 +172,12 @@ def estimate_batch(basis: PerformanceBasis, rows: int, flagged: int) -> Performa
     draws = _Draws(basis)
     observed = _rate_draws(flagged, rows, draws.rng)
     share = draws.share_at(observed)
-    precision, rate, auc_pr = draws.at_share(share)
+    precision, _, auc_pr = draws.at_share(share)
     training = basis.training
     estimate = PerformanceEstimate(
         precision=_summary(precision),
         recall=training.recall,
-        alerts_per_10k=_alerts(rate, draws.rng),
+        alerts_per_10k=_alerts(observed, draws.rng),  # the batch's own flag rate
         auc_pr=_summary(auc_pr),
         anomaly_share=_summary(share),
         rows=rows,

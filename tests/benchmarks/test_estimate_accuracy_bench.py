@@ -1,0 +1,33 @@
+"""The estimate-accuracy benchmark end to end on its synthetic cache (`--smoke`): every split
+gets a training estimate, a naive baseline, batch estimates and the truth, and the section
+renders from those rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks import estimate_accuracy
+
+
+def test_smoke_estimates_every_split_and_renders_the_section() -> None:
+    rows = estimate_accuracy.main(["--smoke"])
+    assert sorted(rows["n_labels"]) == [5, 10]
+    for prefix in ("est_", "batch_", "moved_", "oracle_"):
+        for name in estimate_accuracy.QUANTITIES:
+            low, value, high = (rows[f"{prefix}{name}{s}"] for s in ("_low", "", "_high"))
+            assert (low <= value).all()
+            assert (value <= high).all()
+    assert rows["true_recall"].between(0, 1).all()
+    # the shifted batch holds three times the anomaly share: its estimate says more anomalies
+    assert (rows["moved_precision"] >= rows["batch_precision"] - 1e-9).all()
+    section = estimate_accuracy.render(rows, "cmd", rows.iloc[0:0])
+    assert section.startswith(estimate_accuracy.HEADING)
+    assert "Reading, against the targets" in section
+    assert np.isfinite(rows["recall_floor"]).all()
+
+
+def test_binomial_floor_is_zero_at_the_ends_and_largest_in_the_middle() -> None:
+    floor = estimate_accuracy.binomial_floor
+    assert floor(1.0, 5) == 0.0
+    assert floor(0.0, 5) == 0.0
+    assert floor(0.5, 4) > floor(0.9, 4) > 0
