@@ -1,7 +1,8 @@
 """The label-free performance estimate through the installed `wsad`: `wsad train` prints it,
 `wsad models` lists it, `wsad score` writes it next to the scores (JSON, plot) and warns
 in one line when a batch's estimate leaves the training interval (a batch whose anomaly share
-is far above training's), and not on the training table itself."""
+is far above training's; the Prefect artifact says so too), and not on the training table
+itself."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import re
 
 import pandas as pd
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tests.flows.conftest import cli_env, make_project, run_wsad
 
@@ -20,10 +25,10 @@ ESTIMATE = re.compile(
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory):
+def trained(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
     root = tmp_path_factory.mktemp("estimate")
     settings = make_project(root).model_copy(update={"methods": ["iforest"], "params": {}})
-    env = cli_env(settings)
+    env = {**cli_env(settings), "PREFECT_API_URL": prefect_server}
     done = run_wsad(["train"], root, env)
     assert done.returncode == 0, done.stdout
     return root, settings, env, done.stdout
@@ -99,3 +104,14 @@ def test_a_batch_far_richer_in_anomalies_warns_in_one_line(trained, tmp_path):
     report = json.loads((tmp_path / "rich-scores.performance.json").read_text())
     assert "anomaly_share" in report["moved"]
     assert report["batch"]["anomaly_share"]["value"] > report["training"]["anomaly_share"]["high"]
+    with (
+        temporary_settings(updates={PREFECT_API_URL: trained[2]["PREFECT_API_URL"]}),
+        get_client(sync_client=True) as client,
+    ):
+        latest = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["wsad-performance"])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )[0]
+    assert "estimated performance moved" in latest.data
+    assert "| anomaly_share |" in latest.data
