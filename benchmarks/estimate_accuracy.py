@@ -22,15 +22,15 @@ import argparse
 import json
 import math
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
+from benchmarks.estimate_accuracy_report import HEADING, QUANTITIES, SHIFT, render
 from benchmarks.release_quality import CachedSplit, load_split, normalised, release
-from benchmarks.report import machine, replace_section, show_table
+from benchmarks.report import replace_section
 from components.performance import (
     Estimated,
     PerformanceError,
@@ -47,9 +47,6 @@ from components.release_defaults import (
 )
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-HEADING = "## Estimated performance without new labels: accuracy out of sample (issue 29)"
-QUANTITIES = ("precision", "recall", "alerts_per_10k", "auc_pr")
-SHIFT = 3.0  # the shifted batch: the test rows' anomaly share times this
 
 
 def realised(scores: np.ndarray, flags: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -143,147 +140,6 @@ def _estimated(folder: Path, split: CachedSplit) -> dict[str, object]:
         **{f"moved_true_{k}": v for k, v in truth_moved.items()},
         "moved_flags_training": bool(moved.moved),
     }
-
-
-def accuracy(rows: pd.DataFrame, prefix: str, truth: str, name: str) -> tuple[float, ...]:
-    """Mean absolute error, 90 % interval coverage and mean interval width of one quantity,
-    over the splits where the truth is defined."""
-    est, true = rows[f"{prefix}{name}"], rows[f"{truth}{name}"]
-    low, high = rows[f"{prefix}{name}_low"], rows[f"{prefix}{name}_high"]
-    ok = true.notna()
-    covered = (low <= true) & (true <= high)
-    return (
-        float((est - true)[ok].abs().mean()),
-        float(covered[ok].mean()),
-        float((high - low)[ok].mean()),
-    )
-
-
-def accuracy_table(rows: pd.DataFrame, prefix: str, truth: str) -> list[list[str]]:
-    """Per labelled count (and all): MAE, coverage and interval width of each quantity."""
-    out = []
-    groups = [(str(n), g) for n, g in rows.groupby("n_labels")] + [("all", rows)]
-    for label, group in groups:
-        cells = [label, str(len(group))]
-        for name in QUANTITIES:
-            mae, cover, width = accuracy(group, prefix, truth, name)
-            digits = 0 if name == "alerts_per_10k" else 3
-            cells.append(f"{mae:.{digits}f} / {cover:.0%} / {width:.{digits}f}")
-        out.append(cells)
-    return out
-
-
-def naive_table(rows: pd.DataFrame) -> list[list[str]]:
-    """Precision's MAE: the estimate, the naive contamination / flag rate, and the estimate
-    given the true contamination (an oracle: what a perfect contamination estimate gives);
-    recall's MAE beside the binomial floor of its held-out labels."""
-    out = []
-    for label, g in [(str(n), g) for n, g in rows.groupby("n_labels")] + [("all", rows)]:
-        ok = g.true_precision.notna()
-        mae = [
-            (g[c] - g.true_precision)[ok].abs().mean()
-            for c in ("est_precision", "naive_precision", "oracle_precision")
-        ]
-        recall = (g.est_recall - g.true_recall).abs().mean()
-        out.append(
-            [label, *[f"{v:.3f}" for v in mae], f"{g.true_precision.mean():.3f}",
-             f"{recall:.3f}", f"{g.recall_floor.mean():.3f}"]
-        )  # fmt: skip
-    return out
-
-
-def _reading(rows: pd.DataFrame) -> str:
-    """The targets of issue 29 against the figures above, and why they are missed."""
-    p_mae, p_cover, _ = accuracy(rows, "est_", "true_", "precision")
-    r_mae, r_cover, _ = accuracy(rows, "est_", "true_", "recall")
-    ok = rows.true_precision.notna()
-    naive = (rows.naive_precision - rows.true_precision)[ok].abs().mean()
-    oracle = (rows.oracle_precision - rows.true_precision)[ok].abs().mean()
-    verdict = {True: "met", False: "not met"}
-    return (
-        "Reading, against the targets (mean absolute error at most 0.05 for precision and "
-        "recall at the threshold; 90 % intervals covering at least 85 %): coverage "
-        f"{verdict[min(p_cover, r_cover) >= 0.85]} (precision {p_cover:.0%}, recall "
-        f"{r_cover:.0%}); error {verdict[max(p_mae, r_mae) <= 0.05]} (precision {p_mae:.3f}, "
-        f"below the naive baseline's {naive:.3f}; recall {r_mae:.3f}). Precision is pi R / q, "
-        "so it inherits the contamination estimate's error: with the true contamination it "
-        f"would be {oracle:.3f}. Recall is read off the n held-out labelled anomalies, and its "
-        f"error is near the binomial floor of n = 5 to 20 labels ({rows.recall_floor.mean():.3f} "
-        "on these splits), which no estimator from those labels alone beats: the intervals "
-        "are the part to read."
-    )
-
-
-def render(rows: pd.DataFrame, command: str, skipped: pd.DataFrame) -> str:
-    """The RESULTS.md section."""
-    per_seed = ", ".join(f"{k}: {v}" for k, v in rows.groupby("seed").split.nunique().items())
-    head = ["labels", "splits", *[f"{q}: MAE / coverage / width" for q in QUANTITIES]]
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    trusted = rows.trusted.mean()
-    return "\n".join(
-        [
-            HEADING,
-            "",
-            f"{rows.split.nunique()} splits of the release grid's cache ({rows.table.nunique()} "
-            f"tables: {', '.join(sorted(rows.table.unique()))}; splits per seed: {per_seed}). "
-            "On each, the release `wsad train` makes (`plan_release` on the flow's 3-fold "
-            "cross-validation, default top, tolerance and seeds; the flow's threshold), its "
-            "label-free estimate (components/performance/) from the training rows and labels "
-            "only, and the truth on the held-out 30 % test rows. Intervals are 90 %; coverage "
-            "is the share of splits whose realised value lies inside. The contamination "
-            f"estimate was trusted on {trusted:.0%} of splits. "
-            + (
-                f"No estimate on {len(skipped)} split(s), as the flow logs it and goes on: "
-                + "; ".join(f"{r.split}: {r.no_estimate}" for r in skipped.itertuples())
-                + ". "
-                if len(skipped)
-                else ""
-            )
-            + f"Machine: {machine()}. Date: {when}.",
-            "",
-            f"Command: `{command}`",
-            "",
-            "Training estimate against the test rows (mean absolute error / 90 % interval "
-            "coverage / mean interval width; alerts in alerts per 10,000 rows):",
-            "",
-            *show_table("training estimate", head, accuracy_table(rows, "est_", "true_")),
-            "",
-            "Precision at the threshold, mean absolute error: the estimate, the naive "
-            "baseline min(1, contamination / flag rate), and the estimate given the true "
-            "contamination (an oracle no run has: what a perfect contamination estimate would "
-            "give), with the mean realised precision; recall's mean absolute error beside its "
-            "binomial floor, E|k/n - R| for n held-out labelled anomalies of true recall R (what "
-            "reading recall off n labels costs even when everything else is exact):",
-            "",
-            *show_table(
-                "baselines",
-                [
-                    "labels",
-                    "precision: estimate",
-                    "naive",
-                    "true contamination (oracle)",
-                    "realised mean",
-                    "recall: estimate",
-                    "binomial floor",
-                ],
-                naive_table(rows),
-            ),  # fmt: skip
-            "",
-            "Batch estimate (`estimate_batch`) on the test rows scored as a batch:",
-            "",
-            *show_table("batch", head, accuracy_table(rows, "batch_", "true_")),
-            "",
-            f"Batch estimate on the test rows with their anomaly share times {SHIFT:g} (normal "
-            "rows dropped at random: the shift the batch model assumes); "
-            f"{rows.moved_flags_training.mean():.0%} of these batches were flagged as moved "
-            "out of the training interval:",
-            "",
-            *show_table("shifted batch", head, accuracy_table(rows, "moved_", "moved_true_")),
-            "",
-            _reading(rows),
-            "",
-        ]
-    )
 
 
 def _smoke_cache(root: Path, methods: list[str]) -> None:

@@ -7,21 +7,22 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks import estimate_accuracy
+from benchmarks.estimate_accuracy_report import HEADING, QUANTITIES, render
 
 
 def test_smoke_estimates_every_split_and_renders_the_section() -> None:
     rows = estimate_accuracy.main(["--smoke"])
     assert sorted(rows["n_labels"]) == [5, 10]
     for prefix in ("est_", "batch_", "moved_", "oracle_"):
-        for name in estimate_accuracy.QUANTITIES:
+        for name in QUANTITIES:
             low, value, high = (rows[f"{prefix}{name}{s}"] for s in ("_low", "", "_high"))
             assert (low <= value).all()
             assert (value <= high).all()
     assert rows["true_recall"].between(0, 1).all()
     # the shifted batch holds three times the anomaly share: its estimate says more anomalies
     assert (rows["moved_precision"] >= rows["batch_precision"] - 1e-9).all()
-    section = estimate_accuracy.render(rows, "cmd", rows.iloc[0:0])
-    assert section.startswith(estimate_accuracy.HEADING)
+    section = render(rows, "cmd", rows.iloc[0:0])
+    assert section.startswith(HEADING)
     assert "Reading, against the targets" in section
     assert np.isfinite(rows["recall_floor"]).all()
 
