@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import tarfile
 from pathlib import Path
 
 import mlflow
@@ -19,8 +20,12 @@ from components.registry import bundle
 STORED = Path(__file__).parent / "model_before_domains"
 
 
-def test_a_version_stored_before_the_domain_move_loads_and_scores_as_before() -> None:
-    model = mlflow.pyfunc.load_model(str(STORED / "model"))
+def test_a_version_stored_before_the_domain_move_loads_and_scores_as_before(
+    tmp_path: Path,
+) -> None:
+    with tarfile.open(STORED / "model.tar.gz") as archive:
+        archive.extractall(tmp_path, filter="data")
+    model = mlflow.pyfunc.load_model(str(tmp_path / "model"))
     loaded = model.unwrap_python_model()
     assert inspect.getfile(type(loaded)) == bundle.__file__  # today's class, not its copy
     rows = pd.read_csv(STORED / "rows.csv")
