@@ -133,7 +133,8 @@ def covered(spans: list[tuple[float, float]]) -> float:
 
 def demo_project(root: Path, methods: list[str]) -> Any:
     """A fresh project as `wsad init` and `wsad demo` leave it (git and DVC, the demo data
-    versioned), its data committed; the settings that train `methods` there."""
+    versioned), its data committed; the default settings, which name its files relative to
+    it (run inside it), training `methods`."""
     from components.data.demo import build_demo_data
     from components.provenance import lineage
     from flows.runtime.config import Settings
@@ -144,16 +145,7 @@ def demo_project(root: Path, methods: list[str]) -> Any:
     who = ["-c", "user.name=benchmark", "-c", "user.email=benchmark@wsad.local"]
     for git in (["add", "-A"], [*who, "commit", "-qm", "data"]):
         subprocess.run(["git", *git], cwd=root, check=True, capture_output=True)
-    return Settings(
-        records=root / "data" / "records.csv",
-        labels=root / "data" / "labels.csv",
-        data_dvc=root / "data.dvc",
-        tracking_uri=f"sqlite:///{root}/mlruns/mlflow.db",
-        audit_log=root / "mlruns" / "audit.jsonl",
-        methods=methods,
-        params={},
-        who="benchmark",
-    )
+    return Settings(methods=methods, params={}, who="benchmark")
 
 
 def main(
@@ -177,9 +169,9 @@ def main(
         for i in range(runs):
             root = Path(tmp) / f"run{i}"
             root.mkdir()
-            settings = demo_project(root, method_list)
-            os.chdir(root)  # the flow records the project's git commit from the CWD
+            os.chdir(root)  # the settings' paths and the flow's git commit are the project's
             try:
+                settings = demo_project(root, method_list)
                 start = time.perf_counter()
                 state = training_flow(settings, return_state=True)
                 flow_s.append(time.perf_counter() - start)
