@@ -7,7 +7,7 @@ from pathlib import Path
 from components.provenance.lineage import data_version
 from tests.flows.conftest import make_project
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_demo_data_matches_committed_data_dvc(tmp_path, monkeypatch):

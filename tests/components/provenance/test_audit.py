@@ -15,7 +15,7 @@ import pytest
 from components.provenance.audit import GENESIS, AuditError, AuditLog
 from flows.runtime.config import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _event(i: int) -> dict:

@@ -75,7 +75,7 @@ def test_gpu_box_entry_runs_without_prefect_mlflow_gx_or_dvc(table_dir, tmp_path
         + ["--methods", "iforest", "--seeds", "0", "--label-ratios", "0.1", "--device", "cpu"]
         + ["--out", str(out)],
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "COLUMNS": "200"},
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         capture_output=True,
         text=True,
         timeout=300,

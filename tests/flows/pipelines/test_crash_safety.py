@@ -57,7 +57,7 @@ def kill_at(settings: Settings, root: Path, stage: str) -> None:
     marker = root / f"{stage}.reached"
     site = root / f"site-{stage}"
     site.mkdir()
-    shutil.copy(Path(__file__).with_name("kill_points.py"), site / "sitecustomize.py")
+    shutil.copy(Path(__file__).parents[1] / "kill_points.py", site / "sitecustomize.py")
     python_path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
     proc = start_train(
         settings,

@@ -133,7 +133,7 @@ def test_deploy_registers_the_schedule_on_a_process_work_pool(served, tmp_path):
                 base_job_template=ProcessWorker.get_default_base_job_template(),
             )
         )
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
     result = CliRunner().invoke(
         app, ["deploy", "--pool", pool, "--source", repo, "--cron", "0 5 * * *"], env=env
     )

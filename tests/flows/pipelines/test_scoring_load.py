@@ -73,7 +73,7 @@ def test_five_million_rows_stream_in_bounded_memory_with_one_shot_scores(tmp_pat
         text=True,
         timeout=600,
         env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
