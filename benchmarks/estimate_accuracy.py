@@ -1,4 +1,4 @@
-"""How close the label-free performance estimate (components/performance/) comes to the
+"""How close the label-free performance estimate (components/monitoring/performance/) comes to the
 truth, out of sample: estimated vs realised precision and recall at the threshold, alerts
 per 10,000 rows and AUC-PR on each split's held-out test rows.
 
@@ -31,20 +31,20 @@ from sklearn.metrics import average_precision_score
 from benchmarks.estimate_accuracy_report import HEADING, QUANTITIES, SHIFT, render
 from benchmarks.release_quality import CachedSplit, load_split, normalised, release
 from benchmarks.report import replace_section
-from components.performance import (
+from components.monitoring.performance import (
     Estimated,
     PerformanceError,
     PerformanceEstimate,
     estimate_batch,
     training_basis,
 )
-from components.release import fold_ids
-from components.release_defaults import (
+from components.selection.defaults import (
     DEFAULT_CANDIDATES,
     DEFAULT_SEEDS,
     DEFAULT_TOLERANCE,
     DEFAULT_TOP,
 )
+from components.selection.ensemble_plan import fold_ids
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -98,10 +98,10 @@ def render(rows: pd.DataFrame, command: str, skipped: pd.DataFrame) -> str:
             f"tables: {', '.join(sorted(rows.table.unique()))}; splits per seed: {per_seed}). "
             "On each, the release `wsad train` makes (`plan_release` on the flow's 3-fold "
             "cross-validation, default top, tolerance and seeds; the flow's threshold), its "
-            "label-free estimate (components/performance/) from the training rows and labels "
-            "only, and the truth on the held-out 30 % test rows. Intervals are 90 %; coverage "
-            "is the share of splits whose realised value lies inside. The contamination "
-            f"estimate was trusted on {trusted:.0%} of splits. "
+            "label-free estimate (components/monitoring/performance/) from the training rows "
+            "and labels only, and the truth on the held-out 30 % test rows. Intervals are "
+            "90 %; coverage is the share of splits whose realised value lies inside. The "
+            f"contamination estimate was trusted on {trusted:.0%} of splits. "
             + (
                 f"No estimate on {len(skipped)} split(s), as the flow logs it and goes on: "
                 + "; ".join(f"{r.split}: {r.no_estimate}" for r in skipped.itertuples())

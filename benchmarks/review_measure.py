@@ -1,8 +1,8 @@
 """What the review queue's random share measures and what it costs, with the simulated
 analyst of benchmarks/review_loop.py: on each table and seed, the starting model (5 labelled
-anomalies) queues `--queue-rows` rows as `wsad review` does (components/review.py) with a
+anomalies) queues `--queue-rows` rows as `wsad review` does (components/review/queue.py) with a
 random share r, the analyst answers every row with the hidden truth, and the verdicts give
-the Horvitz-Thompson precision and recall at the threshold (components/review_estimate.py)
+the Horvitz-Thompson precision and recall at the threshold (components/review/estimate.py)
 over the rows without a verdict. Repeated over `--draws` draws of the random part, against
 the truth on those rows: the 90 % intervals' coverage, their half-width, and the anomalies
 the queue put in front of the analyst against the same queue without a random share and
@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from components.detectors.ensemble import RankEnsemble
-from components.review import DEFAULT_RANDOM_SHARE, DEFAULT_UNCERTAIN_SHARE, build_queue
-from components.review_estimate import estimate_from_verdicts
-from components.review_sample import Design
+from components.review.estimate import estimate_from_verdicts
+from components.review.queue import DEFAULT_RANDOM_SHARE, DEFAULT_UNCERTAIN_SHARE, build_queue
+from components.review.sample import Design
 
 HEADING = "## Review queue that measures: Horvitz-Thompson precision and recall (issue 29)"
 
