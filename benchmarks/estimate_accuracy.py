@@ -1,13 +1,17 @@
-"""How close the label-free performance estimate (components/monitoring/performance/) comes to the
-truth, out of sample: estimated vs realised precision and recall at the threshold, alerts
-per 10,000 rows and AUC-PR on each split's held-out test rows.
+"""How close the label-free performance estimate (components/monitoring/performance/) comes
+to the truth, out of sample: estimated vs realised precision and recall at the threshold,
+alerts per 10,000 rows and AUC-PR on each split's held-out test rows.
 
 Reads the release grid's cache (benchmarks/release_grid.py) and rebuilds on every split what
 `wsad train` releases, with `benchmarks.release_quality.release` (the flow's `plan_release`
-and threshold, nothing refitted). The estimate is the flow's: `performance.training_basis` on
-the release's combined cross-validation, the threshold's flag rate on the training rows
-without a label, and the contamination estimate with its interval. Beside it the naive
-baseline precision = contamination / flag rate, and the batch estimate
+and threshold, nothing refitted). The estimate is the flow's
+(flows/usecases/performance_estimate.py): `performance.training_basis` on the release's
+combined cross-validation, the threshold's flag rate on the training rows without a label,
+and the contamination estimated on the release's out-of-fold scores. Beside it, to tell
+where its error comes from: the same estimate from the features' contamination estimate (the
+one the threshold is set from), from both searched together, from the true contamination,
+and read at the test rows' own flag rate (the threshold's in-sample bias removed); the naive
+baseline precision = contamination / flag rate; and the batch estimate
 (`performance.estimate_batch`) on two batches: the test rows as they are, and the test rows
 with their anomaly share tripled (normal rows dropped at random), the shift the batch model
 assumes.
@@ -21,7 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +39,16 @@ from benchmarks.release_quality import CachedSplit, load_split, normalised, rele
 from benchmarks.report import replace_section
 from components.monitoring.performance import (
     Estimated,
+    PerformanceBasis,
     PerformanceError,
     PerformanceEstimate,
     estimate_batch,
     training_basis,
+)
+from components.selection.contamination import (
+    ContaminationError,
+    ContaminationEstimate,
+    estimate_on_scores,
 )
 from components.selection.defaults import (
     DEFAULT_CANDIDATES,
@@ -45,6 +57,7 @@ from components.selection.defaults import (
     DEFAULT_TOP,
 )
 from components.selection.ensemble_plan import fold_ids
+from components.selection.evaluation import SelectionResult
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -68,7 +81,8 @@ def binomial_floor(recall: float, n: int) -> float:
     )
 
 
-def _cells(prefix: str, estimate: PerformanceEstimate) -> dict[str, float]:
+def _cells(prefix: str, estimate: PerformanceEstimate | None) -> dict[str, float]:
+    assert estimate is not None  # training_basis always sets it
     out = {}
     for name in QUANTITIES:
         est: Estimated = getattr(estimate, name)
@@ -86,13 +100,34 @@ def shifted(y: np.ndarray, factor: float, rng: np.random.Generator) -> np.ndarra
     return np.sort(np.r_[anomalies, rng.choice(normal, size=keep, replace=False)])
 
 
+def contaminations(split: CachedSplit, sel: SelectionResult) -> dict[str, ContaminationEstimate]:
+    """Every contamination source compared, by its cell prefix: the flow's (best-bin on the
+    release's out-of-fold scores), the features' first estimate the threshold is set from,
+    both searched together (best-bin's rule over the union of their bins: the lower upper
+    end, the lowest lower end), and the truth (an oracle no run has)."""
+    facts = split.facts
+    scores = estimate_on_scores(sel.held_out_scores, sel.held_out_y)
+    features = ContaminationEstimate(facts["estimate"], facts["low"], facts["high"], "features")
+    tighter = min(scores, features, key=lambda c: c.high)
+    both = ContaminationEstimate(
+        tighter.estimate, min(scores.low, features.low), tighter.high, "both"
+    )
+    truth = facts["truth"]
+    return {
+        "est_": scores,
+        "features_": features,
+        "both_": both,
+        "oracle_": ContaminationEstimate(truth, truth, truth, "truth"),
+    }
+
+
 def split_row(folder: Path, split: CachedSplit) -> dict[str, object]:
-    """One split: the training estimate, the naive baseline, the batch estimates and the
-    truth on the test rows; only the split's name and why when there is no estimate (as the
-    flow logs it and goes on)."""
+    """One split: the training estimate from each contamination source, the naive baseline,
+    the batch estimates and the truth on the test rows; only the split's name and why when
+    there is no estimate (as the flow logs it and goes on)."""
     try:
         return _estimated(folder, split)
-    except PerformanceError as err:
+    except (PerformanceError, ContaminationError) as err:
         return {"split": folder.name, "no_estimate": str(err)}
 
 
@@ -100,40 +135,46 @@ def _estimated(folder: Path, split: CachedSplit) -> dict[str, object]:
     k = DEFAULT_SEEDS
     normed = {m: normalised(c, k, split.unlabelled) for m, c in split.candidates.items()}
     rel = release(split, normed, DEFAULT_TOP, DEFAULT_TOLERANCE, k)
-    facts, y_test = split.facts, split.labels["y_test"]
+    facts, y_test, sel = split.facts, split.labels["y_test"], rel.selection
     flag_rate = float(rel.threshold.flag(rel.train[split.unlabelled]).mean())
-    sel = rel.selection
-    counts = int(split.unlabelled.sum()), int((split.labels["y_train"] == 1).sum())
-    basis, oracle = (
-        training_basis(
-            sel.held_out_scores, sel.held_out_y, fold_ids(sel), flag_rate, *counts, pi, trusted
-        )
-        for pi, trusted in (
-            (Estimated(facts["estimate"], facts["low"], facts["high"]), facts["trusted"]),
-            (Estimated(facts["truth"], facts["truth"], facts["truth"]), True),
-        )
-    )
     flags = rel.threshold.flag(rel.test)
-    batch = estimate_batch(basis, len(y_test), int(flags.sum()))
+    counts = int(split.unlabelled.sum()), int((split.labels["y_train"] == 1).sum())
+
+    def basis(c: ContaminationEstimate, rate: float) -> PerformanceBasis:
+        pi = Estimated(c.estimate, c.low, c.high)
+        return training_basis(
+            sel.held_out_scores, sel.held_out_y, fold_ids(sel), rate, *counts, pi, c.trusted
+        )
+
+    sources = contaminations(split, sel)
+    bases = {prefix: basis(c, flag_rate) for prefix, c in sources.items()}
+    # the flow's estimate read at the test rows' own flag rate: what a flag rate measured on
+    # rows the model was not fitted on would give (the in-sample bias removed)
+    bases["atq_"] = basis(sources["est_"], float(flags.mean()))
+    product = bases["est_"]
+    batch = estimate_batch(product, len(y_test), int(flags.sum()))
     rows = shifted(y_test, SHIFT, np.random.default_rng(0))
-    moved = estimate_batch(basis, len(rows), int(flags[rows].sum()))
+    moved = estimate_batch(product, len(rows), int(flags[rows].sum()))
     table, n, seed = folder.name.rsplit("-", 2)
     truth = realised(rel.test, flags, y_test)
     truth_moved = realised(rel.test[rows], flags[rows], y_test[rows])
+    cells: dict[str, float] = {}
+    for prefix, b in bases.items():
+        cells |= _cells(prefix, b.training)
     return {
         "split": folder.name,
         "table": table,
         "n_labels": int(n[1:]),
         "seed": int(seed[1:]),
         "members": "+".join(rel.members),
-        "trusted": facts["trusted"],
-        "contamination": facts["estimate"],
-        "truth_contamination": facts["truth"],
+        "trusted": sources["est_"].trusted,
+        "features_trusted": facts["trusted"],
+        **{f"{p}contamination": c.estimate for p, c in sources.items()},
         "flag_rate": flag_rate,
         "naive_precision": min(1.0, facts["estimate"] / flag_rate),
-        "recall_floor": binomial_floor(truth["recall"], len(basis.anomaly_ranks)),
-        **_cells("est_", basis.training),
-        **_cells("oracle_", oracle.training),
+        "batch_naive_precision": min(1.0, facts["estimate"] / max(float(flags.mean()), 1e-12)),
+        "recall_floor": binomial_floor(truth["recall"], len(product.anomaly_ranks)),
+        **cells,
         **_cells("batch_", batch),
         **_cells("moved_", moved),
         **{f"true_{k}": v for k, v in truth.items()},
@@ -179,6 +220,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--smoke", action="store_true", help="a synthetic cache, no RESULTS")
     args = parser.parse_args(argv)
     methods = list(DEFAULT_CANDIDATES)
+    load_before, cpu = os.getloadavg()[0], time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache
         if args.smoke:
@@ -191,9 +233,14 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         every["no_estimate"] = None
     skipped = every[every["no_estimate"].notna()]
     rows = every.drop(index=skipped.index, columns="no_estimate", errors="ignore")
-    rows = rows.astype({"n_labels": int, "seed": int})
+    rows = rows.astype({"n_labels": int, "seed": int, "trusted": bool, "features_trusted": bool})
     command = f"python -m benchmarks.estimate_accuracy --cache {args.cache} --write"
-    section = render(rows, command, skipped)
+    cost = (
+        f"{time.process_time() - cpu:.0f} CPU-s (no model is fitted: the cache holds the "
+        f"scores), load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+        "(shared machine)"
+    )
+    section = render(rows, command, skipped, cost)
     if not args.smoke:
         rows.to_csv(args.csv, index=False)
         if args.write:

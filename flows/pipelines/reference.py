@@ -75,5 +75,5 @@ def profile_reference(
         contamination=contamination.to_dict(),
         threshold=candidate.threshold.value,
         flag_rate=float(flags.mean()),
-        performance=estimate_performance(candidate, flags, y, contamination),
+        performance=estimate_performance(candidate, flags, y),
     )

@@ -1,7 +1,9 @@
 """The release's estimated performance (components/monitoring/performance) from what the
 training run has: the candidate's cross-validation (components/selection), the share of the
-rows without a verdict its threshold flags, and the contamination interval. Here because it
-reads both domains, which do not import each other."""
+rows without a verdict its threshold flags, and the contamination estimated on the release's
+own out-of-fold scores (`estimate_on_scores`; compared with the features' estimate in
+benchmarks/RESULTS.md, "Estimated performance"). Here because it reads both domains, which
+do not import each other."""
 
 from __future__ import annotations
 
@@ -16,19 +18,21 @@ from components.monitoring.performance import (
     training_basis,
 )
 from components.selection.candidate import Candidate
-from components.selection.contamination import ContaminationEstimate
+from components.selection.contamination import ContaminationError, estimate_on_scores
 from components.selection.ensemble_plan import fold_ids
 
 log = logging.getLogger(__name__)
 
 
 def estimate_performance(
-    candidate: Candidate, flags: np.ndarray, y: np.ndarray, contamination: ContaminationEstimate
+    candidate: Candidate, flags: np.ndarray, y: np.ndarray
 ) -> PerformanceBasis | None:
-    """The release's estimate from its cross-validation, its flag rate on the rows without a
-    verdict and the contamination interval; None (logged) when it cannot be made."""
+    """The release's estimate from its cross-validation and its threshold's `flags` on the
+    training rows (`y`: 1 labelled anomaly, 0 no verdict, -1 dismissed); None (logged) when
+    it cannot be made."""
     sel = candidate.selection
     try:
+        contamination = estimate_on_scores(sel.held_out_scores, sel.held_out_y)
         return training_basis(
             sel.held_out_scores,
             sel.held_out_y,
@@ -39,6 +43,6 @@ def estimate_performance(
             contamination=Estimated(contamination.estimate, contamination.low, contamination.high),
             contamination_trusted=contamination.trusted,
         )
-    except PerformanceError as err:
+    except (PerformanceError, ContaminationError) as err:
         log.warning("performance not estimated: %s", err)
         return None

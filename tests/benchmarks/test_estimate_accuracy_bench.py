@@ -13,7 +13,7 @@ from benchmarks.estimate_accuracy_report import HEADING, QUANTITIES, render
 def test_smoke_estimates_every_split_and_renders_the_section() -> None:
     rows = estimate_accuracy.main(["--smoke"])
     assert sorted(rows["n_labels"]) == [5, 10]
-    for prefix in ("est_", "batch_", "moved_", "oracle_"):
+    for prefix in ("est_", "features_", "both_", "atq_", "batch_", "moved_", "oracle_"):
         for name in QUANTITIES:
             low, value, high = (rows[f"{prefix}{name}{s}"] for s in ("_low", "", "_high"))
             assert (low <= value).all()
@@ -21,9 +21,11 @@ def test_smoke_estimates_every_split_and_renders_the_section() -> None:
     assert rows["true_recall"].between(0, 1).all()
     # the shifted batch holds three times the anomaly share: its estimate says more anomalies
     assert (rows["moved_precision"] >= rows["batch_precision"] - 1e-9).all()
-    section = render(rows, "cmd", rows.iloc[0:0])
+    section = render(rows, "cmd", rows.iloc[0:0], "1 CPU-s")
     assert section.startswith(HEADING)
     assert "Reading, against the targets" in section
+    assert "| features (the threshold's estimate) |" in section  # the contamination sources
+    assert "held 1 when this ran" in section  # smoke: one seed, the note says so
     assert np.isfinite(rows["recall_floor"]).all()
 
 
