@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from components import data
+from components import data, table_io
 from components.candidate import fit_candidate
 from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors.api import applicable_params
@@ -127,7 +127,7 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
     with as many torch threads as the training process had."""
     if recipe.torch_threads:
         torch.set_num_threads(recipe.torch_threads)
-    table, confirmed = data.read_table(records), read_labels(labels)
+    table, confirmed = table_io.read_table(records), read_labels(labels)
     schema = data.infer_schema(table, id_column)
     raw = data.feature_matrix(table, schema)
     scaler = data.Scaler.fit(raw)
@@ -200,7 +200,7 @@ class Comparison:
 
 def compare(registered: Any, reproduced: WsadModel, records: Path, notes: list[str]) -> Comparison:
     """Score the restored records with both models."""
-    table = data.read_table(records)
+    table = table_io.read_table(records)
     ours, theirs = registered.predict(None, table), reproduced.predict(None, table)
     scores = ours["score"].to_numpy()
     spread = float(scores.max() - scores.min()) or 1.0

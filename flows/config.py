@@ -7,7 +7,7 @@ import getpass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import ByteSize, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from components.drift import SERVING_WINDOW_ROWS  # numpy only
@@ -18,6 +18,7 @@ from components.release_defaults import (
     DEFAULT_TOP,
 )
 from components.review import DEFAULT_UNCERTAIN_SHARE  # numpy only
+from components.table_size import default_memory_budget  # pyarrow only
 
 # The Prefect flow's name: deployments and the approval queue find its runs by it.
 TRAINING_FLOW = "wsad-training"
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     # reason); per run (`wsad train --accept-drift --reason`), never a standing setting.
     accept_drift_reason: str | None = None
     cv_folds: int = Field(default=3, ge=2)
+    # The most memory a table read whole may take (bytes, or e.g. "8GiB"): training and
+    # review refuse a larger one before reading it; scoring streams it in chunks.
+    memory_budget: ByteSize = Field(default_factory=default_memory_budget, gt=0)
     # The release: rank ensemble of the best cross-validated candidate and those of the next
     # `release_top - 1` within `release_tolerance` of its ranking AUC, `ensemble_seeds` seeds
     # each (components/release.py; chosen by benchmarks/RESULTS.md).

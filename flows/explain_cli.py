@@ -17,10 +17,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from components.data import Scaler, read_table
+from components.data import Scaler
 from components.detectors import Detector, make
 from components.detectors.api import check_X
 from components.detectors.devnet_topk import DevNetTopK
+from components.table_io import read_table
 
 LABEL = "label"
 

@@ -70,16 +70,16 @@ def record_verdicts(ids: list[str], who: str, note: str, verdict: str) -> None:
 
 def _record(rows: pd.DataFrame, verdict: str, who: str, note: str) -> None:
     """Check the ids, write the verdicts, version the data and audit the change."""
-    from components import data, lineage
+    from components import data, lineage, table_io
     from components.label_file import ANOMALY, append_verdicts, read_labels
     from flows.terminal import fail, one_line_errors, out, settings_with
 
     settings = settings_with()
     labels, pointer = settings.labels, Path.cwd() / f"{settings.labels.parent}.dvc"
     with one_line_errors():
-        table = data.read_table(settings.records)
-        if settings.id_column not in table.columns:
+        if settings.id_column not in table_io.read_columns(settings.records):
             fail(f"{settings.records} has no id column {settings.id_column!r}; labels need ids")
+        table = table_io.read_table(settings.records, [settings.id_column])
         known = set(data.check_ids(table, settings.id_column))
         had = set(read_labels(labels)["id"]) if labels.exists() else set()
         saved = {path: path.read_bytes() if path.exists() else None for path in (labels, pointer)}

@@ -86,6 +86,7 @@ def score(
         id_column,
         chunk_rows,
         before_publish=report_drift,
+        schema=wsad_model.schema,
     )
     return summary, (reports[0] if reports else None)
 

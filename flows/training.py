@@ -19,7 +19,7 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 from prefect.context import FlowRunContext
 
-from components import data, evaluation, lineage, validation
+from components import data, evaluation, lineage, table_io, table_size, validation
 from components.audit import AuditLog
 from components.candidate import Candidate, candidate_plots, fit_candidate
 from components.candidate_facts import AUC_PR, CandidateFacts
@@ -45,10 +45,12 @@ from flows.runners import training_runner
 
 @task(cache_policy=NONE)
 def load_inputs(
-    records: Path, labels: Path, id_column: str
+    records: Path, labels: Path, id_column: str, memory_budget: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, data.Schema]:
-    """Read the table and the label file; infer the schema from the table."""
-    table, confirmed = data.read_table(records), read_labels(labels)
+    """Read the table (refused first if it does not fit the budget) and the label file;
+    infer the schema from the table."""
+    table_size.ensure_fits(records, memory_budget, what="training")
+    table, confirmed = table_io.read_table(records), read_labels(labels)
     return table, confirmed, data.infer_schema(table, id_column)
 
 
@@ -272,7 +274,9 @@ def training_flow(settings: Settings | None = None) -> dict[str, Any]:
 
 def train_and_release(settings: Settings) -> dict[str, Any]:
     """The flow's body, run while holding the model's retrain slot."""
-    table, confirmed, schema = load_inputs(settings.records, settings.labels, settings.id_column)
+    table, confirmed, schema = load_inputs(
+        settings.records, settings.labels, settings.id_column, settings.memory_budget
+    )
     same_columns_as_champion(table, settings)
     report = validate(table, confirmed, schema)
     reference = check_against_champion(table, confirmed, settings)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from components.audit import AuditLog
-from components.data import read_table
+from components.table_io import read_table
 from components.registry import store
 from flows.config import Settings
 from flows.training import training_flow
