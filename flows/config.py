@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     cv_folds: int = Field(default=3, ge=2)
     # The most memory a table read whole may take (bytes, or e.g. "8GiB"): training and
     # review refuse a larger one before reading it; scoring streams it in chunks.
-    memory_budget: ByteSize = Field(default_factory=default_memory_budget, gt=0)
+    memory_budget: ByteSize = Field(default_factory=lambda: ByteSize(default_memory_budget()), gt=0)
     # The release: rank ensemble of the best cross-validated candidate and those of the next
     # `release_top - 1` within `release_tolerance` of its ranking AUC, `ensemble_seeds` seeds
     # each (components/release.py; chosen by benchmarks/RESULTS.md).

@@ -20,6 +20,7 @@ from components.candidate import Candidate
 from components.contamination import ContaminationEstimate
 from components.data import Schema
 from components.profile import ReferenceProfile, build_profile
+from flows import progress
 from flows.config import Settings
 
 
@@ -30,9 +31,11 @@ def check_against_champion(
     """GX expectations built from the champion's reference profile; a failure stops the flow
     before anything is trained or registered, unless the run accepts the drift on purpose
     (`accept_drift_reason`), which is audited with who, why and the failed checks."""
-    report = reference_check.check_against_champion(
-        table, confirmed, settings.model_name, settings.data_dvc, settings.labels
-    )
+    with progress.stage("check against the champion's reference") as stage:
+        report = reference_check.check_against_champion(
+            table, confirmed, settings.model_name, settings.data_dvc, settings.labels
+        )
+        stage.report(report.note if report.success else "drift")
     if report.success:
         return report
     reason = settings.accept_drift_reason
@@ -65,12 +68,14 @@ def profile_reference(
 ) -> ReferenceProfile:
     """The released candidate's reference: the raw training features, the labels, the
     contamination interval and the share of training rows its threshold flags."""
-    flags = candidate.threshold.flag(candidate.detector.decision_function(X))
-    return build_profile(
-        raw,
-        schema.features,
-        n_labelled=int(y.sum()),
-        contamination=contamination.to_dict(),
-        threshold=candidate.threshold.value,
-        flag_rate=float(flags.mean()),
-    )
+    with progress.stage("reference profile") as stage:
+        flags = candidate.threshold.flag(candidate.detector.decision_function(X))
+        stage.report(f"training flag rate {flags.mean():.2%}")
+        return build_profile(
+            raw,
+            schema.features,
+            n_labelled=int(y.sum()),
+            contamination=contamination.to_dict(),
+            threshold=candidate.threshold.value,
+            flag_rate=float(flags.mean()),
+        )

@@ -16,13 +16,18 @@ from components.drift import DriftError, DriftMonitor, DriftReport
 from components.plots import plot_drift
 from components.registry import store
 from components.scoring import ScoringSummary, score_table
+from components.table_io import count_rows
+from flows import progress, run_log
 from flows.config import Settings
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
 def load_model(model_name: str, alias: str, audit: AuditLog) -> Any:
     """The champion only when the audit log names it (see `store.load_model`)."""
-    return store.load_model(model_name, alias, audit)
+    with progress.stage("load model") as stage:
+        model = store.load_model(model_name, alias, audit)
+        stage.report(f"models:/{model_name}@{alias}")
+        return model
 
 
 def drift_paths(out: Path) -> tuple[Path, Path]:
@@ -71,23 +76,29 @@ def score(
     def report_drift(rows: int, flagged: int) -> None:
         if monitor is None:
             return
-        report = monitor.report(model_uri, rows, flagged)
-        publish_drift(report, out)
+        with progress.stage("drift report") as stage:
+            report = monitor.report(model_uri, rows, flagged)
+            publish_drift(report, out)
+            stage.report(report.summary())
         reports.append(report)
         if strict and report.drifted:
             raise DriftError(
                 f"{report.summary()}; scores not written (--strict); report: {drift_paths(out)[0]}"
             )
 
-    summary = score_table(
-        lambda chunk: wsad_model.score(chunk, monitor.observe if monitor else None),
-        records,
-        out,
-        id_column,
-        chunk_rows,
-        before_publish=report_drift,
-        schema=wsad_model.schema,
-    )
+    with progress.stage("scoring", count_rows(records), "rows") as stage:
+        summary = score_table(
+            lambda chunk: wsad_model.score(chunk, monitor.observe if monitor else None),
+            records,
+            out,
+            id_column,
+            chunk_rows,
+            before_publish=report_drift,
+            schema=wsad_model.schema,
+            on_rows=stage.advance,
+        )
+        rate = summary.rows / max(summary.seconds, 1e-9)
+        stage.report(f"{summary.rows:,} rows, {summary.flagged:,} flagged ({rate:,.0f} rows/s)")
     return summary, (reports[0] if reports else None)
 
 
@@ -116,4 +127,5 @@ def scoring_flow(
         "model": model_uri,
         "drift": None if drift is None else drift.to_dict(),
         "drift_report": None if drift is None else str(drift_paths(out)[0]),
+        "run_id": run_log.current_run_id(),
     }
