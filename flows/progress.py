@@ -33,6 +33,7 @@ class Display(Protocol):
     def finished(self, stage: Stage) -> None: ...
     def dropped(self, stage: Stage) -> None: ...  # the stage raised: its error says the rest
     def said(self, text: str) -> None: ...  # a line that cannot wait for the stage's end
+    def accepted(self) -> None: ...  # the run's inputs passed every check
 
 
 @dataclasses.dataclass(eq=False)
@@ -98,6 +99,13 @@ def say(text: str) -> None:
     """A line a person must read now (e.g. how to approve a paused run): a warning, which
     the console shows (on the display when there is one) and the run's log keeps."""
     log.warning("%s", text)
+
+
+def inputs_accepted() -> None:
+    """The run's inputs passed every check: a display may show its finished stages for
+    good from here on. Before this, a refused input ends in its one error line alone."""
+    if _display is not None:
+        _display.accepted()
 
 
 def to_display(text: str) -> bool:

@@ -9,6 +9,11 @@ Both prefix a line with the time since the display started, so a log reads as a 
 
 The time before the first stage (Prefect starting its engine, on a fresh machine its local
 API server) is shown as a stage of its own.
+
+A refused input is one `error:` line and nothing else: finished stages are held back (on a
+terminal, kept inside the bars, which are erased) until the run says its inputs passed every
+check (`progress.inputs_accepted`: training after its validation, scoring once its last row
+is scored), and dropped when the run fails before that.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -69,6 +75,7 @@ class PlainLines:
         self.start = time.monotonic()
         self._lock = threading.Lock()
         self._opening: Stage | None = Stage(OPENING)
+        self._held: list[str] | None = []  # None once the inputs are accepted
 
     def open(self) -> None:
         """The display begins: the opening stage runs until the first stage starts."""
@@ -80,10 +87,19 @@ class PlainLines:
             opening.ended = time.monotonic()
             self.finished(opening)
 
-    def _print(self, text: str) -> None:
+    def _line(self, text: str) -> None:
+        """Print `text` now, or hold it until the inputs are accepted."""
+        stamped = f"[{_clock(time.monotonic() - self.start)}] {text}"
+        with self._lock:
+            if self._held is not None:
+                self._held.append(stamped)
+                return
+        self._print(stamped)
+
+    def _print(self, stamped: str) -> None:
         with self._lock:
             self.console.print(
-                f"[{_clock(time.monotonic() - self.start)}] {text}",
+                stamped,
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
@@ -96,16 +112,24 @@ class PlainLines:
         pass
 
     def finished(self, stage: Stage) -> None:
-        self._print(stage.line())
+        self._line(stage.line())
 
     def dropped(self, stage: Stage) -> None:
         pass
 
     def said(self, text: str) -> None:
-        self._print(text)
+        self._print(f"[{_clock(time.monotonic() - self.start)}] {text}")
 
-    def close(self) -> None:
-        pass
+    def accepted(self) -> None:
+        with self._lock:
+            held, self._held = self._held or [], None
+        for stamped in held:
+            self._print(stamped)
+
+    def close(self, failed: bool) -> None:
+        """The run ended: held lines are printed, unless it failed."""
+        if not failed:
+            self.accepted()
 
 
 class LiveBars(PlainLines):
@@ -128,6 +152,7 @@ class LiveBars(PlainLines):
             redirect_stderr=False,
         )
         self._tasks: dict[Stage, TaskID] = {}
+        self._done: list[Stage] = []  # finished while lines are held
         self._live = False
 
     def open(self) -> None:
@@ -139,7 +164,9 @@ class LiveBars(PlainLines):
 
     def _add(self, stage: Stage) -> None:
         with self._lock:
-            self._tasks[stage] = self.bars.add_task(stage.name, total=stage.total, unit=stage.unit)
+            self._tasks[stage] = self.bars.add_task(
+                escape(stage.name), total=stage.total, unit=stage.unit
+            )
 
     def started(self, stage: Stage) -> None:
         super().started(stage)
@@ -151,8 +178,20 @@ class LiveBars(PlainLines):
             self.bars.update(task, completed=stage.done, total=stage.total)
 
     def finished(self, stage: Stage) -> None:
-        self._remove(stage)
+        task = self._tasks.get(stage)
+        if self._held is not None and task is not None:  # kept among the bars for now
+            self.bars.update(task, description=f"[green]✓[/] {escape(stage.line())}", refresh=True)
+            self.bars.stop_task(task)
+            self._done.append(stage)
+        else:
+            self._remove(stage)
         super().finished(stage)
+
+    def accepted(self) -> None:
+        for stage in self._done:
+            self._remove(stage)
+        self._done.clear()
+        super().accepted()
 
     def dropped(self, stage: Stage) -> None:
         self._remove(stage)
@@ -162,11 +201,12 @@ class LiveBars(PlainLines):
         if task is not None:
             self.bars.remove_task(task)
 
-    def close(self) -> None:
+    def close(self, failed: bool) -> None:
         with self._lock:
             if self._live:
-                self.bars.stop()
+                self.bars.stop()  # transient: the bars and the rows held in them are erased
                 self._live = False
+        super().close(failed)
 
 
 def for_console(console: Console) -> PlainLines:
@@ -181,9 +221,11 @@ def stages_on(console: Console) -> Iterator[Display]:
     """Show this process's stages on `console` within the block; the bars (if any) are
     erased when it ends, before the command prints its result or its error."""
     display = for_console(console)
+    failed = True
     try:
         with progress.showing(display):
             display.open()
             yield display
+        failed = False
     finally:
-        display.close()
+        display.close(failed)

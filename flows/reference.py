@@ -37,6 +37,7 @@ def check_against_champion(
         )
         stage.report(report.note if report.success else "drift")
     if report.success:
+        progress.inputs_accepted()
         return report
     reason = settings.accept_drift_reason
     if not reason:
@@ -54,6 +55,7 @@ def check_against_champion(
         }
     )
     report.note += f"; drift accepted by {settings.who}: {reason}"
+    progress.inputs_accepted()
     return report
 
 
