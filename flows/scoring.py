@@ -4,9 +4,12 @@ comparing every chunk with the model's reference, write scores, flags and the dr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import torch
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
@@ -50,6 +53,19 @@ def publish_drift(report: DriftReport, out: Path) -> None:
     )
 
 
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Score with one torch thread: the detectors' networks are small and score 16,384 rows
+    per call, too little work to split, and a second thread costs far more CPU than it saves
+    (benchmarks/RESULTS.md, "Scoring at 10M rows"); the trees keep their own threads."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 @task(cache_policy=NONE)
 def score(
     model: Any,
@@ -86,7 +102,7 @@ def score(
                 f"{report.summary()}; scores not written (--strict); report: {drift_paths(out)[0]}"
             )
 
-    with progress.stage("scoring", count_rows(records), "rows") as stage:
+    with progress.stage("scoring", count_rows(records), "rows") as stage, one_torch_thread():
         summary = score_table(
             lambda chunk: wsad_model.score(chunk, monitor.observe if monitor else None),
             records,
