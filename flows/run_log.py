@@ -34,14 +34,6 @@ def log_environment() -> dict[str, str]:
     }
 
 
-def current_run_id() -> str | None:
-    """The id of the flow run this code runs in (its log: `prefect flow-run logs ID`)."""
-    from prefect.context import FlowRunContext
-
-    context = FlowRunContext.get()
-    return str(context.flow_run.id) if context and context.flow_run else None
-
-
 def is_ours(record: logging.LogRecord) -> bool:
     """A record of wsad's own code (components/, flows/)."""
     return any(record.name == name or record.name.startswith(f"{name}.") for name in OURS)

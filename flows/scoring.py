@@ -20,8 +20,9 @@ from components.plots import plot_drift
 from components.registry import store
 from components.scoring import ScoringSummary, score_table
 from components.table_io import count_rows
-from flows import progress, run_log
+from flows import progress
 from flows.config import Settings
+from flows.run_context import current_run_id
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
@@ -143,5 +144,5 @@ def scoring_flow(
         "model": model_uri,
         "drift": None if drift is None else drift.to_dict(),
         "drift_report": None if drift is None else str(drift_paths(out)[0]),
-        "run_id": run_log.current_run_id(),
+        "run_id": current_run_id(),
     }

@@ -41,11 +41,12 @@ from components.release import (
     ranking_auc,
     replay,
 )
-from flows import preflight, progress, run_log
+from flows import preflight, progress
 from flows.approval import ask_approval
 from flows.config import TRAINING_FLOW, Settings
 from flows.reference import check_against_champion, profile_reference
 from flows.retrain_lock import one_retrain_per_model
+from flows.run_context import current_run_id
 from flows.runners import training_runner
 
 
@@ -293,7 +294,7 @@ def release(
 def release_key() -> str:
     """What a retried `register` or `release` knows its earlier attempt by: this flow run's
     id (a uuid made once, outside a flow run)."""
-    return run_log.current_run_id() or uuid.uuid4().hex
+    return current_run_id() or uuid.uuid4().hex
 
 
 @flow(name=TRAINING_FLOW)

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from components.data import DataError, Scaler, Schema, feature_matrix, infer_schema
-from components.table_io import read_table
 from components.label_file import (
     append_labels,
     append_verdicts,
@@ -18,6 +17,7 @@ from components.label_file import (
     read_labels,
     weak_labels,
 )
+from components.table_io import read_table
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from components.audit import AuditLog
-from components.table_io import read_table
 from components.registry import store
+from components.table_io import read_table
 from flows.config import Settings
 from flows.training import training_flow
 from tests.flows.conftest import (
