@@ -69,8 +69,9 @@ def _first_ragged_row(path: Path) -> tuple[int, int, int] | None:
     return found[0] if found else None
 
 
-def _csv_error(path: Path, err: pa.ArrowException) -> DataError:
-    """pyarrow's CSV failure as one line naming the line (and what is wrong with it)."""
+def csv_error(path: Path, err: pa.ArrowException) -> DataError:
+    """pyarrow's CSV failure as one line naming the line (and what is wrong with it); for
+    every reader of CSV tables (table_size.py's sample too)."""
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     if "Empty CSV file" in text:
         return DataError(f"{path}: file is empty; it needs a header row and data rows")
@@ -113,7 +114,7 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     try:
         table = pacsv.read_csv(path, convert_options=convert)
     except pa.ArrowException as err:
-        raise _csv_error(path, err) from err
+        raise csv_error(path, err) from err
     return table.to_pandas()
 
 
@@ -127,7 +128,7 @@ def read_arrow(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
                 path, convert_options=pacsv.ConvertOptions(include_columns=wanted)
             )
         except pa.ArrowException as err:
-            raise _csv_error(path, err) from err
+            raise csv_error(path, err) from err
         _check_text(path, table.schema)
         return table
     try:
@@ -154,7 +155,7 @@ def read_columns(path: Path) -> list[str]:
             with pacsv.open_csv(path) as reader:
                 return list(reader.schema.names)
         except pa.ArrowException as err:
-            raise _csv_error(path, err) from err
+            raise csv_error(path, err) from err
     try:
         return list(pq.read_schema(path).names)
     except (pa.ArrowException, OSError) as err:
@@ -213,7 +214,7 @@ def _csv_chunks(
     except pa.ArrowInvalid as err:
         if "conversion error" in str(err):
             raise _bad_number(path, numeric, done) from err
-        raise _csv_error(path, err) from err
+        raise csv_error(path, err) from err
 
 
 def _rebatched(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:

@@ -8,7 +8,7 @@ parquet's footer gives the row count, a CSV's row count is its size over the sam
 per row. The default budget is half of the memory this process may use (the machine's, or
 its container's limit when lower): the rest is for the copies a stage makes of the features.
 
-Import rule: standard library, pandas and pyarrow only.
+Import rule: standard library, pandas and pyarrow (and components/table_io.py) only.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from components.files import DataError, ensure_table_file
+from components.table_io import csv_error
 
 SAMPLE_ROWS = 10_000
 SAMPLE_BYTES = 1 << 20
@@ -79,9 +80,12 @@ def estimate(path: Path, columns: Sequence[str] | None = None) -> TableSize:
     sample of its rows; reads nothing else."""
     path = Path(path)
     wanted = None if columns is None else list(columns)
-    try:
-        if ensure_table_file(path) == ".csv":
+    if ensure_table_file(path) == ".csv":
+        try:
             return _estimate_csv(path, wanted)
+        except pa.ArrowException as err:
+            raise csv_error(path, err) from err
+    try:
         parquet = pq.ParquetFile(path)
         rows = int(parquet.metadata.num_rows)
         first = next(parquet.iter_batches(batch_size=SAMPLE_ROWS, columns=wanted), None)

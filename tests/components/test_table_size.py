@@ -69,3 +69,9 @@ def test_a_chunk_over_the_budget_is_refused(tmp_path: Path, table: pd.DataFrame)
 
 def test_the_default_budget_is_half_the_memory_this_process_may_use() -> None:
     assert 0 < default_memory_budget() <= machine_memory() // 2 + 1
+
+
+def test_a_ragged_csv_is_named_by_line_before_its_size_is_judged(tmp_path: Path) -> None:
+    (tmp_path / "r.csv").write_text("id,a\n1,2\n3,4,5\n")
+    with pytest.raises(DataError, match=r"r\.csv: line 3 has 3 fields where the header has 2"):
+        ensure_fits(tmp_path / "r.csv", budget=1 << 30)
