@@ -142,11 +142,11 @@ def ensure_chunk_fits(path: Path, budget: int, rows: int, columns: Sequence[str]
     """Streaming holds one chunk at a time: refuse a chunk size whose chunk alone would not
     fit in `budget` bytes."""
     size = estimate(path, columns)
-    per_row = size.bytes / max(size.rows, 1)
-    chunk = int(per_row * min(rows, max(size.rows, 1)))
+    held = min(rows, max(size.rows, 1))  # a chunk never holds more rows than the table
+    chunk = int(size.bytes / max(size.rows, 1) * held)
     if chunk > budget:
         raise DataError(
-            f"{path}: a chunk of {rows:,} rows is {human_bytes(chunk)} in memory, over the "
+            f"{path}: a chunk of {held:,} rows is {human_bytes(chunk)} in memory, over the "
             f"memory budget of {human_bytes(budget)} (WSAD_MEMORY_BUDGET); pass a smaller "
             "--chunk-rows"
         )
