@@ -186,7 +186,9 @@ def iter_chunks(
         yield from _csv_chunks(path, rows, columns, numeric)
         return
     try:
-        batches = pq.ParquetFile(path).iter_batches(
+        # pre_buffer (pyarrow's default) keeps every row group's buffers until the file is
+        # closed: memory would grow with the table (benchmarks/RESULTS.md, 10M rows).
+        batches = pq.ParquetFile(path, pre_buffer=False).iter_batches(
             batch_size=rows, columns=None if columns is None else list(columns)
         )
         for batch in batches:

@@ -82,3 +82,17 @@ def test_label_text_keeps_every_value_as_written(tmp_path: Path) -> None:
     labels = read_csv_text(tmp_path / "l.csv")
     assert labels["id"].tolist() == ["007", "NA"]
     assert labels["note"].tolist() == ["", "n/a"]
+
+
+def test_streaming_parquet_holds_about_one_row_group_whatever_the_table(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    part = pa.Table.from_pandas(pd.DataFrame(np.zeros((50_000, 10)), columns=list("abcdefghij")))
+    with pq.ParquetWriter(tmp_path / "big.parquet", part.schema) as writer:
+        for _ in range(20):  # 20 row groups of 4 MB
+            writer.write_table(part)
+    peak = 0
+    for _ in iter_chunks(tmp_path / "big.parquet", 10_000):
+        peak = max(peak, pa.total_allocated_bytes())
+    assert peak < 16 << 20  # a row group and a chunk, not the 80 MB of the table
