@@ -147,7 +147,9 @@ def stage_seconds(root: Path, src: Path, chunk_rows: int, chunks: int) -> dict[s
         spent[stage] += now - clock
         clock = now
 
-    batches = pq.ParquetFile(src).iter_batches(chunk_rows, columns=["id", *schema.features])
+    batches = pq.ParquetFile(src, pre_buffer=False).iter_batches(
+        chunk_rows, columns=["id", *schema.features]
+    )
     with tempfile.TemporaryDirectory() as tmp:
         writer = None
         for _ in range(chunks):
