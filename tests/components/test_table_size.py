@@ -28,12 +28,15 @@ def table() -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_estimate_is_close_to_the_loaded_size(
-    tmp_path: Path, table: pd.DataFrame, suffix: str
-) -> None:
-    path = tmp_path / f"t{suffix}"
-    table.to_csv(path, index=False) if suffix == ".csv" else table.to_parquet(path)
+@pytest.fixture(params=[".csv", ".parquet"])
+def path(request: pytest.FixtureRequest, tmp_path: Path, table: pd.DataFrame) -> Path:
+    """The table written as CSV, then as parquet."""
+    written = tmp_path / f"t{request.param}"
+    table.to_csv(written, index=False) if request.param == ".csv" else table.to_parquet(written)
+    return written
+
+
+def test_estimate_is_close_to_the_loaded_size(path: Path, table: pd.DataFrame) -> None:
     size = estimate(path)
     loaded = table.memory_usage(deep=True, index=False).sum()
     assert size.columns == 9
@@ -42,17 +45,12 @@ def test_estimate_is_close_to_the_loaded_size(
     assert estimate(path, ["f0"]).bytes == pytest.approx(8 * len(table), rel=0.05)
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_a_table_over_the_budget_is_refused_naming_size_and_budget(
-    tmp_path: Path, table: pd.DataFrame, suffix: str
-) -> None:
-    path = tmp_path / f"t{suffix}"
-    table.to_csv(path, index=False) if suffix == ".csv" else table.to_parquet(path)
+def test_a_table_over_the_budget_is_refused_naming_size_and_budget(path: Path) -> None:
     with pytest.raises(DataError) as err:
         ensure_fits(path, budget=1 << 20, what="training")
     message = str(err.value)
     assert "\n" not in message
-    assert f"t{suffix}: about " in message
+    assert f"{path.name}: about " in message
     assert "MiB in memory" in message
     assert re.search(r"\((about )?6\d,\d{3} rows x 9 columns\)", message), message
     assert "over the memory budget of 1 MiB that training may read whole" in message
