@@ -5,8 +5,7 @@ ending in a killed process half way through a run.
 The estimate reads a sample of rows (at most `SAMPLE_ROWS`, or the first `SAMPLE_BYTES` of a
 CSV), measures them as pandas holds them (strings included) and scales to the whole table:
 parquet's footer gives the row count, a CSV's row count is its size over the sample's bytes
-per row. The default budget is half of the memory this process may use (the machine's, or
-its container's limit when lower): the rest is for the copies a stage makes of the features.
+per row. The default budget (components/machine.py) is half of the memory this process may use.
 
 Import rule: standard library, pandas and pyarrow (and components/table_io.py) only.
 """
@@ -14,7 +13,6 @@ Import rule: standard library, pandas and pyarrow (and components/table_io.py) o
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,8 +25,6 @@ from components.table_io import csv_error
 
 SAMPLE_ROWS = 10_000
 SAMPLE_BYTES = 1 << 20
-CGROUP_LIMIT = Path("/sys/fs/cgroup/memory.max")
-BUDGET_SHARE = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,21 +49,6 @@ def human_bytes(n: float) -> str:
             return f"{n:.3g} {unit}"
         n /= 1024
     return f"{n:.3g} TiB"
-
-
-def machine_memory() -> int:
-    """Bytes this process may use: the machine's memory, or its cgroup's limit if lower."""
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    try:
-        limit = CGROUP_LIMIT.read_text().strip()
-    except OSError:
-        return total
-    return min(total, int(limit)) if limit.isdigit() else total
-
-
-def default_memory_budget() -> int:
-    """Half of `machine_memory`: the table, with room for the features' working copies."""
-    return int(machine_memory() * BUDGET_SHARE)
 
 
 def _sample_bytes_per_row(sample: pa.Table) -> float:

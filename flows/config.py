@@ -11,6 +11,7 @@ from pydantic import ByteSize, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from components.drift import SERVING_WINDOW_ROWS  # numpy only
+from components.machine import default_memory_budget  # standard library only
 from components.release_defaults import (
     DEFAULT_CANDIDATES,
     DEFAULT_SEEDS,
@@ -18,7 +19,6 @@ from components.release_defaults import (
     DEFAULT_TOP,
 )
 from components.review import DEFAULT_UNCERTAIN_SHARE  # numpy only
-from components.table_size import default_memory_budget  # pyarrow only
 
 # The Prefect flow's name: deployments and the approval queue find its runs by it.
 TRAINING_FLOW = "wsad-training"

@@ -11,13 +11,8 @@ import pandas as pd
 import pytest
 
 from components.data import DataError
-from components.table_size import (
-    default_memory_budget,
-    ensure_chunk_fits,
-    ensure_fits,
-    estimate,
-    machine_memory,
-)
+from components.machine import default_memory_budget, machine_memory
+from components.table_size import ensure_chunk_fits, ensure_fits, estimate
 
 
 @pytest.fixture
