@@ -126,13 +126,13 @@ def stage_seconds(root: Path, src: Path, chunk_rows: int, chunks: int) -> dict[s
     """CPU seconds per scoring stage over the first `chunks` chunks, in this process."""
     import torch
 
-    from components.audit import AuditLog
-    from components.data import feature_matrix
+    from components.data.tables import feature_matrix
     from components.detectors.ensemble import rank_normalise
-    from components.drift import DriftMonitor
+    from components.monitoring.drift import DriftMonitor
+    from components.provenance.audit import AuditLog
     from components.registry import store
 
-    torch.set_num_threads(1)  # as the scoring flow does (flows/scoring.py)
+    torch.set_num_threads(1)  # as the scoring flow does (flows/pipelines/scoring.py)
     store.configure(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
     model = store.load_model("wsad-detector", "champion", AuditLog(root / "mlruns" / "audit.jsonl"))
     wsad_model = model.unwrap_python_model()
@@ -190,14 +190,14 @@ def torch_threads_cost(root: Path, src: Path, rows: int) -> dict[int, float]:
     threads (the second and third of three calls; the first warms up)."""
     import torch
 
-    from components.audit import AuditLog
+    from components.provenance.audit import AuditLog
     from components.registry import store
 
     model = store.load_model("wsad-detector", "champion", AuditLog(root / "mlruns" / "audit.jsonl"))
     wsad_model = model.unwrap_python_model()
     deep = next(m for m in wsad_model.detector.members_ if hasattr(m, "net_"))
     frame = next(pq.ParquetFile(src).iter_batches(rows)).to_pandas()
-    from components.data import feature_matrix
+    from components.data.tables import feature_matrix
 
     scaled = wsad_model.scaler.transform(feature_matrix(frame, wsad_model.schema))
     cost = {}
