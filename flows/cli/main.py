@@ -22,6 +22,7 @@ from flows.cli.terminal import (
     ModelName,
     Who,
     fail,
+    flow_on_terminal,
     one_line_errors,
     out,
     quiet_console,
@@ -100,6 +101,7 @@ def _print_outcome(result: dict[str, Any]) -> None:
     verdict = "[green]promoted to champion[/]" if result["promoted"] else "[yellow]not promoted[/]"
     out.print(f"v{result['version']} {verdict}: {result['reason']}")
     out.print(f"champion is now v{result['champion']}" if result["champion"] else "no champion")
+    out.print(f"run log: prefect flow-run logs {result['run_id']}", highlight=False)
 
 
 @app.command()
@@ -116,7 +118,8 @@ def demo() -> None:
         version = lineage.dvc_add(Path.cwd(), str(settings.records.parent))
         lineage.dvc_push(Path.cwd())
         out.print(f"demo data {settings.records.parent}/ at DVC version {version}")
-        result = training_flow(settings)
+        with flow_on_terminal():
+            result = training_flow(settings)
     _print_outcome(result)
     out.print(
         f"MLflow UI: mlflow ui --backend-store-uri {settings.tracking_uri} "
@@ -182,7 +185,8 @@ def train(
         _track_training_data(settings)
         from flows.pipelines.training import training_flow
 
-        result = training_flow(settings)
+        with flow_on_terminal():
+            result = training_flow(settings)
     _print_outcome(result)
 
 
@@ -226,7 +230,8 @@ def score(
         preflight.score_inputs(records, out_path, chunk_rows, alias, settings)
         from flows.pipelines.scoring import scoring_flow
 
-        result = scoring_flow(records, out_path, alias, chunk_rows, settings, strict)
+        with flow_on_terminal():
+            result = scoring_flow(records, out_path, alias, chunk_rows, settings, strict)
     out.print(
         f"scored {result['rows']} rows with {result['model']}: {result['flagged']} flagged, "
         f"written to {result['out']} in {result['seconds']:.1f}s"
@@ -241,6 +246,7 @@ def score(
             soft_wrap=True,
         )
     _print_performance(result["performance"], result["performance_report"])
+    out.print(f"run log: prefect flow-run logs {result['run_id']}", highlight=False)
 
 
 def _print_performance(report: PerformanceReport | None, path: str | None) -> None:
