@@ -319,7 +319,7 @@ def main() -> None:
             folder / "RESULTS.md",
         )
         args.methods, args.seeds, args.write = SMOKE_METHODS, f"1,{DEFAULT_SEEDS}", True
-        tables = [folder / f"{name}.parquet" for name in smoke.TABLES]
+        tables = [folder / f"{smoke.TABLES[0]}.parquet"]
         fill_cache(tables, SMOKE_METHODS.split(","), [5, 10], [0], DEFAULT_SEEDS, 400, args.cache)
     methods = args.methods.split(",")
     tops = [int(t) for t in args.tops.split(",")]

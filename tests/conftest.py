@@ -1,8 +1,17 @@
-"""Shared fixtures: small synthetic weakly supervised tasks and the shared datasets folder.
+"""Shared fixtures: small synthetic weakly supervised tasks, the shared datasets folder, and
+`prefect_server`, one real Prefect server per test process (per pytest-xdist worker) for
+every test whose processes must share one API (flows, the benchmarks' smoke runs).
 The tests run offline, as the `wsad` CLI does (flows/offline.py)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +57,24 @@ def decoy_task(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = np.zeros(n, dtype=np.int64)
     y[:15] = 1
     return X.astype(np.float32), y, truth
+
+
+def require(what: str, present: bool, how: str) -> None:
+    """Skip a test whose tool or data is missing on a developer's machine; under CI=true,
+    where .ci/run installs everything, fail it instead, in one line saying what is missing."""
+    if present:
+        return
+    message = f"{what} is missing: {how}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    """../shared/datasets, the benchmark tables beside the clone (slow tests only)."""
+    require(str(SHARED_DATASETS), SHARED_DATASETS.is_dir(), "the shared tables beside the clone")
+    return SHARED_DATASETS
 
 
 @pytest.fixture
@@ -96,3 +123,58 @@ def candidate_facts(
         "metrics": {"auc_pr": auc_pr},
     }
     return CandidateFacts(**{**recorded, **facts})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_health(
+    url: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float = 120
+) -> None:
+    """Until GET `url` answers 200; fails with the server's log when it exits or times out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"server did not start: {log.read_text()}")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Prefect server on 127.0.0.1 with its own home and no UI or analytics; yields its
+    API URL (set it as PREFECT_API_URL for subprocesses, or `temporary_settings` in-process)."""
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    env.pop("PREFECT_API_URL", None)
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+        + ["--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        wait_for_health(f"{url}/health", server, home / "server.log")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()

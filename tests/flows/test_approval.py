@@ -33,14 +33,14 @@ from flows.approval import pending
 from flows.cli import app
 from flows.config import Settings
 from flows.training import training_flow
-from tests.flows.conftest import cli_env, make_project
+from tests.flows.conftest import FAST, cli_env, copy_project
 
 
 @pytest.fixture
-def gated(tmp_path, monkeypatch, prefect_server) -> Iterator[Settings]:
+def gated(tmp_path, monkeypatch, project_template, prefect_server) -> Iterator[Settings]:
     """A project training IsolationForest only, with this process talking to the server."""
     monkeypatch.chdir(tmp_path)
-    settings = make_project(tmp_path).model_copy(update={"methods": ["iforest"], "params": {}})
+    settings = copy_project(project_template, tmp_path).model_copy(update=FAST)
     store.configure(settings.tracking_uri)
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         yield settings

@@ -5,19 +5,20 @@ label file changed); with the DVC cache gone and no remote, one line naming the 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
 from components.lineage import data_version
 from flows.training import training_flow
-from tests.flows.conftest import assert_one_error_line, cli_env, commit_data, make_project, run_wsad
+from tests.flows.conftest import assert_one_error_line, cli_env, commit_data, copy_project, run_wsad
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
+def released(tmp_path_factory: pytest.TempPathFactory, project_template: Path, prefect_server: str):
     """A project whose v1 (DevNet, few epochs) is champion, trained from its root."""
     root = tmp_path_factory.mktemp("reproduce")
-    settings = make_project(root)
+    settings = copy_project(project_template, root)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         assert training_flow(settings)["champion"] == "1"
