@@ -26,6 +26,9 @@ from flows.offline import go_offline
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 torch.set_num_threads(1)
+# A loaded machine (two workers, subprocesses, other jobs) can take minutes to start Prefect's
+# ephemeral server; the tests wait rather than fail (`wsad` itself waits 90 s).
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
 go_offline()
 
 
@@ -132,7 +135,7 @@ def free_port() -> int:
 
 
 def wait_for_health(
-    url: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float = 120
+    url: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float = 600
 ) -> None:
     """Until GET `url` answers 200; fails with the server's log when it exits or times out."""
     deadline = time.monotonic() + timeout_s

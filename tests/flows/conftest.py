@@ -102,16 +102,21 @@ def project_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def champion_template(project_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project with v1, an IsolationForest trained from its root, as champion (loaded
-    once, so MLflow's registered_model_meta is written), once per test process."""
+def champion_template(
+    project_template: Path, tmp_path_factory: pytest.TempPathFactory, prefect_server: str
+) -> Path:
+    """The project with v1, an IsolationForest trained from its root on the process's Prefect
+    server, as champion (loaded once, so MLflow's registered_model_meta is written), once per
+    test process."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     from components.audit import AuditLog
     from components.registry import store
     from flows.training import training_flow
 
     root = tmp_path_factory.mktemp("champion-template")
     settings = copy_project(project_template, root).model_copy(update=FAST)
-    with contextlib.chdir(root):
+    with contextlib.chdir(root), temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         assert training_flow(settings)["champion"] == "1"
     store.load_model(settings.model_name, "champion", AuditLog(settings.audit_log))
     return root
