@@ -6,6 +6,7 @@ The tests run offline, as the `wsad` CLI does (flows/offline.py)."""
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -181,3 +182,30 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and of its children that have ended."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+CPU_START = pytest.StashKey[float]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    item.stash[CPU_START] = _cpu_seconds()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Each test's CPU seconds (setup, call and teardown; the processes it waited for
+    included) as the report's property `cpu_s`, which --junitxml records: the marker rule's
+    measure (tests/README.md), steadier under load than wall time."""
+    outcome = yield
+    if call.when == "teardown" and CPU_START in item.stash:
+        report = outcome.get_result()
+        report.user_properties.append(("cpu_s", round(_cpu_seconds() - item.stash[CPU_START], 2)))

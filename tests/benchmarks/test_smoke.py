@@ -19,6 +19,18 @@ BENCHMARKS = ROOT / "benchmarks"
 SLOW = {
     "compiled_vs_deepod": "a cold torch.compile",
 }
+# Broken at this commit and fixed on another branch: strict, so the merge that fixes it fails
+# here until its line goes.
+AWAITING = {
+    "review_loop": "ImportError (components.detectors.base); the fix and --smoke: issue 29",
+}
+
+
+def marks(script: str) -> list[pytest.MarkDecorator]:
+    found = [pytest.mark.slow] if script in SLOW else []
+    if script in AWAITING:
+        found.append(pytest.mark.xfail(strict=True, reason=AWAITING[script]))
+    return found
 
 
 def scripts() -> list[str]:
@@ -33,10 +45,7 @@ def committed_results() -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
 
 
-@pytest.mark.parametrize(
-    "script",
-    [pytest.param(s, marks=pytest.mark.slow) if s in SLOW else s for s in scripts()],
-)
+@pytest.mark.parametrize("script", [pytest.param(s, marks=marks(s)) for s in scripts()])
 def test_script_runs_in_smoke_mode(script, tmp_path, prefect_server):
     before = committed_results()
     env = {
@@ -63,4 +72,4 @@ def test_script_runs_in_smoke_mode(script, tmp_path, prefect_server):
 def test_every_script_is_found():
     found = scripts()
     assert {"vs_deepod", "release_quality", "readme_figures", "serving"} <= set(found)
-    assert set(SLOW) <= set(found)
+    assert {*SLOW, *AWAITING} <= set(found)
