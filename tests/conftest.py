@@ -208,4 +208,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     if call.when == "teardown" and CPU_START in item.stash:
         report = outcome.get_result()
-        report.user_properties.append(("cpu_s", round(_cpu_seconds() - item.stash[CPU_START], 2)))
+        cpu_s = round(_cpu_seconds() - item.stash[CPU_START], 2)
+        report.user_properties.append(("cpu_s", cpu_s))
+        log = os.environ.get("WSAD_TEST_CPU_LOG")  # a line per test as it ends, for long runs
+        if log:
+            with open(log, "a") as out:
+                out.write(f"{cpu_s}\t{item.nodeid}\n")
