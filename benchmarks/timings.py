@@ -55,7 +55,10 @@ def timed(label: str, command: list[str], cwd: Path, env: dict[str, str] | None 
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
     if done.returncode != 0:
-        sys.exit(f"error: {label} failed (exit {done.returncode}); its output: {log}")
+        tail = "".join(log.read_text().splitlines(keepends=True)[-60:])
+        sys.exit(
+            f"{tail}error: {label} failed (exit {done.returncode}); the end of its output above"
+        )
     print(f"{label}: {seconds:.1f} s wall, {cpu_s:.1f} CPU s", flush=True)
     return label, seconds, cpu_s, before, os.getloadavg()[0]
 

@@ -129,6 +129,7 @@ def last_entry(settings: Settings) -> dict:
     return audit.entries()[-1]
 
 
+@pytest.mark.slow  # a `wsad train` process paused and answered: 14-17 CPU s
 def test_approved_run_pauses_then_promotes_with_the_approver_audited(gated, prefect_server):
     with gated_training(gated, prefect_server) as proc:
         run_id = paused_run(gated, proc)
@@ -151,6 +152,7 @@ def test_approved_run_pauses_then_promotes_with_the_approver_audited(gated, pref
     assert entry["gates"]["approval"]["reason"] == "approved after review"
 
 
+@pytest.mark.slow  # a `wsad train` process paused and answered
 def test_rejected_run_leaves_champion_unchanged_and_audits_the_rejection(gated, prefect_server):
     with gated_flow(gated) as running:
         run_id = paused_run(gated, running)
@@ -171,6 +173,7 @@ def test_rejected_run_leaves_champion_unchanged_and_audits_the_rejection(gated, 
     assert run_id not in [run["id"] for run in pending()]
 
 
+@pytest.mark.slow  # a `wsad train` process paused until its timeout
 def test_no_answer_in_time_is_a_rejection(gated):
     with gated_flow(gated, approval_timeout_s=3) as running:
         run_id = paused_run(gated, running)

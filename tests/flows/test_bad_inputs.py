@@ -19,6 +19,8 @@ import pytest
 
 from tests.flows.conftest import FAST, assert_one_error_line, cli_env, copy_project, run_wsad
 
+pytestmark = pytest.mark.slow  # 18 cases, each a `wsad` process (tests/README.md)
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, champion_template: Path, prefect_server: str):

@@ -31,6 +31,8 @@ from tests.flows.conftest import (
 )
 from tests.flows.feeds import BENIGN, BROKEN
 
+pytestmark = pytest.mark.slow  # a `wsad train` process per feed (tests/README.md)
+
 KEEP_CHAMPION = {"WSAD_METRIC_FLOOR": "2"}  # registers, never promotes: v1 stays the reference
 
 

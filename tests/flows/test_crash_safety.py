@@ -30,6 +30,8 @@ from tests.flows.conftest import (
     run_wsad,
 )
 
+pytestmark = pytest.mark.slow  # killed and racing `wsad train` processes (tests/README.md)
+
 
 def start_train(settings: Settings, root: Path, **env: str) -> subprocess.Popen[bytes]:
     """`wsad train` in its own process group (its Prefect server dies with it)."""

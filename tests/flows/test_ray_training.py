@@ -21,6 +21,8 @@ from flows.runners import DistributedError, gpus_per_task, training_runner
 from flows.training import training_flow
 from tests.flows.conftest import copy_project, free_port
 
+pytestmark = pytest.mark.slow  # a Ray head and a training flow on it (tests/README.md)
+
 RAY_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",  # no usage reports
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # single-node mode: every service on 127.0.0.1

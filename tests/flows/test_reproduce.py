@@ -13,6 +13,8 @@ from components.lineage import data_version
 from flows.training import training_flow
 from tests.flows.conftest import assert_one_error_line, cli_env, commit_data, copy_project, run_wsad
 
+pytestmark = pytest.mark.slow  # a DevNet champion, reproduced by `wsad` processes (tests/README.md)
+
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory, project_template: Path, prefect_server: str):

@@ -30,6 +30,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tests.flows.conftest import FAST, assert_one_error_line, cli_env, copy_project, run_wsad
 
+pytestmark = pytest.mark.slow  # `wsad score` processes (tests/README.md)
+
 
 @pytest.fixture(scope="module")
 def champion(

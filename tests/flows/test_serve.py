@@ -29,6 +29,8 @@ from flows.config import Settings
 from flows.retrain_lock import lock_name
 from tests.flows.conftest import cli_env, copy_project
 
+pytestmark = pytest.mark.slow  # `wsad serve` runs a deployment and its flow runs (tests/README.md)
+
 CRON = "17 4 * * 2"
 
 
