@@ -156,8 +156,8 @@ def main() -> None:
     if args.smoke:
         folder = smoke.smoke_dir()
         (folder / "project").mkdir()
-        rows = [timed("wsad init", wsad("init"), folder / "project")]
-        replace_section(folder / "RESULTS.md", HEADING, section(rows, ["smoke"]))
+        init = timed("wsad init", wsad("init"), folder / "project")
+        replace_section(folder / "RESULTS.md", HEADING, section([init], ["smoke"]))
         return
     rows: list[Row] = []
     for name in commands:
