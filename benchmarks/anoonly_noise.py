@@ -24,8 +24,8 @@ import pandas as pd
 import torch
 
 from benchmarks import smoke
-from components.benchmark import Split, evaluate, load_table, make_split
 from components.detectors.api import applicable_params
+from components.selection.adbench import Split, evaluate, load_table, make_split
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 DATASETS = ("cardio", "annthyroid", "pageblocks")

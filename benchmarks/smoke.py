@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import typer
 
-from components import benchmark
+from components.selection import adbench
+from flows.cli.options import select_tables
 
 HELP = "seconds-long check on two generated tables; writes only to a temporary folder"
 TABLES = ("smoke_a", "smoke_b")
@@ -45,10 +46,8 @@ def bench_rows(folder: Path, out: str, counts: list[int] | None = None) -> Path:
     """`wsad bench`'s raw rows (iforest and supervised, seed 0; label ratios 0.05 and 0.1, or
     `counts` labelled anomalies) on the tables in `folder`, written to `folder / out`: the
     input of the scripts that only render such rows."""
-    tables = benchmark.select_tables(folder, ",".join(TABLES))
-    rows = benchmark.run(
-        tables, ["iforest", "supervised"], [0.05, 0.1], [0], "cpu", None, {}, counts
-    )
+    tables = select_tables(folder, ",".join(TABLES))
+    rows = adbench.run(tables, ["iforest", "supervised"], [0.05, 0.1], [0], "cpu", None, {}, counts)
     pd.DataFrame(list(rows)).to_csv(folder / out, index=False)
     return folder / out
 

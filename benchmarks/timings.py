@@ -31,7 +31,7 @@ import pandas as pd
 
 from benchmarks import smoke
 from benchmarks.report import SHARED_TABLES, machine, replace_section, show_table
-from components.demo import build_demo_data
+from components.data.demo import build_demo_data
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## Timings of the README's commands (`benchmarks/timings.py`)"

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from benchmarks import smoke
-from components.benchmark import evaluate, load_table, make_split
+from components.selection.adbench import evaluate, load_table, make_split
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 DATASETS = ("cardio", "thyroid", "pendigits", "optdigits", "pageblocks", "wilt")

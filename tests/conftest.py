@@ -1,7 +1,7 @@
 """Shared fixtures: small synthetic weakly supervised tasks, the shared datasets folder, and
 `prefect_server`, one real Prefect server per test process (per pytest-xdist worker) for
 every test whose processes must share one API (flows, the benchmarks' smoke runs).
-The tests run offline, as the `wsad` CLI does (flows/offline.py)."""
+The tests run offline, as the `wsad` CLI does (flows/runtime/offline.py)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 import torch
 
-from components.candidate_facts import CandidateFacts
-from flows.offline import go_offline
+from components.registry.candidate_facts import CandidateFacts
+from flows.runtime.offline import go_offline
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 

@@ -26,8 +26,8 @@ import pytest
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="wsad-prefect-")
 os.environ.pop("PREFECT_API_URL", None)
 
-from components.demo import build_demo_data  # noqa: E402
-from flows.config import Settings  # noqa: E402
+from components.data.demo import build_demo_data  # noqa: E402
+from flows.runtime.config import Settings  # noqa: E402
 from tests.conftest import free_port, wait_for_health  # noqa: E402, F401 (used from here)
 
 DVC = [sys.executable, "-m", "dvc"]
@@ -110,9 +110,9 @@ def champion_template(
     test process."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from components.audit import AuditLog
+    from components.provenance.audit import AuditLog
     from components.registry import store
-    from flows.training import training_flow
+    from flows.pipelines.training import training_flow
 
     root = tmp_path_factory.mktemp("champion-template")
     settings = copy_project(project_template, root).model_copy(update=FAST)
