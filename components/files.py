@@ -7,6 +7,7 @@ which re-exports it) raise it. Import rule: standard library only.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -40,3 +41,13 @@ def ensure_table_file(path: Path) -> str:
             f"{', '.join(TABLE_SUFFIXES)}"
         )
     return suffix
+
+
+def md5_of(path: Path) -> str:
+    """The md5 of a file's bytes, read in blocks (DVC's digest of a single file), so a
+    record of it can be checked against the file later."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with Path(path).open("rb") as stream:
+        while block := stream.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

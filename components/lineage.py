@@ -19,6 +19,9 @@ from typing import Any
 
 import yaml
 
+from components.candidate_facts import UnversionedData
+from components.files import md5_of
+
 log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
@@ -98,6 +101,22 @@ def _workspace_matches(dvc_file: Path) -> bool:
     in the .dvc file's folder: its DVC repository)."""
     dvc_file = Path(dvc_file).resolve()
     return not json.loads(_dvc(dvc_file.parent, "status", "--json", dvc_file.name) or "{}")
+
+
+def is_versioned(version: str) -> bool:
+    """Whether a recorded data version is one DVC can restore (neither "untracked" nor
+    "+modified"): what the lineage gate requires and `wsad reproduce` needs."""
+    return version != UNTRACKED and not version.endswith(MODIFIED)
+
+
+def unversioned_data(
+    version: str, inputs: Sequence[Path], who: str, reason: str | None
+) -> UnversionedData | None:
+    """The override a run records when its data is not versioned and it was allowed to be
+    released anyway (`reason` given): who, why and each input file's md5. None otherwise."""
+    if is_versioned(version) or not reason:
+        return None
+    return UnversionedData(who, reason, {str(Path(p).resolve()): md5_of(p) for p in inputs})
 
 
 def input_version(dvc_file: Path, inputs: Sequence[Path]) -> str:

@@ -98,7 +98,7 @@ def _print_outcome(result: dict[str, Any]) -> None:
     out.print(f"released: {result['method']}")
     out.print(f"threshold: {result['threshold_contamination']['note']}")
     verdict = "[green]promoted to champion[/]" if result["promoted"] else "[yellow]not promoted[/]"
-    out.print(f"v{result['version']} {verdict}: {result['reason']}")
+    out.print(f"v{result['version']} {verdict}: {result['reason']}", soft_wrap=True)
     out.print(f"champion is now v{result['champion']}" if result["champion"] else "no champion")
 
 
@@ -137,7 +137,14 @@ def train(
     accept_drift: Annotated[
         bool, typer.Option(help="train although the data moved from the champion's reference")
     ] = False,
-    reason: Annotated[str | None, typer.Option(help="why the drift is accepted (audited)")] = None,
+    allow_unversioned: Annotated[
+        bool,
+        typer.Option(help="let a version trained on data DVC does not version become champion"),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="why the drift is accepted or the unversioned data allowed (audited)"),
+    ] = None,
     require_approval: Annotated[
         bool, typer.Option(help="pause before champion moves until `wsad approve`")
     ] = False,
@@ -146,8 +153,16 @@ def train(
     """Validate (also against the champion's reference), train, compare, register, promote."""
     from components import files, lineage
 
-    if accept_drift != bool(reason and reason.strip()):
+    explained = bool(reason and reason.strip())
+    if accept_drift and not explained:
         fail("--accept-drift and --reason go together: say why the changed data is right")
+    if allow_unversioned and not explained:
+        fail(
+            "--allow-unversioned and --reason go together: say why data that DVC does not "
+            "version may be released"
+        )
+    if explained and not (accept_drift or allow_unversioned):
+        fail("--reason goes with --accept-drift or --allow-unversioned: say which it explains")
     with one_line_errors():
         for given in (records, labels):
             if given is not None:
@@ -160,6 +175,7 @@ def train(
         threshold_method=threshold_method,
         allow_schema_change=allow_schema_change or None,
         accept_drift_reason=reason if accept_drift else None,
+        allow_unversioned_reason=reason if allow_unversioned else None,
         require_approval=require_approval or None,
         who=who,
     )

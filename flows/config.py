@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Train although the data moved away from the champion's reference (audited with this
     # reason); per run (`wsad train --accept-drift --reason`), never a standing setting.
     accept_drift_reason: str | None = None
+    # Release a version trained on data DVC does not version (audited with this reason, who
+    # and the files' md5); per run (`wsad train --allow-unversioned --reason`), likewise.
+    allow_unversioned_reason: str | None = None
     cv_folds: int = Field(default=3, ge=2)
     # The release: rank ensemble of the best cross-validated candidate and those of the next
     # `release_top - 1` within `release_tolerance` of its ranking AUC, `ensemble_seeds` seeds
