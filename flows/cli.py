@@ -18,6 +18,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from flows import (
+    audit_cli,
     init_cli,
     label_cli,
     release_cli,
@@ -243,8 +244,11 @@ def score(
 
         result = scoring_flow(records, out_path, alias, chunk_rows, settings, strict)
     out.print(
-        f"scored {result['rows']} rows with {result['model']}: {result['flagged']} flagged, "
-        f"written to {result['out']} in {result['seconds']:.1f}s"
+        f"scored {result['rows']} rows with {result['model']} (v{result['version']}): "
+        f"{result['flagged']} flagged, written to {result['out']} in {result['seconds']:.1f}s; "
+        f"receipt: audit entry {result['receipt']}",
+        highlight=False,
+        soft_wrap=True,
     )
     drift = result["drift"]
     if drift is None:
@@ -269,19 +273,6 @@ def show_config() -> None:
     out.print(table)
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain (and HMAC when WSAD_AUDIT_KEY is set)."""
-    from components.audit import AuditLog
-
-    settings = settings_with()
-    with one_line_errors():
-        result = AuditLog(settings.audit_log, settings.audit_key_bytes()).verify()
-    if not result.ok:
-        fail(f"{settings.audit_log}: entry {result.first_bad} is bad: {result.reason}", code=1)
-    out.print(f"{settings.audit_log}: {result.n_entries} entries, chain intact")
-
-
 for command in (
     release_cli.promote,
     release_cli.rollback,
@@ -296,6 +287,7 @@ for command in (
 app.command()(init_cli.init)
 app.command("serve-model")(serve_model_cli.serve_model)
 app.command("review")(review_cli.review)
+audit_app.command("verify")(audit_cli.audit_verify)
 label_app.command("add")(label_cli.label_add)
 label_app.command("dismiss")(label_cli.label_dismiss)
 label_app.command("import")(label_cli.label_import)

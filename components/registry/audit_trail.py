@@ -27,10 +27,11 @@ def record(
     **event: Any,
 ) -> dict[str, Any]:
     """Append the audit entry, then copy it to the version's run and tag the version with its
-    hash (an anchor outside the log file). A version released on data DVC does not version
-    carries who allowed that, why and the inputs' md5 (`unversioned_data`) in each entry. With a `run_key`, an entry that an earlier attempt
+    hash (an anchor outside the log file). With a `run_key`, an entry that an earlier attempt
     of the same step appended (same model, version, action and key) is reused, not repeated;
-    the copy and the tag are written again (both overwrite)."""
+    the copy and the tag are written again (both overwrite). A version trained on data DVC
+    does not version carries who allowed its release, why and the inputs' md5 in each entry
+    (`unversioned_data`)."""
     keyed = {} if run_key is None else {RUN_KEY: run_key}
     earlier = None
     if run_key is not None:

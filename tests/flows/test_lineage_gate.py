@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+
 import pytest
 
 from components.audit import AuditLog
@@ -89,9 +90,10 @@ def test_allow_unversioned_with_a_reason_promotes_and_audits_who_why_and_md5(
 ):
     root, settings, env, export = project
     assert allowed.returncode == 0, allowed.stdout
-    assert f"v2 promoted to champion: all gates passed (unversioned data allowed by ann: {REASON})" in (
-        allowed.stdout
+    verdict = (
+        f"v2 promoted to champion: all gates passed (unversioned data allowed by ann: {REASON})"
     )
+    assert verdict in allowed.stdout
     assert "champion is now v2" in allowed.stdout
     (entry,) = [e for e in decisions(settings) if e["version"] == "2"]
     assert (entry["action"], entry["who"]) == ("promote", "ann")
@@ -146,4 +148,3 @@ def test_a_scheduled_run_on_edited_tracked_data_is_not_promoted(tmp_path, monkey
     assert result["gates"]["lineage"]["value"].endswith("+modified")
     assert "the DVC-tracked data changed after its last `dvc add`" in result["reason"]
     assert result["champion"] is None
-
