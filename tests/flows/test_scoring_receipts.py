@@ -17,6 +17,8 @@ from components.registry import store
 from tests.flows.conftest import assert_one_error_line, cli_env, run_wsad
 from tests.flows.test_serve_model import demo_store, promote, register_iforest
 
+pytestmark = pytest.mark.slow  # each test runs `wsad score` or `wsad audit verify` in a process
+
 
 @pytest.fixture(scope="module")
 def champion(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
