@@ -8,9 +8,9 @@ import dataclasses
 import math
 from typing import Any
 
-from components.candidate_facts import CandidateFacts
-from components.lineage import MODIFIED, is_versioned
+from components.provenance.lineage import MODIFIED, is_versioned
 from components.registry import RegistryError
+from components.registry.candidate_facts import CandidateFacts
 
 GATES = ("lineage", "validation", "metric_floor", "beats_champion", "contamination_in_interval")
 ALLOW_HINT = "train with --allow-unversioned --reason '...' to release it all the same (audited)"

@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 
 from components.registry import store
+from tests.flows.cli.test_serve_model import demo_store, promote, register_iforest
 from tests.flows.conftest import cli_env, run_wsad
-from tests.flows.test_serve_model import demo_store, promote, register_iforest
 from tests.integration.servers import QUIET, Server, free_port, start, wait_healthy
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
