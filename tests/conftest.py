@@ -33,6 +33,19 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
 go_offline()
 
 
+@pytest.fixture(autouse=True)
+def environment_as_found() -> Iterator[None]:
+    """Each test leaves `os.environ` as it found it. A test that runs the CLI in-process
+    (CliRunner) also runs its callback, which sets the console variables for Prefect
+    (flows/cli/terminal.py: quiet_console); left behind, they would reach every later test's
+    `wsad` subprocesses, which a user's shell never hands them (a served run's stage lines
+    vanished from the serve console only after such a test)."""
+    before = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(before)
+
+
 def synthetic_task(
     seed: int = 0, n: int = 1500, d: int = 8, n_anomalies: int = 60, n_labelled: int = 10
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
