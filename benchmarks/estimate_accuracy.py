@@ -83,7 +83,7 @@ def binomial_floor(recall: float, n: int) -> float:
 
 def _cells(prefix: str, estimate: PerformanceEstimate | None) -> dict[str, float]:
     assert estimate is not None  # training_basis always sets it
-    out = {}
+    out: dict[str, float] = {}
     for name in QUANTITIES:
         est: Estimated = getattr(estimate, name)
         out |= {f"{prefix}{name}": est.value, f"{prefix}{name}_low": est.low,

@@ -139,10 +139,10 @@ def simulate(
     methods: tuple[str, ...],
     epochs: int | None,
     max_rows: int,
-    measure: dict[str, object] | None = None,
+    measure: review_measure.Plan | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """One row per (strategy, round): test AUC-PR and the verdicts so far; with `measure`
-    (review_measure.measure's shares, draws, queue_rows), its rows on the starting model."""
+    (review_measure.Plan), its rows on the starting model."""
     X, y_true = table(name)
     split = make_split(X, y_true, label_ratio=0.0, seed=seed, max_rows=max_rows)
     truth = split.y_train_true
@@ -154,9 +154,9 @@ def simulate(
     measured = []
     if measure is not None:
         threshold = threshold_of(start, split.X_train, y0, seed)
-        found = review_measure.measure(start, split.X_train, y0, truth, threshold, **measure)
+        found = review_measure.measure(start, split.X_train, y0, truth, threshold, measure)
         where = {"dataset": name, "seed": seed, "max_rows": max_rows, "rows": int((y0 == 0).sum())}
-        where["queue_rows"] = measure["queue_rows"]
+        where["queue_rows"] = measure.queue_rows
         measured = [{**where, **row} for row in found]
     rows = []
     for strategy in strategies:
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> Path:
     run = args.strategies or queues + ([] if args.queues_only else list(BASELINES))
     measure = None
     if args.measure:
-        measure = {"shares": args.random_shares, "draws": args.draws, "queue_rows": args.queue_rows}
+        measure = review_measure.Plan(args.random_shares, args.draws, args.queue_rows)
     if not args.report_only:
         rows: list[dict] = []
         measured: list[dict] = []

@@ -13,6 +13,8 @@ Run through benchmarks/review_loop.py (`--measure`); its RESULTS.md section is w
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -24,15 +26,22 @@ from components.review.sample import Design
 HEADING = "## Review queue that measures: Horvitz-Thompson precision and recall (issue 29)"
 
 
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What `--measure` asks for: the random shares, draws of each, rows per queue."""
+
+    shares: list[float]
+    draws: int
+    queue_rows: int
+
+
 def measure(
     det: RankEnsemble,
     X: np.ndarray,
     y: np.ndarray,
     truth: np.ndarray,
     threshold: float,
-    shares: list[float],
-    draws: int,
-    queue_rows: int,
+    plan: Plan,
 ) -> list[dict[str, object]]:
     """One row per (random share, draw): the estimates, the truth and the anomalies queued."""
     scores, members = det.decision_function(X), det.member_scores(X)
@@ -43,14 +52,14 @@ def measure(
     true_recall = float((hits & flagged).sum() / max(hits.sum(), 1))
     ids = np.arange(len(X)).astype(str)
     verdicts = dict(zip(ids.tolist(), truth.astype(bool).tolist(), strict=True))
-    top_only = build_queue(scores, reviewable, queue_rows, 0.0, threshold, members)
+    top_only = build_queue(scores, reviewable, plan.queue_rows, 0.0, threshold, members)
     rows = []
-    for share in shares:
-        for draw in range(draws if share > 0 else 1):
+    for share in plan.shares:
+        for draw in range(plan.draws if share > 0 else 1):
             queue = build_queue(
                 scores,
                 reviewable,
-                queue_rows,
+                plan.queue_rows,
                 DEFAULT_UNCERTAIN_SHARE,
                 threshold,
                 members,

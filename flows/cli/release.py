@@ -74,7 +74,7 @@ def models(model_name: ModelName = None) -> None:
             f"{f.auc_pr:.3f}",
             estimate.precision.text() if estimate else "-",
             estimate.recall.text() if estimate else "-",
-            f.data_version[:12],
+            f.data_version[:12] + ("" if f.unversioned is None else " (allowed)"),
             "passed" if f.validation_passed else "failed",
             v["tags"].get("rejected_reason") or v["tags"].get("decision", ""),
         )

@@ -1,7 +1,8 @@
 """The scoring flow: load the champion from the registry, stream the table through it while
 comparing every chunk with the model's reference, write scores, flags, the drift report and
 the estimated performance of the batch (each as JSON and a plot next to the scores and a
-markdown table as a Prefect artifact)."""
+markdown table as a Prefect artifact), and leave a receipt of the run, that estimate
+included, in the audit log (components/provenance/receipts.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from components.monitoring.drift import DriftError, DriftMonitor, DriftReport
 from components.monitoring.performance import PerformanceReport, estimate_batch
 from components.plots import plot_drift, plot_performance
 from components.provenance.audit import AuditLog
+from components.provenance.receipts import Reportable, ScoringReceipt, record_receipt
 from components.registry import store
 from components.serving.batch import ScoringSummary, score_table
 from flows.runtime import progress
@@ -30,12 +32,14 @@ PLOTTED = ("precision", "recall", "auc_pr", "anomaly_share")
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
-def load_model(model_name: str, alias: str, audit: AuditLog) -> Any:
-    """The champion only when the audit log names it (see `store.load_model`)."""
+def load_model(model_name: str, alias: str, audit: AuditLog) -> tuple[str, Any]:
+    """The version under `alias` and its pyfunc, loaded by version; the champion only when
+    the audit log names it (see `store.resolve_version`)."""
     with progress.stage("load model") as stage:
-        model = store.load_model(model_name, alias, audit)
-        stage.report(f"models:/{model_name}@{alias}")
-        return model
+        version = store.resolve_version(model_name, alias, audit)
+        model = store.load_version(model_name, version)
+        stage.report(f"models:/{model_name}@{alias} (v{version})")
+        return version, model
 
 
 def performance_paths(out: Path) -> tuple[Path, Path]:
@@ -151,6 +155,36 @@ def score(
     return summary, (reports[0] if reports else None), (estimates[0] if estimates else None)
 
 
+@task(cache_policy=NONE)
+def write_receipt(
+    audit: AuditLog,
+    model_name: str,
+    version: str,
+    alias: str,
+    model: Any,
+    records: Path,
+    summary: ScoringSummary,
+    drift: DriftReport | None,
+    estimate: Reportable | None = None,
+) -> dict[str, Any]:
+    """The run's receipt in the audit log: version, alias, threshold, md5 of input and
+    output, rows, flags, drift status and the performance estimate (None: null)."""
+    receipt = ScoringReceipt.of_run(
+        model_name=model_name,
+        version=version,
+        alias=alias,
+        threshold=model.unwrap_python_model().threshold.value,
+        records=records,
+        out=summary.out,
+        rows=summary.rows,
+        flagged=summary.flagged,
+        drifted=None if drift is None else drift.drifted,
+        drift_summary=None if drift is None else drift.summary(),
+        estimate=estimate,
+    )
+    return record_receipt(audit, receipt)
+
+
 @flow(name="wsad-scoring")
 def scoring_flow(
     records: Path,
@@ -161,14 +195,18 @@ def scoring_flow(
     strict: bool = False,
 ) -> dict[str, Any]:
     """Score a table with the model under `alias` (schema enforced chunk by chunk, drift
-    measured against the model's reference; `strict` makes drift an error)."""
+    measured against the model's reference; `strict` makes drift an error), and audit the
+    published run's receipt (a failed run publishes nothing and leaves none)."""
     settings = settings or Settings()
     store.configure(settings.tracking_uri)
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
-    model = load_model(settings.model_name, alias, audit)
+    version, model = load_model(settings.model_name, alias, audit)
     model_uri = f"models:/{settings.model_name}@{alias}"
     summary, drift, performance = score(
         model, model_uri, records, out, settings.id_column, chunk_rows, strict
+    )
+    receipt = write_receipt(
+        audit, settings.model_name, version, alias, model, records, summary, drift, performance
     )
     return {
         "rows": summary.rows,
@@ -180,5 +218,7 @@ def scoring_flow(
         "drift_report": None if drift is None else str(drift_paths(out)[0]),
         "performance": performance,  # a PerformanceReport (to_dict) or None
         "performance_report": None if performance is None else str(performance_paths(out)[0]),
+        "version": version,
+        "receipt": receipt["seq"],
         "run_id": current_run_id(),
     }
