@@ -1,12 +1,13 @@
-"""Scoring receipts through the installed `wsad`: `wsad score` leaves one audit entry with
-the version, alias, threshold, md5 of input and output, rows, flags, drift status and a
-null estimate; `wsad audit verify --receipts` checks the output against it, and one score
-changed in the output file is one error line; a failed scoring run (bad input, or drift
-with `--strict`) leaves no receipt."""
+"""Scoring receipts through the installed `wsad`: `wsad score` leaves one audit entry with the
+version, alias, threshold, md5 of input and output, rows, flags, drift status and the batch's
+performance estimate (as in the report next to the scores); `wsad audit verify --receipts`
+checks the output against it, and one score changed in the output file is one error line; a
+failed scoring run (bad input, or drift with `--strict`) leaves no receipt."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -76,7 +77,8 @@ def test_wsad_score_leaves_a_receipt_of_what_it_did(champion, scored):
     assert entry["output_md5"] == md5(out)
     assert (entry["rows"], entry["flagged"]) == (len(scores), int(scores["is_anomaly"].sum()))
     assert entry["drift"]["status"] == "within limits"
-    assert entry["estimate"] is None
+    report = json.loads(out.with_suffix(".performance.json").read_text())
+    assert entry["estimate"] == report  # the profiled champion holds a training estimate
     assert AuditLog(settings.audit_log).verify().ok
 
 
