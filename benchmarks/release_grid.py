@@ -123,6 +123,34 @@ def _method_facts(method: str, split: Split, folder: Path, n_seeds: int) -> None
     )
 
 
+def holdout_rows(y_train: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """A seeded `share` of the rows without a label, kept out of a fit to calibrate on."""
+    unlabelled = np.flatnonzero(y_train == 0)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(unlabelled, size=int(round(share * len(unlabelled))), replace=False))
+
+
+def _holdout_facts(method: str, split: Split, folder: Path, n_seeds: int, share: float) -> None:
+    """`n_seeds` fits on the training rows less a held-out `share` of the unlabelled ones:
+    their scores on the held-out rows (what a threshold could be calibrated on without the
+    in-sample bias of rows the model was fitted on) and on the test rows."""
+    target = folder / f"{method}.holdout.npz"
+    if target.exists():
+        return
+    held = holdout_rows(split.y_train, share, CV_SEED)
+    kept = np.setdiff1d(np.arange(len(split.y_train)), held)
+    params = applicable_params(method, {"random_state": CV_SEED, "device": "cpu"})
+    X, y = split.X_train[kept], split.y_train[kept]
+    fits = fit_many(make(method, **params), X, [y] * n_seeds, list(range(n_seeds)))
+    np.savez_compressed(
+        target,
+        held=held,
+        held_scores=np.stack([m.decision_function(split.X_train[held]) for m in fits]),
+        kept_scores=np.stack([m.decision_function(X) for m in fits]),
+        test_scores=np.stack([m.decision_function(split.X_test) for m in fits]),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/datasets"))
@@ -133,6 +161,12 @@ def main() -> None:
     parser.add_argument("--ensemble-seeds", type=int, default=5)
     parser.add_argument("--max-rows", type=int, default=5000)
     parser.add_argument("--cache", type=Path, default=Path("results-release-cache"))
+    parser.add_argument(
+        "--calibration-holdout",
+        type=float,
+        default=0.0,
+        help="also fit without this share of the unlabelled rows (calibration study)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     torch.set_num_threads(1)
@@ -149,6 +183,10 @@ def main() -> None:
                 for method in methods:
                     start = time.perf_counter()
                     _method_facts(method, split, folder, args.ensemble_seeds)
+                    if args.calibration_holdout > 0:
+                        _holdout_facts(
+                            method, split, folder, args.ensemble_seeds, args.calibration_holdout
+                        )
                     print(f"{folder.name} {method} {time.perf_counter() - start:.1f}s", flush=True)
 
 

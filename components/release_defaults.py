@@ -21,3 +21,5 @@ DEFAULT_TOP = 2  # at most this many members in the released rank ensemble
 # behind, it would dilute a clear leader.
 DEFAULT_TOLERANCE = 0.05
 DEFAULT_SEEDS = 3  # seeds per member
+# What candidates are ranked by (components/release.py CRITERIA).
+DEFAULT_CRITERION = "auc_roc"
