@@ -32,9 +32,7 @@ def _best(rows: pd.DataFrame, metric: str, higher_is_better: bool) -> str:
     return str(means.idxmax() if higher_is_better else means.idxmin())
 
 
-def leave_tables_out(
-    rows: pd.DataFrame, metric: str, higher_is_better: bool = True
-) -> Choice:
+def leave_tables_out(rows: pd.DataFrame, metric: str, higher_is_better: bool = True) -> Choice:
     """Choose a configuration on three groups, score it on the fourth; `rows` holds columns
     split, table, config and `metric`, one row per (split, config)."""
     rows = rows.assign(group=rows.table.map(group_of))

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 
 from benchmarks.release_quality import Cached, _normalised, _selection
-from components.release import members, plan_release
+from components.selection.ensemble_plan import members, plan_release
 
 # The pool every configuration draws its candidates from (the grid's methods).
 POOL = ("devnet", "prenet", "deepsad", "iforest", "supervised", "catboost")
@@ -39,15 +39,17 @@ class Config:
     """One way to turn the cross-validation into a release."""
 
     candidates: str  # a key of CANDIDATE_SETS
-    criterion: str  # how candidates are ranked (components/release.py `rank`)
+    criterion: str  # how candidates are ranked (components/selection/ensemble_plan.py `rank`)
     top: int
     tolerance: float
     seeds: int
 
     @property
     def name(self) -> str:
-        rule = f"top{self.top}" if self.top == 1 or self.tolerance >= 1 else (
-            f"top{self.top} within {self.tolerance:g}"
+        rule = (
+            f"top{self.top}"
+            if self.top == 1 or self.tolerance >= 1
+            else (f"top{self.top} within {self.tolerance:g}")
         )
         return f"{rule}, by {self.criterion}, {self.seeds} seed(s), candidates {self.candidates}"
 

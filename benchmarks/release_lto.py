@@ -32,7 +32,7 @@ from benchmarks.release_lto_report import render_tables
 from benchmarks.report import replace_section
 from benchmarks.table_groups import group_of
 from benchmarks.threshold_configs import feature_bins, threshold_rows
-from components.benchmark import load_table
+from components.selection.adbench import load_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Release out of sample: leave-tables-out (issue 28)"

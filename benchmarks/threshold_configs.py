@@ -15,10 +15,10 @@ import dataclasses
 import numpy as np
 
 from benchmarks.release_configs import SplitCache, SplitScores
-from components.calibration import calibrate_threshold
-from components.contamination.best_bin import search_bins, top_bins
-from components.contamination.trust import judge
-from components.release import combine
+from components.selection.calibration import calibrate_threshold
+from components.selection.contamination.best_bin import search_bins, top_bins
+from components.selection.contamination.trust import judge
+from components.selection.ensemble_plan import combine
 
 ESTIMATORS = ("features", "release", "both")
 WIDTHS = (0.1, 0.2, 0.3, 1.0)  # 1.0: width never distrusts
@@ -107,8 +107,8 @@ def threshold_rows(
 
 def feature_bins(X_train: np.ndarray, y_train: np.ndarray) -> list:
     """The flow's first estimate's bins (logistic P-vs-U and IsolationForest), recomputed."""
-    from components.contamination.best_bin import _isolation_score
-    from components.contamination.common import held_out_probability, prepare
+    from components.selection.contamination.best_bin import _isolation_score
+    from components.selection.contamination.common import held_out_probability, prepare
 
     data = prepare(X_train, y_train, 5, 0)
     labelled = data.y == 1

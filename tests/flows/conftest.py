@@ -20,8 +20,8 @@ import pytest
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="wsad-prefect-")
 os.environ.pop("PREFECT_API_URL", None)
 
-from components.demo import build_demo_data  # noqa: E402
-from flows.config import Settings  # noqa: E402
+from components.data.demo import build_demo_data  # noqa: E402
+from flows.runtime.config import Settings  # noqa: E402
 
 DVC = [sys.executable, "-m", "dvc"]
 GIT_ENV = {
@@ -156,6 +156,49 @@ def run_wsad(
         timeout=timeout,
         check=False,
     )
+
+
+def run_wsad_in_terminal(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: float = 600
+) -> tuple[int, str]:
+    """The installed `wsad` on a pseudo-terminal (120 columns), as a person at a terminal
+    runs it: its exit code and everything it drew, control codes included."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    process = subprocess.Popen(
+        [str(WSAD), *args],
+        cwd=cwd,
+        env={**os.environ, "TERM": "xterm-256color", **env},
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        close_fds=True,
+    )
+    os.close(follower)
+    drawn, deadline = [], time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([leader], [], [], 1)[0]:
+                try:
+                    data = os.read(leader, 65536)
+                except OSError:  # the terminal closed: the process ended
+                    break
+                if not data:
+                    break
+                drawn.append(data)
+            elif process.poll() is not None:
+                break
+        else:
+            process.kill()
+        return process.wait(timeout=60), b"".join(drawn).decode(errors="replace")
+    finally:
+        os.close(leader)
 
 
 def assert_one_error_line(done: subprocess.CompletedProcess[str], pattern: str) -> str:
