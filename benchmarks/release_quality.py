@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from benchmarks import smoke
+from benchmarks.release_grid import SMOKE_METHODS, fill_cache
 from benchmarks.report import replace_section, show_table
 from benchmarks.trees_report import ADGYM, ADGYM_COUNTS
 from components.detectors.ensemble import rank_normalise, score_quantiles
@@ -306,7 +308,19 @@ def main() -> None:
     parser.add_argument("--csv", type=Path, default=Path("benchmarks/results/release.csv"))
     parser.add_argument("--write", action="store_true", help="replace the RESULTS.md section")
     parser.add_argument("--command", default="", help="the commands that made the cache")
+    parser.add_argument("--smoke", action="store_true", help=smoke.HELP + " (fills a cache first)")
     args = parser.parse_args()
+    results_md = RESULTS
+    if args.smoke:
+        folder = smoke.smoke_dir()
+        args.cache, args.csv, results_md = (
+            folder / "cache",
+            folder / "release.csv",
+            folder / "RESULTS.md",
+        )
+        args.methods, args.seeds, args.write = SMOKE_METHODS, f"1,{DEFAULT_SEEDS}", True
+        tables = [folder / f"{smoke.TABLES[0]}.parquet"]
+        fill_cache(tables, SMOKE_METHODS.split(","), [5, 10], [0], DEFAULT_SEEDS, 400, args.cache)
     methods = args.methods.split(",")
     tops = [int(t) for t in args.tops.split(",")]
     tolerances = [float(t) for t in args.tolerances.split(",")]
@@ -322,7 +336,7 @@ def main() -> None:
     command = f"{args.command} && {own}" if args.command else own
     section = render(rows, command, methods, default)
     if args.write:
-        replace_section(RESULTS, HEADING, section)
+        replace_section(results_md, HEADING, section)
 
 
 if __name__ == "__main__":

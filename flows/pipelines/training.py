@@ -170,14 +170,17 @@ def describe_candidate(
     share: ThresholdContamination,
     settings: Settings,
 ) -> CandidateFacts:
-    """What the version carries and the gates read: configuration, lineage, validation,
-    contamination and metrics."""
+    """What the version carries and the gates read: configuration, lineage (and, for data
+    DVC does not version, the run's leave to release it), validation, contamination and
+    metrics."""
     sel = candidate.selection
+    inputs = [settings.records, settings.labels]
+    version = lineage.input_version(settings.data_dvc, inputs)
     return CandidateFacts(
         method=sel.method,
         params=sel.params,
         release=describe(sel.method, sel.params),
-        data_version=lineage.input_version(settings.data_dvc, [settings.records, settings.labels]),
+        data_version=version,
         records=str(settings.records),
         labels=str(settings.labels),
         git_commit=lineage.git_commit(Path.cwd()),
@@ -194,6 +197,9 @@ def describe_candidate(
         threshold_contamination=share.value,
         threshold_note=share.note,
         metrics={**candidate.metrics(), "contamination": contamination.estimate},
+        unversioned=lineage.unversioned_data(
+            version, inputs, settings.who, settings.allow_unversioned_reason
+        ),
     )
 
 
