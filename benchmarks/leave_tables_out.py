@@ -11,7 +11,7 @@ import dataclasses
 
 import pandas as pd
 
-from benchmarks.table_groups import GROUPS, group_of
+from benchmarks.table_groups import GROUPS, Groups, group_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,13 +32,15 @@ def _best(rows: pd.DataFrame, metric: str, higher_is_better: bool) -> str:
     return str(means.idxmax() if higher_is_better else means.idxmin())
 
 
-def leave_tables_out(rows: pd.DataFrame, metric: str, higher_is_better: bool = True) -> Choice:
-    """Choose a configuration on three groups, score it on the fourth; `rows` holds columns
-    split, table, config and `metric`, one row per (split, config)."""
-    rows = rows.assign(group=rows.table.map(group_of))
+def leave_tables_out(
+    rows: pd.DataFrame, metric: str, higher_is_better: bool = True, groups: Groups = GROUPS
+) -> Choice:
+    """Choose a configuration on all groups but one, score it on that one, in turn; `rows`
+    holds columns split, table, config and `metric`, one row per (split, config)."""
+    rows = rows.assign(group=rows.table.map(lambda t: group_of(t, groups)))
     per_group: dict[str, str] = {}
     held_out = []
-    for group in GROUPS:
+    for group in groups:
         inside = rows[rows.group == group]
         if inside.empty:
             continue

@@ -3,11 +3,13 @@ and threshold rule (benchmarks/threshold_configs.py) scored on the release grid'
 default chosen leave-tables-out (benchmarks/leave_tables_out.py, groups in
 benchmarks/table_groups.py), and what each choice scores on the group it was not chosen on.
 
-    python -m benchmarks.release_lto --cache results-release-cache --data-dir ../shared/datasets --write
+    python -m benchmarks.release_lto --cache results-release-cache \
+        --data-dir ../shared/datasets --write
 
 The threshold rules are scored on the release chosen out of sample for each split, so the
 whole chain is out of sample. Per-split rows are kept in CSVs next to `--csv` and computed
-once per split; `--smoke` runs the chain on a tiny generated cache.
+once per split; `--smoke` fills a tiny cache on the two generated tables (one group each)
+and runs the chain on it.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks import smoke
 from benchmarks.leave_tables_out import Choice, leave_tables_out
 from benchmarks.release_configs import (
+    POOL,
     SplitCache,
     chosen_members,
     complete_splits,
@@ -27,10 +31,10 @@ from benchmarks.release_configs import (
     configurations,
     split_rows,
 )
-from benchmarks.release_grid import split_with_count
+from benchmarks.release_grid import fill_cache, split_with_count
 from benchmarks.release_lto_report import render_tables
 from benchmarks.report import replace_section
-from benchmarks.table_groups import group_of
+from benchmarks.table_groups import GROUPS, Groups, group_of
 from benchmarks.threshold_configs import feature_bins, threshold_rows
 from components.selection.adbench import load_table
 
@@ -45,6 +49,7 @@ def _cached_rows(csv: Path, folders: list[Path], compute) -> pd.DataFrame:  # ty
     done = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=["split"])
     new = [r for f in folders if f.name not in set(done.split) for r in compute(f)]
     rows = pd.concat([done, pd.DataFrame(new)], ignore_index=True) if new else done
+    rows = rows.astype({"n_labels": int, "seed": int})  # a CSV read back may hold floats
     csv.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(csv, index=False)
     return rows
@@ -56,13 +61,15 @@ def release_rows(folders: list[Path], csv: Path) -> pd.DataFrame:
     return _cached_rows(csv, folders, lambda f: split_rows(SplitCache.load(f), configs))
 
 
-def flag_rows(folders: list[Path], choice: Choice, data_dir: Path, csv: Path) -> pd.DataFrame:
+def flag_rows(
+    folders: list[Path], choice: Choice, data_dir: Path, csv: Path, groups: Groups
+) -> pd.DataFrame:
     """Every threshold rule's test flag rate on every split's out-of-sample release."""
     tables: dict[str, tuple] = {}
 
     def compute(folder: Path) -> list[dict[str, object]]:
         split = SplitCache.load(folder)
-        config = config_named(choice.per_group[group_of(split.table)])
+        config = config_named(choice.per_group[group_of(split.table, groups)])
         if split.table not in tables:
             tables[split.table] = load_table(data_dir / f"{split.table}.parquet")
         X, y = tables[split.table]
@@ -73,10 +80,10 @@ def flag_rows(folders: list[Path], choice: Choice, data_dir: Path, csv: Path) ->
 
     rows = _cached_rows(csv, folders, compute)
     current = {g: c for g, c in choice.per_group.items()}
-    stale = rows[rows.table.map(group_of).map(current) != rows.release]
+    stale = rows[rows.table.map(lambda t: group_of(t, groups)).map(current) != rows.release]
     if not stale.empty:  # the release choice moved since these rows were computed
         csv.unlink()
-        return flag_rows(folders, choice, data_dir, csv)
+        return flag_rows(folders, choice, data_dir, csv, groups)
     return rows
 
 
@@ -88,7 +95,7 @@ def large_tables(data_dir: Path, names: set[str]) -> set[str]:
 
 
 def render(rows: pd.DataFrame, choice: Choice, flags: pd.DataFrame, flag_choice: Choice,
-           large: set[str], command: str) -> str:  # fmt: skip
+           large: set[str], groups: Groups, command: str) -> str:  # fmt: skip
     """The RESULTS.md section."""
     splits = rows.drop_duplicates("split")
     seeds = sorted(splits.seed.unique().tolist())
@@ -108,9 +115,14 @@ def render(rows: pd.DataFrame, choice: Choice, flags: pd.DataFrame, flag_choice:
         "out-of-sample rows below never saw their own tables. The shipped default is the "
         f"choice on all four groups. Date: {when}.",
         "",
-        f"Command: `{command}`",
+        "Commands: the cache (resumable: the grid skips what is cached), then the tables:",
         "",
-        *render_tables(rows, choice, flags, flag_choice, large),
+        "    python -m benchmarks.release_grid --labels 5,10,20 "
+        f"--seeds {','.join(map(str, seeds))} --methods {','.join(POOL)} "
+        "--ensemble-seeds 3 --cache CACHE",
+        f"    {command}",
+        "",
+        *render_tables(rows, choice, flags, flag_choice, large, groups),
     ]) + "\n"  # fmt: skip
 
 
@@ -120,20 +132,29 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/datasets"))
     parser.add_argument("--csv", type=Path, default=Path("results-release-lto.csv"))
     parser.add_argument("--write", action="store_true", help="replace the RESULTS.md section")
+    parser.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = parser.parse_args()
+    groups, results = GROUPS, RESULTS
+    if args.smoke:
+        args.data_dir = smoke.smoke_dir()
+        args.cache, args.csv = args.data_dir / "cache", args.data_dir / "lto.csv"
+        results, args.write = args.data_dir / "RESULTS.md", True
+        groups = {"A": (smoke.TABLES[0],), "B": (smoke.TABLES[1],)}
+        tables = [args.data_dir / f"{t}.parquet" for t in smoke.TABLES]
+        fill_cache(tables, list(POOL), [5], [0], 3, 400, args.cache)  # configs use 3 seeds
     folders = complete_splits(args.cache)
     rows = release_rows(folders, args.csv)
-    choice = leave_tables_out(rows[rows.kind == "release"], "auc_pr")
-    flags = flag_rows(folders, choice, args.data_dir, args.csv.with_suffix(".flags.csv"))
-    flag_choice = leave_tables_out(flags, "in_band")
+    choice = leave_tables_out(rows[rows.kind == "release"], "auc_pr", groups=groups)
+    flags = flag_rows(folders, choice, args.data_dir, args.csv.with_suffix(".flags.csv"), groups)
+    flag_choice = leave_tables_out(flags, "in_band", groups=groups)
     large = large_tables(args.data_dir, set(rows.table))
     command = (
         f"python -m benchmarks.release_lto --cache {args.cache} --data-dir {args.data_dir} --write"
     )
-    section = render(rows, choice, flags, flag_choice, large, command)
+    section = render(rows, choice, flags, flag_choice, large, groups, command)
     print(section)
     if args.write:
-        replace_section(RESULTS, HEADING, section)
+        replace_section(results, HEADING, section)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pandas as pd
 
 from benchmarks.leave_tables_out import Choice
 from benchmarks.report import show_table
-from benchmarks.table_groups import GROUPS
+from benchmarks.table_groups import Groups
 
 BUCKETS = ((0.0, 0.05, "under 5 %"), (0.05, 0.15, "5-15 %"), (0.15, 1.01, "over 15 %"))
 
@@ -38,10 +38,14 @@ def quality_table(rows: pd.DataFrame, choice: Choice) -> list[list[str]]:
     oos = choice.out_of_sample.set_index("split").auc_pr
     out = [["**release, out of sample (leave-tables-out)**", *_by_labels(oos, labels, counts),
             f"{oos.mean() / best.reindex(oos.index).mean():.1%}"]]  # fmt: skip
+    shares = [f"{oos[labels.reindex(oos.index) == n].mean() / best[labels == n].mean():.1%}"
+              for n in counts]  # fmt: skip
+    out.append(["share of hindsight, out of sample", *shares, out[0][-1], ""])
     release = rows[rows.kind == "release"]
     shipped = release[release.config == choice.in_sample].set_index("split").auc_pr
     out.append([f"release, in sample (the shipped default: {choice.in_sample})",
-                *_by_labels(shipped, labels, counts), f"{shipped.mean() / best.mean():.1%}"])  # fmt: skip
+                *_by_labels(shipped, labels, counts),
+                f"{shipped.mean() / best.mean():.1%}"])  # fmt: skip
     out.append(["hindsight best, each method fitted once", *_by_labels(best, labels, counts),
                 "100.0%"])  # fmt: skip
     out.append(["hindsight best, k-seed ensembles", *_by_labels(best_k, labels, counts),
@@ -73,9 +77,9 @@ def configs_table(rows: pd.DataFrame, choice: Choice, keep: int = 12) -> list[li
     return out
 
 
-def choices_table(choice: Choice) -> list[list[str]]:
-    """Per held-out group: its tables and the configuration chosen on the other three."""
-    return [[g, ", ".join(GROUPS[g]), c] for g, c in choice.per_group.items()]
+def choices_table(choice: Choice, groups: Groups) -> list[list[str]]:
+    """Per held-out group: its tables and the configuration chosen on the others."""
+    return [[g, ", ".join(groups[g]), c] for g, c in choice.per_group.items()]
 
 
 def flag_table(oos: pd.DataFrame, large: set[str]) -> list[list[str]]:
@@ -100,7 +104,12 @@ def flag_table(oos: pd.DataFrame, large: set[str]) -> list[list[str]]:
 
 
 def render_tables(
-    rows: pd.DataFrame, choice: Choice, flags: pd.DataFrame, flag_choice: Choice, large: set[str]
+    rows: pd.DataFrame,
+    choice: Choice,
+    flags: pd.DataFrame,
+    flag_choice: Choice,
+    large: set[str],
+    groups: Groups,
 ) -> list[str]:
     """The section's tables, in reading order."""
     counts = [f"{n} labels" for n in sorted(rows.n_labels.unique())]
@@ -110,7 +119,8 @@ def render_tables(
         "",
         "Chosen on the other three groups (leave-tables-out), per held-out group:",
         "",
-        *show_table("choices", ["held out", "tables", "configuration"], choices_table(choice)),
+        *show_table("choices", ["held out", "tables", "configuration"],
+                    choices_table(choice, groups)),
         "",
         "The configurations compared, **in sample** (mean over every split; what the choices "
         "were made on):",
@@ -125,7 +135,7 @@ def render_tables(
                     flag_table(flag_choice.out_of_sample, large)),
         "",
         *show_table("threshold choices", ["held out", "tables", "rule"],
-                    choices_table(flag_choice)),
+                    choices_table(flag_choice, groups)),
         "",
         "Threshold rules compared, **in sample** (share of splits within [0.5x, 2x]):",
         "",
