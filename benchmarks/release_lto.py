@@ -15,6 +15,7 @@ and runs the chain on it.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,7 +45,9 @@ LARGE_ROWS = 100_000
 MAX_ROWS = 5000  # the grid's subsample (benchmarks/release_grid.py)
 
 
-def _cached_rows(csv: Path, folders: list[Path], compute) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _cached_rows(
+    csv: Path, folders: list[Path], compute: Callable[[Path], list[dict[str, object]]]
+) -> pd.DataFrame:
     """Rows of every folder, reusing those already in `csv` (keyed by split)."""
     done = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=["split"])
     new = [r for f in folders if f.name not in set(done.split) for r in compute(f)]
