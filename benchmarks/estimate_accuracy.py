@@ -8,8 +8,8 @@ and threshold, nothing refitted). The estimate is the flow's
 (flows/usecases/performance_estimate.py): `performance.training_basis` on the release's
 combined cross-validation, the threshold's flag rate on the training rows without a label,
 and the contamination estimated on the release's out-of-fold scores. Beside it, to tell
-where its error comes from: the same estimate from the features' contamination estimate (the
-one the threshold is set from), from both searched together, from the true contamination,
+where its error comes from: the same estimate from the first, feature-space contamination
+estimate, from both searched together, from the true contamination,
 and read at the test rows' own flag rate (the threshold's in-sample bias removed); the naive
 baseline precision = contamination / flag rate; and the batch estimate
 (`performance.estimate_batch`) on two batches: the test rows as they are, and the test rows
@@ -48,7 +48,7 @@ from components.monitoring.performance import (
 from components.selection.contamination import (
     ContaminationError,
     ContaminationEstimate,
-    estimate_on_scores,
+    release_estimate,
 )
 from components.selection.defaults import (
     DEFAULT_CANDIDATES,
@@ -102,11 +102,11 @@ def shifted(y: np.ndarray, factor: float, rng: np.random.Generator) -> np.ndarra
 
 def contaminations(split: CachedSplit, sel: SelectionResult) -> dict[str, ContaminationEstimate]:
     """Every contamination source compared, by its cell prefix: the flow's (best-bin on the
-    release's out-of-fold scores), the features' first estimate the threshold is set from,
-    both searched together (best-bin's rule over the union of their bins: the lower upper
-    end, the lowest lower end), and the truth (an oracle no run has)."""
+    release's out-of-fold scores), the first estimate (on feature-space scores), both
+    searched together (best-bin's rule over the union of their bins: the lower upper end,
+    the lowest lower end), and the truth (an oracle no run has)."""
     facts = split.facts
-    scores = estimate_on_scores(sel.held_out_scores, sel.held_out_y)
+    scores = release_estimate(sel.held_out_scores, sel.held_out_y == 1)
     features = ContaminationEstimate(facts["estimate"], facts["low"], facts["high"], "features")
     tighter = min(scores, features, key=lambda c: c.high)
     both = ContaminationEstimate(

@@ -15,7 +15,7 @@ QUANTITIES = ("precision", "recall", "alerts_per_10k", "auc_pr")
 SHIFT = 3.0  # the shifted batch: the test rows' anomaly share times this
 SOURCES = {  # cell prefix: what the training estimate's contamination (and flag rate) was
     "est_": "release's out-of-fold scores (the flow's)",
-    "features_": "features (the threshold's estimate)",
+    "features_": "first estimate (feature-space scores)",
     "both_": "both searched together",
     "oracle_": "true contamination (oracle)",
     "atq_": "release's scores, read at the test flag rate (oracle)",
@@ -129,8 +129,8 @@ def _reading(rows: pd.DataFrame) -> str:
         f"{r_cover:.0%}); error {verdict[max(p_mae, r_mae) <= 0.05]} (precision {p_mae:.3f}, "
         f"below the naive baseline's {naive:.3f}; recall {r_mae:.3f}). Precision is pi R / q, "
         "so it inherits the contamination estimate's error: with the true contamination it "
-        f"would be {oracle:.3f}; from the features' contamination estimate (the one the "
-        f"threshold is set from) instead of the release's scores, {features:.3f}. Recall is "
+        f"would be {oracle:.3f}; from the first, feature-space contamination estimate instead "
+        f"of the release's scores, {features:.3f}. Recall is "
         "read off the n held-out labelled anomalies, and its "
         f"error is above the binomial floor of n = 5 to 20 labels ({rows.recall_floor.mean():.3f} "
         "on these splits), which no estimator from those labels alone beats, so a 0.05 "

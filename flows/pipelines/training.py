@@ -35,6 +35,8 @@ from components.selection.contamination import (
     ThresholdContamination,
     contamination_for_threshold,
     estimate_contamination,
+    release_estimate,
+    threshold_share,
 )
 from components.selection.ensemble_plan import (
     ReleasePlan,
@@ -129,6 +131,16 @@ def plan(
 
 
 @task(cache_policy=NONE)
+def release_share(
+    selection: evaluation.SelectionResult, first: ContaminationEstimate
+) -> ThresholdContamination:
+    """The threshold's share, estimated again on the planned release's out-of-fold scores
+    (no extra fit); the first estimate when that one is not trusted."""
+    found = release_estimate(selection.held_out_scores, selection.held_out_y == 1)
+    return threshold_share(found, first)
+
+
+@task(cache_policy=NONE)
 def refit(
     selection: evaluation.SelectionResult,
     X: np.ndarray,
@@ -142,7 +154,10 @@ def refit(
             selection, X, y, share.value, settings.threshold_method, settings.target_fpr
         )
         what = describe(selection.method, selection.params)
-        stage.report(f"{what} on {len(X):,} rows, threshold {candidate.threshold.value:.4g}")
+        stage.report(
+            f"{what} on {len(X):,} rows, threshold {candidate.threshold.value:.4g} "
+            f"(share {share.value:.4f}{', fallback' if share.fallback else ''})"
+        )
         return candidate
 
 
@@ -331,12 +346,13 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     scaler = tables.Scaler.fit(raw)
     X, y = scaler.transform(raw), weak_labels(table, confirmed, schema)
     contamination = estimate(X, y, settings.random_state)
-    share = contamination_for_threshold(contamination)  # the estimate, or a capped fallback
-    shared = {"X": X, "y": y, "contamination": share.value, "settings": settings}
+    prior = contamination_for_threshold(contamination)  # the estimate, or a capped fallback
+    shared = {"X": X, "y": y, "contamination": prior.value, "settings": settings}
     with training_runner(settings) as runner:  # threads here, or a Ray cluster
         futures = [runner.submit(cross_validate, {"method": m, **shared}) for m in settings.methods]
         results = [f.result() for f in futures]
-    chosen = plan(results, share.value, settings)
+    chosen = plan(results, prior.value, settings)
+    share = release_share(chosen.selection, contamination)  # the threshold's share
     candidate = refit(chosen.selection, X, y, share, settings)
     profile = profile_reference(raw, X, y, contamination, candidate, schema)
     facts = describe_candidate(
@@ -346,7 +362,7 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     ref = register(
         candidate, facts, schema, scaler, profile, table, X, y, report, reference, settings, run_key
     )
-    champion = champion_on_same_folds(results, X, y, share.value, settings)
+    champion = champion_on_same_folds(results, X, y, prior.value, settings)
     decision = gate(facts, champion, settings)
     approver = None
     if decision.promote and settings.require_approval:

@@ -1,8 +1,9 @@
 """The release's estimated performance (components/monitoring/performance) from what the
 training run has: the candidate's cross-validation (components/selection), the share of the
 rows without a verdict its threshold flags, and the contamination estimated on the release's
-own out-of-fold scores (`estimate_on_scores`; compared with the features' estimate in
-benchmarks/RESULTS.md, "Estimated performance"). Here because it reads both domains, which
+own out-of-fold scores (`release_estimate`, the estimate the threshold's share is read
+from when trusted; compared with the first estimate in benchmarks/RESULTS.md, "Estimated
+performance"). Here because it reads both domains, which
 do not import each other."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from components.monitoring.performance import (
     training_basis,
 )
 from components.selection.candidate import Candidate
-from components.selection.contamination import ContaminationError, estimate_on_scores
+from components.selection.contamination import ContaminationError, release_estimate
 from components.selection.ensemble_plan import fold_ids
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def estimate_performance(
     it cannot be made."""
     sel = candidate.selection
     try:
-        contamination = estimate_on_scores(sel.held_out_scores, sel.held_out_y)
+        contamination = release_estimate(sel.held_out_scores, sel.held_out_y == 1)
         return training_basis(
             sel.held_out_scores,
             sel.held_out_y,

@@ -24,7 +24,7 @@ def test_smoke_estimates_every_split_and_renders_the_section() -> None:
     section = render(rows, "cmd", rows.iloc[0:0], "1 CPU-s")
     assert section.startswith(HEADING)
     assert "Reading, against the targets" in section
-    assert "| features (the threshold's estimate) |" in section  # the contamination sources
+    assert "| first estimate (feature-space scores) |" in section  # the contamination sources
     assert "held 1 when this ran" in section  # smoke: one seed, the note says so
     assert np.isfinite(rows["recall_floor"]).all()
 

@@ -5,12 +5,12 @@ What the training run has: the release's out-of-fold scores of the held-out labe
 anomalies and unlabelled rows (per fold, `selection.ensemble_plan.combine`); the
 contamination pi (share of anomalies among the unlabelled rows) with its 90 % interval,
 estimated by best-bin estimation on those same scores
-(`selection.contamination.estimate_on_scores`; its precision errs less than with the
-features' estimate the threshold is set from: benchmarks/RESULTS.md, "Estimated
-performance", the table of contamination sources); and the threshold, expressed as q, the
-share of training rows without a verdict that it flags (the flag-rate curve read at the
-threshold); flows/usecases/performance_estimate.py gathers them.
-Each held-out labelled anomaly gets its rank u_i: the share of its fold's held-out
+(`selection.contamination.release_estimate`, from which the threshold's share is read
+when it is trusted; its precision errs less than with the first, feature-space estimate:
+benchmarks/RESULTS.md, "Estimated performance", the table of contamination sources); and
+the threshold, expressed as q, the share of training rows without a verdict that it flags
+(the flag-rate curve read at the threshold); flows/usecases/performance_estimate.py gathers
+them. Each held-out labelled anomaly gets its rank u_i: the share of its fold's held-out
 unlabelled rows scoring above it, so it is flagged at flag rate q when u_i < q.
 
 Under SCAR (the labelled anomalies are a random sample of all anomalies) the held-out ones

@@ -14,10 +14,9 @@ API:
   rows an analyst dismissed (confirmed normals: left out of the unlabelled pool).
 - `contamination_for_threshold(estimate)` -> `ThresholdContamination(value, fallback, note)`:
   the share to calibrate the threshold on, with the fallback for an untrusted estimate.
-- `estimate_on_scores(scores, y)` -> `ContaminationEstimate`: "bbe-exact"'s bin search on a
-  score that is already held out, such as the release's out-of-fold scores (what the
-  performance estimate reads, components/monitoring/performance).
-The rules for `trusted` and the fallback are in `trust.py`.
+The rules for `trusted` and the fallback are in `trust.py`. Once the release is planned,
+its threshold's share is estimated again on its out-of-fold scores (`release_share.py`:
+`release_estimate`, `threshold_share`).
 
 Methods (`METHODS`; compared in benchmarks/RESULTS.md, "Contamination estimators"):
 - "bbe-exact" (default): best-bin estimation with the exact finite-sample law of the
@@ -36,7 +35,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from components.selection.contamination.best_bin import bbe, bbe_exact, search_bins, top_bins
+from components.selection.contamination.best_bin import bbe, bbe_exact
 from components.selection.contamination.common import (
     MIN_LABELLED,
     ContaminationError,
@@ -44,6 +43,7 @@ from components.selection.contamination.common import (
     prepare,
 )
 from components.selection.contamination.elkan_noto import elkan_noto_e1
+from components.selection.contamination.release_share import release_estimate, threshold_share
 from components.selection.contamination.trust import (
     ContaminationEstimate,
     ThresholdContamination,
@@ -59,7 +59,8 @@ __all__ = [
     "ThresholdContamination",
     "contamination_for_threshold",
     "estimate_contamination",
-    "estimate_on_scores",
+    "release_estimate",
+    "threshold_share",
 ]
 
 log = logging.getLogger(__name__)
@@ -108,27 +109,3 @@ def estimate_contamination(
         "" if result.trusted else f"; not trusted: {result.reason}",
     )
     return result
-
-
-def estimate_on_scores(
-    scores: np.ndarray, y: np.ndarray, confidence: float = 0.9
-) -> ContaminationEstimate:
-    """Share of anomalies among the rows with y == 0 from one held-out score (y == 1: the
-    labelled anomalies' scores): "bbe-exact"'s bins at every labelled score of this score
-    alone. The performance estimate reads it on the release's out-of-fold scores
-    (compared with the features' estimate in benchmarks/RESULTS.md, "Estimated
-    performance")."""
-    scores, y = np.asarray(scores, dtype=np.float64), np.asarray(y)
-    labelled, unlabelled = y == 1, y == 0
-    if labelled.sum() < 1 or unlabelled.sum() < 1:
-        raise ContaminationError(
-            f"need labelled and unlabelled scores, got {labelled.sum()} and {unlabelled.sum()}"
-        )
-    keep = labelled | unlabelled
-    estimate, low, high = search_bins(
-        top_bins(scores[keep], labelled[keep]),
-        int(labelled.sum()),
-        int(unlabelled.sum()),
-        confidence,
-    )
-    return ContaminationEstimate(float(estimate), float(low), float(high), "bbe-exact, scores")

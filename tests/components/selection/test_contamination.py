@@ -16,7 +16,6 @@ from components.selection.contamination import (
     ContaminationEstimate,
     contamination_for_threshold,
     estimate_contamination,
-    estimate_on_scores,
 )
 from components.selection.contamination.best_bin import (
     MAX_BINS,
@@ -189,32 +188,3 @@ def test_dismissed_rows_are_not_in_the_unlabelled_pool() -> None:
     with_them = estimate_contamination(X, dismissed, n_bootstrap=5, random_state=0)
     without = estimate_contamination(X[keep], y[keep], n_bootstrap=5, random_state=0)
     assert with_them == without
-
-
-def _held_out_scores(rng: np.random.Generator, share: float, n_labelled: int) -> tuple:
-    """Scores where a top bin is clean: anomalies above 2, normal rows below 1."""
-    m = 3000
-    hidden = rng.random(m) < share
-    unlabelled = np.where(hidden, rng.uniform(2, 3, m), rng.uniform(0, 1, m))
-    labelled = rng.uniform(2, 3, n_labelled)
-    y = np.r_[np.zeros(m, dtype=int), np.ones(n_labelled, dtype=int)]
-    return np.r_[unlabelled, labelled], y, float(hidden.mean())
-
-
-def test_estimate_on_scores_finds_the_share_of_a_clean_top_bin() -> None:
-    rng = np.random.default_rng(0)
-    for share in (0.02, 0.1):
-        scores, y, truth = _held_out_scores(rng, share, 20)
-        found = estimate_on_scores(scores, y)
-        assert found.low <= truth <= found.high
-        assert abs(found.estimate - truth) < 0.3 * truth
-        assert found.trusted
-
-
-def test_estimate_on_scores_leaves_dismissed_rows_out_and_needs_both_kinds() -> None:
-    scores, y, _ = _held_out_scores(np.random.default_rng(1), 0.05, 10)
-    with_dismissed = np.r_[y, -np.ones(500, dtype=int)]
-    extra = np.r_[scores, np.full(500, 2.5)]  # dismissed rows in the top bin change nothing
-    assert estimate_on_scores(extra, with_dismissed) == estimate_on_scores(scores, y)
-    with pytest.raises(ContaminationError, match="labelled and unlabelled"):
-        estimate_on_scores(scores[y == 0], y[y == 0])
