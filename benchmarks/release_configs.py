@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from benchmarks.release_quality import Cached, _normalised, _selection
+from benchmarks.release_quality import Cached, _selection, normalised
 from components.selection.ensemble_plan import members, plan_release
 
 # The pool every configuration draws its candidates from (the grid's methods).
@@ -142,7 +142,7 @@ class SplitScores:
         """(test, train) scores of `name` averaged over its first `seeds` seeds."""
         key = (name, seeds)
         if key not in self._memo:
-            self._memo[key] = _normalised(self.split.methods[name], seeds, self.split.unlabelled)
+            self._memo[key] = normalised(self.split.methods[name], seeds, self.split.unlabelled)
         return self._memo[key]
 
     def release(self, names: list[str], seeds: int) -> tuple[np.ndarray, np.ndarray]:
