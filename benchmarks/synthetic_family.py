@@ -9,12 +9,15 @@ run can be split over processes and resumed; `--report` renders the CSV as markd
 (per version, mean AUC-PR over seeds, task x method; then the seed spread).
 
 Run: `OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.synthetic_family --version before
---before` and `... --version after`, then `python -m benchmarks.synthetic_family --report`.
+--before` and `... --version after`, then `python -m benchmarks.synthetic_family --report`;
+`--params '{"hidden_dims": [20]}'` runs the methods with other settings, `--compare v1,v2`
+reports two other versions.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -150,11 +153,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--report", action="store_true", help="print before/after tables")
     parser.add_argument("--before", action="store_true", help="fixed lengths, shuffled ESAD")
+    parser.add_argument("--params", type=json.loads, default={}, help="JSON settings to override")
+    parser.add_argument("--compare", default="before,after", help="--report's two versions")
     parser.add_argument("--write", action="store_true", help="--report into RESULTS.md too")
     parser.add_argument("--command", default="", help="the commands that made the rows")
     args = parser.parse_args()
     if args.report:
-        text = report(args.out)
+        text = report(args.out, *args.compare.split(","))
         print(text)
         if args.write:
             intro = (
@@ -170,7 +175,7 @@ def main() -> None:
     wanted = args.tasks.split(",")
     specs = [s for s in synthetic.family(args.data_dir) if any(w in s.name for w in wanted)]
     seeds = [int(s) for s in args.seeds.split(",")]
-    overrides = BEFORE if args.before else None
+    overrides = (BEFORE if args.before else {}) | args.params
     run(specs, args.methods.split(","), seeds, args.version, args.out, overrides)
 
 

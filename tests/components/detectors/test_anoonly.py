@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from components.detectors import Detector, make
-from components.detectors.anoonly import BASES
+from components.detectors.anoonly import BASES, AnoOnly
 
 QUICK = {"epochs": 5, "pretrain_epochs": 3}
 
@@ -69,3 +69,14 @@ def test_unknown_base_fails_clearly(task):
     X, y, _ = task
     with pytest.raises(ValueError, match="anoonly base must be one of devnet, .*got 'ocsvm'"):
         make("anoonly", base="ocsvm").fit(X, y)
+
+
+def widths(det: AnoOnly) -> list[int]:
+    return [m.out_features for m in det._inner()._build(8).modules() if isinstance(m, nn.Linear)]
+
+
+def test_devnet_base_trains_the_reference_deeper_network_for_its_step_count():
+    det = make("anoonly")
+    assert widths(det) == [1000, 250, 20, 1]
+    assert det._inner().until_converged is False
+    assert widths(make("anoonly", hidden_dims=(20,))) == [20, 1]  # the reference's default
