@@ -90,6 +90,11 @@ def _markdown(table: pd.DataFrame, cell: Any) -> list[str]:
     return lines
 
 
+def _number(value: float, spec: str) -> str:
+    """A table cell: the value, or – where the method was not run on the task."""
+    return "–" if pd.isna(value) else format(value, spec)
+
+
 def collapses(table: pd.DataFrame) -> list[str]:
     """Methods at or below IsolationForest's mean AUC-PR on a task where every peer (DevNet,
     PReNet, Deep SAD) is above it."""
@@ -114,11 +119,13 @@ def report(out: Path, before: str = "before", after: str = "after") -> str:
     new = pd.concat([frame[frame.version == after], old[~old.method.isin(rerun)]])
     auc_old, auc_new = _means(old, "auc_pr"), _means(new, "auc_pr")
     for table in (auc_old, auc_new):
-        table.loc["**mean**"] = table.mean()
+        table.loc["**mean**"] = table.mean(skipna=False)  # a method not run on every task: –
 
     def auc_cell(task: str, method: str) -> str:
-        value = f"{auc_new.loc[task, method]:.3f}"
-        return f"{auc_old.loc[task, method]:.3f} → {value}" if method in rerun else value
+        value = _number(auc_new.loc[task, method], ".3f")
+        if method in rerun:
+            return f"{_number(auc_old.loc[task, method], '.3f')} → {value}"
+        return value
 
     seeds = sorted(int(s) for s in new.seed.unique())
     lines = [f"Mean test AUC-PR over seeds {seeds} ({before} → {after} where re-run):", ""]
@@ -128,10 +135,10 @@ def report(out: Path, before: str = "before", after: str = "after") -> str:
         lines.append(f"Collapses {version}: " + ("; ".join(found) or "none") + ".")
     epochs = _means(new[new.method.isin(rerun)], "epochs")
     lines += ["", f"Mean epochs trained {after} (the papers' count before):", ""]
-    lines += _markdown(epochs, lambda t, m: f"{epochs.loc[t, m]:.0f}") + [""]
+    lines += _markdown(epochs, lambda t, m: _number(epochs.loc[t, m], ".0f")) + [""]
     fit = _means(new, "fit_seconds")
     lines += [f"Mean fit seconds {after} (wall clock on a shared machine):", ""]
-    lines += _markdown(fit, lambda t, m: f"{fit.loc[t, m]:.1f}") + [""]
+    lines += _markdown(fit, lambda t, m: _number(fit.loc[t, m], ".1f")) + [""]
     spread = new.groupby(["task", "method"]).auc_pr.std().dropna()
     q90 = np.quantile(spread, 0.9)
     lines.append(
