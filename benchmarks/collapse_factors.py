@@ -3,7 +3,7 @@
 Each variant changes one setting of the method as it was before its fix (anoonly(devnet),
 issue 28: one hidden layer of 20, four times the reference's 50 x 20 batches of 64 at RMSprop
 2e-4; esad, issue 15: Deep SAD's shuffled batches) and is fitted on the same draws of
-synthetic tasks (components/synthetic) as the unchanged method and IsolationForest; test
+synthetic tasks (benchmarks/synthetic) as the unchanged method and IsolationForest; test
 AUC-PR, mean over seeds. The fixed method (current defaults) comes after the factors, then
 a peer. For anoonly, `--units` also reports what its last hidden layer separates.
 
@@ -23,7 +23,7 @@ from sklearn.metrics import roc_auc_score
 from torch import Tensor, nn
 from torch.nn import functional
 
-from components import synthetic
+from benchmarks import synthetic
 from components.detectors import Detector, make
 from components.detectors.anoonly import _AnoOnlyDevNet as AnoOnlyDevNet
 from components.detectors.esad import ESAD

@@ -27,7 +27,7 @@ hidden layers 1000-250-20, BN before the score), not its default one hidden laye
 (`hidden_dims=(20,)` gives that back), and it trains the reference's 50 epochs x 20 batches of
 64 (its loss has no floor, so the loss-still-falls rule would always run to its cap). Why: with
 one hidden layer the anomaly-only loss collapses below IsolationForest on dependency anomalies
-(`deviation="swap"` in components/synthetic/subspace.py: a few features take another
+(`deviation="swap"` in benchmarks/synthetic/subspace.py: a few features take another
 cluster's values) where devnet, prenet and deepsad learn, as on the hidden task of issue 28.
 The loss rewards each BN-normalised hidden unit for the gap between the labelled anomalies and
 the batch, and nothing keeps an unlabelled row's score low (devnet's |score| term does): the

@@ -20,8 +20,8 @@ import pytest
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="wsad-prefect-")
 os.environ.pop("PREFECT_API_URL", None)
 
-from components.demo import build_demo_data  # noqa: E402
-from flows.config import Settings  # noqa: E402
+from components.data.demo import build_demo_data  # noqa: E402
+from flows.runtime.config import Settings  # noqa: E402
 
 DVC = [sys.executable, "-m", "dvc"]
 GIT_ENV = {

@@ -1,0 +1,58 @@
+"""`wsad reproduce` on the demo data's champion (DevNet): equal scores and threshold; still
+equal after a label is added and committed (it uses the version's own labels and says the
+label file changed); with the DVC cache gone and no remote, one line naming the data."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from components.provenance.lineage import data_version
+from flows.pipelines.training import training_flow
+from tests.flows.conftest import assert_one_error_line, cli_env, commit_data, make_project, run_wsad
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
+    """A project whose v1 (DevNet, few epochs) is champion, trained from its root."""
+    root = tmp_path_factory.mktemp("reproduce")
+    settings = make_project(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        assert training_flow(settings)["champion"] == "1"
+    return root, settings, {**cli_env(settings), "PREFECT_API_URL": prefect_server}
+
+
+def test_the_champion_reproduces_equal(released):
+    root, _, env = released
+    done = run_wsad(["reproduce", "1"], root, env)
+    assert done.returncode == 0, done.stdout
+    assert "v1: equal: identical scores on 377 rows" in done.stdout
+    assert "changed since the release" not in done.stdout
+
+
+def test_it_still_reproduces_from_its_own_data_after_a_label_is_added(released):
+    root, settings, env = released
+    before = data_version(settings.data_dvc)
+    added = run_wsad(["label", "add", "wbc-0107", "--who", "alice"], root, env)
+    assert added.returncode == 0, added.stdout
+    commit_data(root, "label wbc-0107")
+    assert data_version(settings.data_dvc) != before
+    done = run_wsad(["reproduce", "1"], root, env)
+    assert done.returncode == 0, done.stdout
+    assert "v1: equal: identical scores" in done.stdout
+    assert "labels.csv changed since the release (10 -> 11 labels)" in done.stdout
+
+
+def test_missing_cache_without_remote_is_one_line_naming_the_data(released, tmp_path):
+    root, settings, env = released
+    cache = root / ".dvc" / "cache"
+    shutil.move(cache, tmp_path / "cache")
+    try:
+        done = run_wsad(["reproduce", "1"], root, env)
+    finally:
+        shutil.move(tmp_path / "cache", cache)
+    assert_one_error_line(
+        done, r"data version \w+\.dir of data/ is missing from the DVC cache .*none is configured"
+    )
