@@ -17,9 +17,8 @@ import pandas as pd
 import torch
 from prefect import flow, task
 from prefect.cache_policies import NONE
-from prefect.context import FlowRunContext
 
-from components.data import tables
+from components.data import table_io, table_size, tables
 from components.data.label_file import read_labels, weak_labels
 from components.detectors.api import applicable_params
 from components.monitoring import validation
@@ -42,23 +41,30 @@ from components.selection.ensemble_plan import (
     describe,
     flat_params,
     plan_release,
+    ranking_auc,
     replay,
 )
 from flows.pipelines.approval import ask_approval
 from flows.pipelines.reference import check_against_champion, profile_reference
+from flows.runtime import progress
 from flows.runtime.config import TRAINING_FLOW, Settings
 from flows.runtime.retrain_lock import one_retrain_per_model
+from flows.runtime.run_context import current_run_id
 from flows.runtime.runners import training_runner
 from flows.usecases import preflight
 
 
 @task(cache_policy=NONE)
 def load_inputs(
-    records: Path, labels: Path, id_column: str
+    records: Path, labels: Path, id_column: str, memory_budget: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, tables.Schema]:
-    """Read the table and the label file; infer the schema from the table."""
-    table, confirmed = tables.read_table(records), read_labels(labels)
-    return table, confirmed, tables.infer_schema(table, id_column)
+    """Read the table (refused first if it does not fit the budget) and the label file;
+    infer the schema from the table."""
+    with progress.stage("read data") as stage:
+        table_size.ensure_fits(records, memory_budget, what="training")
+        table, confirmed = table_io.read_table(records), read_labels(labels)
+        stage.report(f"{len(table):,} rows x {table.shape[1]} columns, {len(confirmed)} labels")
+        return table, confirmed, tables.infer_schema(table, id_column)
 
 
 @task(cache_policy=NONE)
@@ -72,16 +78,21 @@ def validate(
     table: pd.DataFrame, confirmed: pd.DataFrame, schema: tables.Schema
 ) -> validation.ValidationReport:
     """Great Expectations suite; a failure stops the flow before anything is trained."""
-    report = validation.validate_training_data(table, confirmed, schema)
-    if not report.success:
-        raise validation.DataValidationError(report)
-    return report
+    with progress.stage("validation") as stage:
+        report = validation.validate_training_data(table, confirmed, schema)
+        if not report.success:
+            raise validation.DataValidationError(report)
+        stage.report(f"{report.evaluated} expectations met")
+        return report
 
 
 @task(cache_policy=NONE)
 def estimate(X: np.ndarray, y: np.ndarray, seed: int) -> ContaminationEstimate:
     """PU class prior of anomalies among the unlabelled rows, with a bootstrap interval."""
-    return estimate_contamination(X, y, random_state=seed)
+    with progress.stage("contamination") as stage:
+        found = estimate_contamination(X, y, random_state=seed)
+        stage.report(f"{found.estimate:.4f} ({found.low:.4f}..{found.high:.4f}, {found.method})")
+        return found
 
 
 @task(cache_policy=NONE)
@@ -92,7 +103,12 @@ def cross_validate(
     seed = settings.random_state
     shared = applicable_params(method, {"random_state": seed, "device": settings.device})
     params = {**shared, **settings.params.get(method, {})}
-    return evaluation.cross_validate(method, params, X, y, contamination, settings.cv_folds, seed)
+    with progress.stage(f"cross-validation {method}", settings.cv_folds, "folds") as stage:
+        result = evaluation.cross_validate(
+            method, params, X, y, contamination, settings.cv_folds, seed, stage.advance
+        )
+        stage.report(f"{len(result.folds)} folds, AUC-ROC {ranking_auc(result):.3f}")
+        return result
 
 
 @task(cache_policy=NONE)
@@ -100,13 +116,16 @@ def plan(
     results: list[evaluation.SelectionResult], contamination: float, settings: Settings
 ) -> ReleasePlan:
     """Which candidates the release averages, from their cross-validation alone."""
-    return plan_release(
-        results,
-        contamination,
-        top=settings.release_top,
-        n_seeds=settings.ensemble_seeds,
-        tolerance=settings.release_tolerance,
-    )
+    with progress.stage("release plan") as stage:
+        chosen = plan_release(
+            results,
+            contamination,
+            top=settings.release_top,
+            n_seeds=settings.ensemble_seeds,
+            tolerance=settings.release_tolerance,
+        )
+        stage.report(describe(chosen.selection.method, chosen.selection.params))
+        return chosen
 
 
 @task(cache_policy=NONE)
@@ -118,9 +137,13 @@ def refit(
     settings: Settings,
 ) -> Candidate:
     """Refit the planned ensemble on every row and calibrate its threshold."""
-    return fit_candidate(
-        selection, X, y, share.value, settings.threshold_method, settings.target_fpr
-    )
+    with progress.stage("refit and calibration") as stage:
+        candidate = fit_candidate(
+            selection, X, y, share.value, settings.threshold_method, settings.target_fpr
+        )
+        what = describe(selection.method, selection.params)
+        stage.report(f"{what} on {len(X):,} rows, threshold {candidate.threshold.value:.4g}")
+        return candidate
 
 
 @task(cache_policy=NONE)
@@ -178,7 +201,7 @@ def register(
     version tagged with its facts, audited; the validation reports and the profile are run
     artifacts too. A retry (same `run_key`) finishes the version an earlier attempt
     registered."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with progress.stage("registration") as stage, tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)
         bundle = write_bundle(
             tmp_dir / "bundle", candidate.detector, schema, scaler, candidate.threshold, profile
@@ -194,7 +217,7 @@ def register(
             *candidate_plots(candidate, X, y, tmp_dir),
             *map(tmp_dir.joinpath, [f"{n}.json" for n in reports]),
         ]
-        return registration.log_candidate(
+        ref = registration.log_candidate(
             settings.model_name,
             bundle,
             facts,
@@ -205,6 +228,8 @@ def register(
             who=settings.who,
             run_key=run_key,
         )
+        stage.report(f"{ref.name} v{ref.version} (alias challenger)")
+        return ref
 
 
 @task(cache_policy=NONE)
@@ -220,18 +245,20 @@ def champion_on_same_folds(
     version = store.get_alias_version(settings.model_name, "champion")
     if version is None:
         return None
-    facts = store.version_facts(store.version_info(settings.model_name, version))
-    result = replay(
-        facts.method,
-        facts.params,
-        results,
-        X,
-        y,
-        contamination,
-        settings.cv_folds,
-        settings.random_state,
-    )
-    return dataclasses.replace(facts, metrics={**facts.metrics, AUC_PR: result.auc_pr})
+    with progress.stage(f"champion v{version} on this run's folds") as stage:
+        facts = store.version_facts(store.version_info(settings.model_name, version))
+        result = replay(
+            facts.method,
+            facts.params,
+            results,
+            X,
+            y,
+            contamination,
+            settings.cv_folds,
+            settings.random_state,
+        )
+        stage.report(f"AUC-PR {result.auc_pr:.4f}")
+        return dataclasses.replace(facts, metrics={**facts.metrics, AUC_PR: result.auc_pr})
 
 
 @task(cache_policy=NONE)
@@ -239,11 +266,14 @@ def gate(
     facts: CandidateFacts, champion: CandidateFacts | None, settings: Settings
 ) -> gates.Decision:
     """Every release gate against the champion (pure; nothing moves yet)."""
-    return gates.decide_promotion(
-        facts,
-        champion,
-        gates.PromotionPolicy(metric_floor=settings.metric_floor, margin=settings.margin),
-    )
+    with progress.stage("gates") as stage:
+        decision = gates.decide_promotion(
+            facts,
+            champion,
+            gates.PromotionPolicy(metric_floor=settings.metric_floor, margin=settings.margin),
+        )
+        stage.report(decision.reason)
+        return decision
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
@@ -257,16 +287,18 @@ def release(
     """Move `champion` or record the rejection, audited with who approved it; a retry (same
     `run_key`) completes the decision its earlier attempt audited instead of auditing again."""
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
-    promotion.promote(
-        settings.model_name, ref.version, decision, audit, settings.who, approver, run_key
-    )
+    with progress.stage("release") as stage:
+        promotion.promote(
+            settings.model_name, ref.version, decision, audit, settings.who, approver, run_key
+        )
+        verdict = "champion" if decision.promote else "not promoted"
+        stage.report(f"v{ref.version} {verdict} (audited)")
 
 
 def release_key() -> str:
     """What a retried `register` or `release` knows its earlier attempt by: this flow run's
     id (a uuid made once, outside a flow run)."""
-    context = FlowRunContext.get()
-    return str(context.flow_run.id) if context and context.flow_run else uuid.uuid4().hex
+    return current_run_id() or uuid.uuid4().hex
 
 
 @flow(name=TRAINING_FLOW)
@@ -281,7 +313,9 @@ def training_flow(settings: Settings | None = None) -> dict[str, Any]:
 
 def train_and_release(settings: Settings) -> dict[str, Any]:
     """The flow's body, run while holding the model's retrain slot."""
-    table, confirmed, schema = load_inputs(settings.records, settings.labels, settings.id_column)
+    table, confirmed, schema = load_inputs(
+        settings.records, settings.labels, settings.id_column, settings.memory_budget
+    )
     same_columns_as_champion(table, settings)
     report = validate(table, confirmed, schema)
     reference = check_against_champion(table, confirmed, settings)
@@ -323,4 +357,5 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
         "cv": {r.method: round(r.auc_pr, 4) for r in results},
         "ranking": {m: round(auc, 4) for m, auc in chosen.ranking},
         "reference": reference.summary(),
+        "run_id": run_key,
     }
