@@ -26,6 +26,7 @@ from torch.nn import functional
 from benchmarks import synthetic
 from components.detectors import Detector, make
 from components.detectors.anoonly import _AnoOnlyDevNet as AnoOnlyDevNet
+from components.detectors.devnet import DevNet
 from components.detectors.esad import ESAD
 from components.detectors.training.samplers import Batch
 
@@ -164,38 +165,65 @@ def compare(method: str, seeds: list[int]) -> list[str]:
     return lines
 
 
-def unit_separation(det: AnoOnlyDevNet, task: synthetic.Task) -> tuple[float, float]:
-    """How well the units of a fitted anoonly(devnet)'s last hidden layer (BN's input) tell
-    the labelled anomalies, then the unlabelled ones, from the normal training rows: the mean
-    over units that vary of |2 AUC - 1| (1: every unit separates them; 0: none does)."""
+def _unit_weights(det: DevNet) -> np.ndarray:
+    """What one unit of the last hidden layer adds to the score per unit of its activation:
+    the score layer's weight, times BN's scale at scoring where the net has BN (anoonly)."""
+    net: Any = det.net_
+    head = net[-1]
+    if isinstance(head, nn.Linear):
+        return head.weight[0].detach().numpy()
+    bn, score = head
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    return (score.weight[0] * scale).detach().numpy()
+
+
+def unit_separation(det: DevNet, task: synthetic.Task) -> tuple[float, float, float, float]:
+    """How a fitted one-score net (devnet or anoonly(devnet)) tells anomalies from the normal
+    training rows through its last hidden layer: the mean over units that vary of |2 AUC - 1|
+    for the labelled anomalies, then for the unlabelled ones (1: every unit separates them;
+    0: none does); then for the unlabelled anomalies the AUC of the best unit's contribution to
+    the score (activation x its weight) and the AUC of the score itself. A score no better
+    than its best unit means the units were not combined, each works alone."""
     net: Any = det.net_
     with torch.no_grad():
-        hidden = net[:-1](torch.as_tensor(task.X)).numpy()
+        X = torch.as_tensor(task.X)
+        hidden, score = net[:-1](X).numpy(), det._forward_score(net, X).numpy()
     normal = task.truth == 0
     live = hidden[normal].std(0) > 0
+    contributions = hidden[:, live] * _unit_weights(det)[live]
     groups = (task.y == 1, (task.truth == 1) & (task.y != 1))
     result = []
     for group in groups:
         truth = np.r_[np.zeros(normal.sum()), np.ones(group.sum())]
-        aucs = [roc_auc_score(truth, np.r_[h[normal], h[group]]) for h in hidden[:, live].T]
-        result.append(float(np.mean(np.abs(2 * np.array(aucs) - 1))))
-    return result[0], result[1]
+        aucs = np.array([roc_auc_score(truth, np.r_[c[normal], c[group]]) for c in contributions.T])
+        result.append(float(np.mean(np.abs(2 * aucs - 1))))
+    best_unit = float(aucs.max())  # over the unlabelled anomalies, the last group
+    return result[0], result[1], best_unit, roc_auc_score(truth, np.r_[score[normal], score[group]])
 
 
 def units(seeds: list[int]) -> list[str]:
-    """Markdown rows: per anoonly task and seed, `unit_separation` before and after."""
-    nets = {"before (1 layer)": _OneLayerAnoOnly, "after (1000-250-20)": AnoOnlyDevNet}
+    """Markdown rows: per anoonly task and seed, `unit_separation` for anoonly(devnet) with
+    one hidden layer (before), devnet's one hidden layer (its loss has a term on unlabelled
+    rows) and anoonly(devnet) on 1000-250-20 (after)."""
+    nets: dict[str, Variant] = {
+        "anoonly, 1 layer (before)": lambda s: _OneLayerAnoOnly(random_state=s),
+        "devnet, 1 layer": lambda s: DevNet(random_state=s),
+        "anoonly, 1000-250-20 (after)": lambda s: AnoOnlyDevNet(random_state=s),
+    }
     lines = [
-        "| task | seed | network | labelled vs normal | unlabelled anomalies vs normal |",
-        "|---|---|---|---|---|",
+        "| task | seed | network | units: labelled vs normal | units: unlabelled anomalies vs "
+        "normal | best unit AUC (unlabelled) | score AUC (unlabelled) |",
+        "|---|---|---|---|---|---|---|",
     ]
+    print("\n".join(lines), flush=True)
     for spec in [s for s in synthetic.family() if any(t in s.name for t in TASKS["anoonly"])]:
         for seed in seeds:
             task = spec.build(seed)
             for name, net in nets.items():
-                det = net(random_state=seed).fit(task.X, task.y)
-                lab, unlab = unit_separation(det, task)
-                lines.append(f"| {spec.name} | {seed} | {name} | {lab:.2f} | {unlab:.2f} |")
+                det: Any = net(seed).fit(task.X, task.y)
+                cells = " | ".join(f"{v:.2f}" for v in unit_separation(det, task))
+                lines.append(f"| {spec.name} | {seed} | {name} | {cells} |")
+                print(lines[-1], flush=True)
     return lines
 
 
@@ -208,7 +236,7 @@ def main() -> None:
     torch.set_num_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.units:
-        print("\n".join(units(seeds)))
+        units(seeds)  # prints each row as it comes
         return
     for method in args.methods.split(","):
         print("\n".join([f"**{method}**", "", *compare(method, seeds), ""]), flush=True)
