@@ -43,4 +43,4 @@ def test_the_score_auc_is_the_detectors_own(net, task):
     assert score_auc == pytest.approx(
         roc_auc_score(task.truth[rows], det.decision_function(task.X[rows]))
     )
-    assert 0 <= labelled <= 1 and 0 <= unlabelled <= 1 and 0 <= best_unit <= 1
+    assert all(0 <= v <= 1 for v in (labelled, unlabelled, best_unit))
