@@ -29,6 +29,7 @@ from typing import Annotated, Any
 
 import typer
 
+from benchmarks import smoke
 from benchmarks.report import machine, replace_section, show_table
 from flows.cli.options import csv_list
 from flows.runtime.offline import go_offline
@@ -41,7 +42,7 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     """The flow's component calls without Prefect or MLflow; seconds per step and in all."""
     import numpy as np
 
-    from components.data import tables
+    from components.data import table_io, tables
     from components.data.label_file import read_labels, weak_labels
     from components.detectors.api import applicable_params
     from components.monitoring import validation
@@ -64,7 +65,7 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
 
     start = time.perf_counter()
     table, confirmed = timed(
-        "read", lambda: (tables.read_table(settings.records), read_labels(settings.labels))
+        "read", lambda: (table_io.read_table(settings.records), read_labels(settings.labels))
     )
     schema = tables.infer_schema(table, settings.id_column)
     timed("validation", lambda: validation.validate_training_data(table, confirmed, schema))
@@ -152,8 +153,11 @@ def main(
     runs: Annotated[int, typer.Option(help="flow runs and direct runs (alternated)")] = 3,
     methods: Annotated[str, typer.Option(help="comma-separated; default: the demo's")] = "",
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Print the table and write its section of RESULTS.md."""
+    if smoke_:
+        runs, methods, results_md = 1, "iforest", smoke.smoke_dir() / "RESULTS.md"
     os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="wsad-prefect-")  # not the clone's
     go_offline()
     from components.selection.defaults import DEFAULT_CANDIDATES

@@ -8,6 +8,8 @@ failed its gate ("value None"); here a missing or malformed tag is a `TagError` 
 The tag names and spellings are the ones versions have always carried ("validation":
 "passed", params and metrics as JSON), so versions registered before this module still read.
 Numbers are written exactly (shortest round-tripping repr), so `from_tags(to_tags(f)) == f`.
+A fact added later is optional: no tag is written while it is None, and a version registered
+before it reads as None.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
+
+from components.provenance.lineage import UnversionedData
 
 AUC_PR = "auc_pr"  # the metric every gate reads
 
@@ -49,6 +53,16 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
+def _unversioned(text: str) -> UnversionedData:
+    value = _json_object(text)
+    md5 = value.get("md5")
+    if not isinstance(md5, dict) or not {"who", "reason"} <= set(value):
+        raise ValueError("expected who, reason and md5 (an object)")
+    return UnversionedData(
+        str(value["who"]), str(value["reason"]), {str(k): str(v) for k, v in md5.items()}
+    )
+
+
 def _metrics(text: str) -> dict[str, float]:
     values = _json_object(text)
     if not all(isinstance(v, int | float) for v in values.values()):
@@ -61,11 +75,17 @@ INTEGER = Codec(str, int)
 NUMBER = Codec(lambda x: repr(float(x)), float)
 OBJECT = Codec(lambda d: json.dumps(d, sort_keys=True, default=str), _json_object)
 METRICS = Codec(lambda d: json.dumps({k: float(v) for k, v in d.items()}, sort_keys=True), _metrics)
+UNVERSIONED = Codec(lambda u: json.dumps(dataclasses.asdict(u), sort_keys=True), _unversioned)
 
 
 def _fact(codec: Codec, tag: str | None = None) -> Any:
     """A field recorded by `codec` under the tag `tag` (default: the field's name)."""
     return dataclasses.field(metadata={"codec": codec, "tag": tag})
+
+
+def _optional_fact(codec: Codec, tag: str | None = None) -> Any:
+    """A fact added later: None when absent, and then not written as a tag."""
+    return dataclasses.field(default=None, metadata={"codec": codec, "tag": tag, "optional": True})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +112,8 @@ class CandidateFacts:
     threshold_contamination: float = _fact(NUMBER)  # the share the threshold assumed
     threshold_note: str = _fact(TEXT)  # why that share (the estimate, or a capped fallback)
     metrics: dict[str, float] = _fact(METRICS)
+    # The override of the lineage gate, when the data is not versioned by DVC.
+    unversioned: UnversionedData | None = _optional_fact(UNVERSIONED, tag="unversioned_data")
 
     def __post_init__(self) -> None:
         if AUC_PR not in self.metrics:
@@ -103,12 +125,13 @@ class CandidateFacts:
         return self.metrics[AUC_PR]
 
     def to_tags(self) -> dict[str, str]:
-        """Every fact as a version tag."""
+        """Every fact as a version tag (an optional fact only when it is set)."""
         return {
             field.metadata["tag"] or field.name: field.metadata["codec"].write(
                 getattr(self, field.name)
             )
             for field in dataclasses.fields(self)
+            if getattr(self, field.name) is not None or not field.metadata.get("optional")
         }
 
     @classmethod
@@ -118,6 +141,8 @@ class CandidateFacts:
         values = {}
         for field in dataclasses.fields(cls):
             tag = field.metadata["tag"] or field.name
+            if tag not in tags and field.metadata.get("optional"):
+                continue
             if tag not in tags:
                 raise TagError(
                     f"{where} lacks the tag {tag!r}; it was not registered by `wsad train`, "

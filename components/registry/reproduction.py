@@ -61,6 +61,10 @@ class Recipe:
     records: str  # paths as the run saw them, inside the DVC-tracked data
     labels: str
     torch_threads: int | None  # CPU threads of the training process: the order of its sums
+    # The share the threshold was calibrated at: estimated on the release's out-of-fold
+    # scores, which a refit without cross-validation cannot recompute (None: registered
+    # before the tag; the threshold then came from the first estimate alone).
+    threshold_contamination: float | None
 
     @classmethod
     def from_release(cls, info: dict[str, Any], entries: list[dict[str, Any]]) -> Recipe:
@@ -109,6 +113,11 @@ class Recipe:
             records=tags["records"],
             labels=tags["labels"],
             torch_threads=int(tags["torch_threads"]) if "torch_threads" in tags else None,
+            threshold_contamination=(
+                float(tags["threshold_contamination"])
+                if "threshold_contamination" in tags
+                else None
+            ),
         )
 
 
@@ -122,9 +131,9 @@ def on_cpu(method: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: Path) -> WsadModel:
-    """The training flow's steps after selection, on CPU: schema, scaler, weak labels,
-    contamination (same seed), the recorded configuration refit on every row, threshold,
-    with as many torch threads as the training process had."""
+    """The training flow's steps after selection, on CPU: schema, scaler, weak labels, the
+    recorded configuration refit on every row, the threshold at the recorded share, with as
+    many torch threads as the training process had."""
     if recipe.torch_threads:
         torch.set_num_threads(recipe.torch_threads)
     table, confirmed = table_io.read_table(records), read_labels(labels)
@@ -132,7 +141,6 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
     raw = tables.feature_matrix(table, schema)
     scaler = tables.Scaler.fit(raw)
     X, y = scaler.transform(raw), weak_labels(table, confirmed, schema)
-    contamination = estimate_contamination(X, y, random_state=recipe.random_state)
     selected = SelectionResult(
         recipe.method,
         on_cpu(recipe.method, recipe.params),
@@ -145,10 +153,11 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
         np.empty(0, dtype=np.int64),
         [],
     )
-    share = contamination_for_threshold(contamination)  # as the flow: estimate or fallback
-    candidate = fit_candidate(
-        selected, X, y, share.value, recipe.threshold_method, recipe.target_fpr
-    )
+    share = recipe.threshold_contamination
+    if share is None:  # as the flow then: the first estimate, or its capped fallback
+        first = estimate_contamination(X, y, random_state=recipe.random_state)
+        share = contamination_for_threshold(first).value
+    candidate = fit_candidate(selected, X, y, share, recipe.threshold_method, recipe.target_fpr)
     bundle = write_bundle(work, candidate.detector, schema, scaler, candidate.threshold)
     return WsadModel.from_bundle(bundle)
 

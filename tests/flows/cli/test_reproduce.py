@@ -1,23 +1,28 @@
-"""`wsad reproduce` on the demo data's champion (DevNet): equal scores and threshold; still
-equal after a label is added and committed (it uses the version's own labels and says the
-label file changed); with the DVC cache gone and no remote, one line naming the data."""
+"""`wsad reproduce` on the demo data's champion (DevNet), which passed the lineage gate:
+equal scores and threshold; still equal after a label is added and committed (it uses the
+version's own labels and says the label file changed); with the DVC cache gone and no
+remote, one line naming the data."""
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
+from components.provenance.audit import AuditLog
 from components.provenance.lineage import data_version
 from flows.pipelines.training import training_flow
-from tests.flows.conftest import assert_one_error_line, cli_env, commit_data, make_project, run_wsad
+from tests.flows.conftest import assert_one_error_line, cli_env, commit_data, copy_project, run_wsad
+
+pytestmark = pytest.mark.slow  # a DevNet champion, reproduced by `wsad` processes (tests/README.md)
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
+def released(tmp_path_factory: pytest.TempPathFactory, project_template: Path, prefect_server: str):
     """A project whose v1 (DevNet, few epochs) is champion, trained from its root."""
     root = tmp_path_factory.mktemp("reproduce")
-    settings = make_project(root)
+    settings = copy_project(project_template, root)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         assert training_flow(settings)["champion"] == "1"
@@ -25,7 +30,10 @@ def released(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
 
 
 def test_the_champion_reproduces_equal(released):
-    root, _, env = released
+    root, settings, env = released
+    (promoted,) = [e for e in AuditLog(settings.audit_log).entries() if e["action"] == "promote"]
+    assert promoted["gates"]["lineage"]["passed"] is True  # its data: the md5 DVC recorded
+    assert "override" not in promoted["gates"]["lineage"]
     done = run_wsad(["reproduce", "1"], root, env)
     assert done.returncode == 0, done.stdout
     assert "v1: equal: identical scores on 377 rows" in done.stdout
