@@ -9,12 +9,15 @@ run can be split over processes and resumed; `--report` renders the CSV as markd
 (per version, mean AUC-PR over seeds, task x method; then the seed spread).
 
 Run: `OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.synthetic_family --version before
---before` and `... --version after`, then `python -m benchmarks.synthetic_family --report`.
+--before` and `... --version after`, then `python -m benchmarks.synthetic_family --report`;
+`--params '{"hidden_dims": [20]}'` runs the methods with other settings, `--compare v1,v2`
+reports two other versions.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -90,6 +93,11 @@ def _markdown(table: pd.DataFrame, cell: Any) -> list[str]:
     return lines
 
 
+def _number(value: float, spec: str) -> str:
+    """A table cell: the value, or – where the method was not run on the task."""
+    return "–" if pd.isna(value) else format(value, spec)
+
+
 def collapses(table: pd.DataFrame) -> list[str]:
     """Methods at or below IsolationForest's mean AUC-PR on a task where every peer (DevNet,
     PReNet, Deep SAD) is above it."""
@@ -114,11 +122,13 @@ def report(out: Path, before: str = "before", after: str = "after") -> str:
     new = pd.concat([frame[frame.version == after], old[~old.method.isin(rerun)]])
     auc_old, auc_new = _means(old, "auc_pr"), _means(new, "auc_pr")
     for table in (auc_old, auc_new):
-        table.loc["**mean**"] = table.mean()
+        table.loc["**mean**"] = table.mean(skipna=False)  # a method not run on every task: –
 
     def auc_cell(task: str, method: str) -> str:
-        value = f"{auc_new.loc[task, method]:.3f}"
-        return f"{auc_old.loc[task, method]:.3f} → {value}" if method in rerun else value
+        value = _number(auc_new.loc[task, method], ".3f")
+        if method in rerun:
+            return f"{_number(auc_old.loc[task, method], '.3f')} → {value}"
+        return value
 
     seeds = sorted(int(s) for s in new.seed.unique())
     lines = [f"Mean test AUC-PR over seeds {seeds} ({before} → {after} where re-run):", ""]
@@ -128,10 +138,10 @@ def report(out: Path, before: str = "before", after: str = "after") -> str:
         lines.append(f"Collapses {version}: " + ("; ".join(found) or "none") + ".")
     epochs = _means(new[new.method.isin(rerun)], "epochs")
     lines += ["", f"Mean epochs trained {after} (the papers' count before):", ""]
-    lines += _markdown(epochs, lambda t, m: f"{epochs.loc[t, m]:.0f}") + [""]
+    lines += _markdown(epochs, lambda t, m: _number(epochs.loc[t, m], ".0f")) + [""]
     fit = _means(new, "fit_seconds")
     lines += [f"Mean fit seconds {after} (wall clock on a shared machine):", ""]
-    lines += _markdown(fit, lambda t, m: f"{fit.loc[t, m]:.1f}") + [""]
+    lines += _markdown(fit, lambda t, m: _number(fit.loc[t, m], ".1f")) + [""]
     spread = new.groupby(["task", "method"]).auc_pr.std().dropna()
     q90 = np.quantile(spread, 0.9)
     lines.append(
@@ -164,6 +174,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--report", action="store_true", help="print before/after tables")
     parser.add_argument("--before", action="store_true", help="fixed lengths, shuffled ESAD")
+    parser.add_argument("--params", type=json.loads, default={}, help="JSON settings to override")
+    parser.add_argument("--compare", default="before,after", help="--report's two versions")
     parser.add_argument("--write", action="store_true", help="--report into RESULTS.md too")
     parser.add_argument("--command", default="", help="the commands that made the rows")
     parser.add_argument("--smoke", action="store_true", help=smoke.HELP)
@@ -172,7 +184,7 @@ def main() -> None:
         smoke_run(smoke.smoke_dir())
         return
     if args.report:
-        text = report(args.out)
+        text = report(args.out, *args.compare.split(","))
         print(text)
         if args.write:
             intro = (
@@ -188,7 +200,7 @@ def main() -> None:
     wanted = args.tasks.split(",")
     specs = [s for s in synthetic.family(args.data_dir) if any(w in s.name for w in wanted)]
     seeds = [int(s) for s in args.seeds.split(",")]
-    overrides = BEFORE if args.before else None
+    overrides = (BEFORE if args.before else {}) | args.params
     run(specs, args.methods.split(","), seeds, args.version, args.out, overrides)
 
 

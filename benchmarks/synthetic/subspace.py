@@ -9,6 +9,8 @@ import numpy as np
 
 from benchmarks.synthetic.task import Task, TaskSpec, counts, defaults, protocol_split
 
+DEVIATIONS = ("shift", "swap")
+
 
 def subspace_task(
     seed: int,
@@ -21,14 +23,23 @@ def subspace_task(
     shift: float = 3.0,
     hidden_share: float = 0.0,
     scattered: bool = False,
+    deviation: str = "shift",
 ) -> Task:
-    """Clustered normals; anomalies shifted on a small feature subspace. Cluster centres are
-    N(0, 3^2) per feature (well apart), each cluster a random rotation of per-axis standard
-    deviations in [0.5, 1.5] (correlated features). An anomaly is a draw of a random cluster
-    with `shift` of that cluster's feature standard deviation added on its type's subspace,
-    in its type's fixed direction (`scattered`: each anomaly its own subspace of that size and
-    its own direction, drawn from its type's features). Type 0 is labelled; a `hidden_share`
-    of the anomalies is type 1, on disjoint features, never labelled."""
+    """Clustered normals; anomalies that deviate on a small feature subspace. Cluster centres
+    are N(0, 3^2) per feature (well apart), each cluster a random rotation of per-axis
+    standard deviations in [0.5, 1.5] (correlated features). An anomaly is a draw of a random
+    cluster; on its type's subspace (`scattered`: each anomaly its own subspace of that size,
+    drawn from its type's features) it deviates by `deviation`:
+    - "shift": `shift` of its cluster's feature standard deviation added, in its type's fixed
+      direction (`scattered`: its own direction);
+    - "swap": the values of a normal draw from another cluster (a dependency anomaly: each
+      value is normal for some cluster, their combination for none; `shift` is unused).
+    Type 0 is labelled; a `hidden_share` of the anomalies is type 1, on disjoint features,
+    never labelled."""
+    if deviation not in DEVIATIONS:
+        raise ValueError(f"deviation must be one of {', '.join(DEVIATIONS)}, got {deviation!r}")
+    if deviation == "swap" and n_clusters < 2:
+        raise ValueError("swap anomalies take values from another cluster: n_clusters >= 2")
     if not 0 <= hidden_share < 1:
         raise ValueError(f"hidden_share must be in [0, 1), got {hidden_share}")
     if 2 * subspace > n_features:
@@ -41,8 +52,8 @@ def subspace_task(
         mixers.append(rotation * rng.uniform(0.5, 1.5, n_features))
     sds = np.array([np.sqrt((m**2).sum(1)) for m in mixers])  # per cluster, per feature
 
-    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
-        cluster = rng.integers(n_clusters, size=n)
+    def draw(n: int, cluster: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        cluster = rng.integers(n_clusters, size=n) if cluster is None else cluster
         noise = rng.normal(size=(n, n_features))
         rows = centres[cluster] + np.einsum("nij,nj->ni", np.stack(mixers)[cluster], noise)
         return rows, cluster
@@ -63,8 +74,13 @@ def subspace_task(
         else:
             space = np.tile(features[kind * subspace : (kind + 1) * subspace], (len(rows), 1))
             direction = np.tile(rng.choice([-1.0, 1.0], subspace), (len(rows), 1))
-        sd = np.take_along_axis(sds[cluster[rows]], space, axis=1)
-        np.add.at(anomalies, (rows[:, None], space), shift * direction * sd)
+        if deviation == "swap":
+            other = (cluster[rows] + rng.integers(1, n_clusters, len(rows))) % n_clusters
+            donor, _ = draw(len(rows), other)
+            anomalies[rows[:, None], space] = np.take_along_axis(donor, space, axis=1)
+        else:
+            sd = np.take_along_axis(sds[cluster[rows]], space, axis=1)
+            np.add.at(anomalies, (rows[:, None], space), shift * direction * sd)
     labellable = np.arange(n_anomalies) >= n_hidden
     params = {
         "kind": "subspace",
@@ -77,6 +93,7 @@ def subspace_task(
         "shift": shift,
         "hidden_share": hidden_share,
         "scattered": scattered,
+        "deviation": deviation,
     }
     split = protocol_split(normal, anomalies, labellable, n_labelled, rng)
     return Task(subspace_name(params), params, split)
@@ -84,9 +101,11 @@ def subspace_task(
 
 def subspace_name(params: dict[str, Any]) -> str:
     """What the task varies, e.g. subspace-k4-d30-s3-x3-a0.03-l12-n3000 (clusters, features,
-    subspace size, shift; r = scattered; anomaly share, labels, rows; h = hidden share)."""
+    subspace size, shift or "swap"; r = scattered; anomaly share, labels, rows; h = hidden
+    share)."""
     p = params
-    head = f"subspace-k{p['n_clusters']}-d{p['n_features']}-s{p['subspace']}-x{p['shift']:g}"
+    how = "swap" if p["deviation"] == "swap" else f"x{p['shift']:g}"
+    head = f"subspace-k{p['n_clusters']}-d{p['n_features']}-s{p['subspace']}-{how}"
     tail = f"a{p['anomaly_share']:g}-l{p['n_labelled']}-n{p['n_rows']}"
     hidden = f"-h{p['hidden_share']:g}" if p["hidden_share"] else ""
     return f"{head}{'r' if p['scattered'] else ''}-{tail}{hidden}"

@@ -18,6 +18,7 @@ BENCHMARKS = ROOT / "benchmarks"
 # Measured over the suite's 10 s rule (tests/README.md): run by `make test-all`.
 SLOW = {  # CPU seconds of a smoke run on the 2-core machine, 2026-12-07
     "compiled_vs_deepod": "a cold torch.compile: 30",
+    "collapse_factors": "thirteen anoonly variants, one on the 1000-250-20 net: 30",
     "pipeline_overhead": "a training flow: 25",
     "scoring_throughput": "models registered, a fresh scoring process: 15",
     "serving": "a `wsad serve-model` server: 15",

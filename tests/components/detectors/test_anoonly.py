@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from components.detectors import Detector, make
-from components.detectors.anoonly import BASES
+from components.detectors.anoonly import BASES, AnoOnly
 
 QUICK = {"epochs": 5, "pretrain_epochs": 3}
 
@@ -69,3 +69,41 @@ def test_unknown_base_fails_clearly(task):
     X, y, _ = task
     with pytest.raises(ValueError, match="anoonly base must be one of devnet, .*got 'ocsvm'"):
         make("anoonly", base="ocsvm").fit(X, y)
+
+
+def widths(det: AnoOnly) -> list[int]:
+    return [m.out_features for m in det._inner()._build(8).modules() if isinstance(m, nn.Linear)]
+
+
+def test_devnet_base_trains_the_reference_deeper_network_for_its_step_count():
+    det = make("anoonly")
+    assert widths(det) == [1000, 250, 20, 1]
+    assert det._inner().until_converged is False
+    assert widths(make("anoonly", hidden_dims=(20,))) == [20, 1]  # the reference's default
+
+
+def _unit_gradient(inner, net: nn.Module, batch, unit: int) -> torch.Tensor:
+    """The loss's gradient on one first-layer unit's incoming weights."""
+    net.zero_grad()
+    inner._loss(net, batch).backward()
+    return net[0].weight.grad[unit].clone()
+
+
+@pytest.mark.parametrize("method", ["anoonly", "devnet"])
+def test_with_one_hidden_layer_only_devnet_trains_its_units_together(method, task):
+    """Why anoonly(devnet) is deeper (its docstring): through one hidden layer and BN per unit,
+    the anomaly-only loss is a sum of one term per unit, so a unit learns alone what the
+    labelled anomalies share, and the score layer combines nothing; devnet's term on
+    unlabelled rows couples the units."""
+    X, _, _ = task
+    inner = make(method, hidden_dims=(20,))
+    inner = inner._inner() if method == "anoonly" else inner
+    torch.manual_seed(0)
+    net = inner._build(X.shape[1]).train()
+    batch = (torch.as_tensor(X[:64]), torch.as_tensor(np.r_[np.ones(8), np.zeros(56)]))
+    before = _unit_gradient(inner, net, batch, unit=0)
+    with torch.no_grad():
+        net[0].weight[1:] += torch.randn_like(net[0].weight[1:])  # every other unit moves
+    after = _unit_gradient(inner, net, batch, unit=0)
+    assert before.abs().sum() > 0
+    assert torch.allclose(before, after, atol=1e-6) == (method == "anoonly")
