@@ -295,7 +295,9 @@ def gate(
             champion,
             gates.PromotionPolicy(metric_floor=settings.metric_floor, margin=settings.margin),
         )
-        stage.report(decision.reason)
+        failed = [name for name, g in decision.gates.items() if not g["passed"]]
+        # The reasons are the verdict's line (`v1 not promoted: ...`); the stage names them.
+        stage.report(decision.reason if decision.promote else f"failed: {', '.join(failed)}")
         return decision
 
 
