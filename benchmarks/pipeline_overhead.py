@@ -41,7 +41,7 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     import numpy as np
 
     from components import data, evaluation, validation
-    from components.candidate import candidate_plots, fit_candidate
+    from components.candidate import calibrate_candidate, candidate_plots, refit_detector
     from components.contamination import contamination_for_threshold, estimate_contamination
     from components.detectors.api import applicable_params
     from components.label_file import read_labels, weak_labels
@@ -81,9 +81,17 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     ).selection
     candidate = timed(
         "refit + calibration",
-        lambda: fit_candidate(best, X, y, share, settings.threshold_method, settings.target_fpr),
+        lambda: calibrate_candidate(
+            refit_detector(best, X, y),
+            best,
+            X,
+            y,
+            share,
+            settings.threshold_method,
+            settings.target_fpr,
+        ),
     )
-    timed("plots", lambda: candidate_plots(candidate, X, y, out_dir))
+    timed("plots", lambda: candidate_plots(candidate, y, out_dir))
     timed(
         "bundle",
         lambda: bundle.write_bundle(

@@ -8,6 +8,8 @@ failed its gate ("value None"); here a missing or malformed tag is a `TagError` 
 The tag names and spellings are the ones versions have always carried ("validation":
 "passed", params and metrics as JSON), so versions registered before this module still read.
 Numbers are written exactly (shortest round-tripping repr), so `from_tags(to_tags(f)) == f`.
+A fact added later has a default that says what versions without its tag did (`row_draws`:
+none recorded, every stage read every row), so they still read.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
+
+from components.row_budget import DrawRecord
 
 AUC_PR = "auc_pr"  # the metric every gate reads
 
@@ -56,16 +60,28 @@ def _metrics(text: str) -> dict[str, float]:
     return {k: float(v) for k, v in values.items()}
 
 
+def _draw_records(text: str) -> tuple[DrawRecord, ...]:
+    values = json.loads(text)
+    if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+        raise ValueError("expected a JSON list of objects")
+    try:
+        return tuple(DrawRecord(**v) for v in values)
+    except TypeError as err:
+        raise ValueError(str(err)) from err
+
+
 TEXT = Codec(str, str)
 INTEGER = Codec(str, int)
 NUMBER = Codec(lambda x: repr(float(x)), float)
 OBJECT = Codec(lambda d: json.dumps(d, sort_keys=True, default=str), _json_object)
 METRICS = Codec(lambda d: json.dumps({k: float(v) for k, v in d.items()}, sort_keys=True), _metrics)
+DRAWS = Codec(lambda r: json.dumps([dataclasses.asdict(d) for d in r]), _draw_records)
 
 
-def _fact(codec: Codec, tag: str | None = None) -> Any:
-    """A field recorded by `codec` under the tag `tag` (default: the field's name)."""
-    return dataclasses.field(metadata={"codec": codec, "tag": tag})
+def _fact(codec: Codec, tag: str | None = None, default: Any = dataclasses.MISSING) -> Any:
+    """A field recorded by `codec` under the tag `tag` (default: the field's name); one with
+    a `default` reads as that from a version without the tag."""
+    return dataclasses.field(default=default, metadata={"codec": codec, "tag": tag})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +108,8 @@ class CandidateFacts:
     threshold_contamination: float = _fact(NUMBER)  # the share the threshold assumed
     threshold_note: str = _fact(TEXT)  # why that share (the estimate, or a capped fallback)
     metrics: dict[str, float] = _fact(METRICS)
+    # which rows contamination, cross-validation and the refit read (components/row_budget.py)
+    row_draws: tuple[DrawRecord, ...] = _fact(DRAWS, default=())
 
     def __post_init__(self) -> None:
         if AUC_PR not in self.metrics:
@@ -118,6 +136,8 @@ class CandidateFacts:
         values = {}
         for field in dataclasses.fields(cls):
             tag = field.metadata["tag"] or field.name
+            if tag not in tags and field.default is not dataclasses.MISSING:
+                continue  # registered before this fact existed: its default says what held
             if tag not in tags:
                 raise TagError(
                     f"{where} lacks the tag {tag!r}; it was not registered by `wsad train`, "

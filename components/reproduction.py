@@ -1,5 +1,6 @@
 """Reproduce a released model version from what its audit entry and registry tags record:
-the data version, the code commit, the method and its parameters, the seed and the
+the data version, the code commit, the method and its parameters, the seed, the rows each
+stage drew (components/row_budget.py: drawn again and checked by their digest) and the
 threshold rule. The data comes back from the DVC cache or remote (components/lineage.py),
 the model is retrained on CPU, and its scores and threshold are compared with the
 registered model's on the same rows. The code is the checkout it runs from: when its commit
@@ -30,13 +31,15 @@ import numpy as np
 import torch
 
 from components import data
-from components.candidate import fit_candidate
+from components.candidate import calibrate_candidate, refit_detector
+from components.candidate_facts import DRAWS
 from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors.api import applicable_params
 from components.evaluation import SelectionResult
 from components.label_file import read_labels, weak_labels
 from components.registry.bundle import WsadModel, write_bundle
 from components.release import ENSEMBLE
+from components.row_budget import DrawRecord, RowDrawError, redraw
 
 RTOL = 1e-5
 
@@ -61,6 +64,7 @@ class Recipe:
     records: str  # paths as the run saw them, inside the DVC-tracked data
     labels: str
     torch_threads: int | None  # CPU threads of the training process: the order of its sums
+    row_draws: tuple[DrawRecord, ...]  # none: registered before budgets, every row read
 
     @classmethod
     def from_release(cls, info: dict[str, Any], entries: list[dict[str, Any]]) -> Recipe:
@@ -109,6 +113,7 @@ class Recipe:
             records=tags["records"],
             labels=tags["labels"],
             torch_threads=int(tags["torch_threads"]) if "torch_threads" in tags else None,
+            row_draws=DRAWS.read(tags["row_draws"]) if "row_draws" in tags else (),
         )
 
 
@@ -122,9 +127,10 @@ def on_cpu(method: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: Path) -> WsadModel:
-    """The training flow's steps after selection, on CPU: schema, scaler, weak labels,
-    contamination (same seed), the recorded configuration refit on every row, threshold,
-    with as many torch threads as the training process had."""
+    """The training flow's steps after selection, on CPU: schema, scaler, weak labels, the
+    recorded row draws (checked), contamination on its rows (same seed), the recorded
+    configuration refit on its rows, threshold on every row, with as many torch threads as
+    the training process had."""
     if recipe.torch_threads:
         torch.set_num_threads(recipe.torch_threads)
     table, confirmed = data.read_table(records), read_labels(labels)
@@ -132,7 +138,12 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
     raw = data.feature_matrix(table, schema)
     scaler = data.Scaler.fit(raw)
     X, y = scaler.transform(raw), weak_labels(table, confirmed, schema)
-    contamination = estimate_contamination(X, y, random_state=recipe.random_state)
+    try:
+        draws = redraw(recipe.row_draws, y)
+    except RowDrawError as err:
+        raise ReproductionError(f"{recipe.model_name} v{recipe.version}: {err}") from err
+    X_c, y_c = draws.contamination.take(X, y)
+    contamination = estimate_contamination(X_c, y_c, random_state=recipe.random_state)
     selected = SelectionResult(
         recipe.method,
         on_cpu(recipe.method, recipe.params),
@@ -146,8 +157,9 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
         [],
     )
     share = contamination_for_threshold(contamination)  # as the flow: estimate or fallback
-    candidate = fit_candidate(
-        selected, X, y, share.value, recipe.threshold_method, recipe.target_fpr
+    detector = refit_detector(selected, *draws.refit.take(X, y))
+    candidate = calibrate_candidate(
+        detector, selected, X, y, share.value, recipe.threshold_method, recipe.target_fpr
     )
     bundle = write_bundle(work, candidate.detector, schema, scaler, candidate.threshold)
     return WsadModel.from_bundle(bundle)

@@ -57,7 +57,6 @@ def check_against_champion(
 @task(cache_policy=NONE)
 def profile_reference(
     raw: np.ndarray,
-    X: np.ndarray,
     y: np.ndarray,
     contamination: ContaminationEstimate,
     candidate: Candidate,
@@ -65,7 +64,7 @@ def profile_reference(
 ) -> ReferenceProfile:
     """The released candidate's reference: the raw training features, the labels, the
     contamination interval and the share of training rows its threshold flags."""
-    flags = candidate.threshold.flag(candidate.detector.decision_function(X))
+    flags = candidate.threshold.flag(candidate.scores)
     return build_profile(
         raw,
         schema.features,

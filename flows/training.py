@@ -1,7 +1,8 @@
-"""The training flow: validate -> estimate contamination -> cross-validate every method in
-parallel (threads, or a Ray cluster: flows/runners.py) -> select -> refit + calibrate ->
-register (alias challenger) -> gate -> (optional human approval) -> promote or reject ->
-audit. Each task calls one component; the flow holds no logic of its own."""
+"""The training flow: validate -> draw each stage's rows -> estimate contamination ->
+cross-validate every method in parallel (threads, or a Ray cluster: flows/runners.py) ->
+select -> refit -> calibrate on every row -> register (alias challenger) -> gate ->
+(optional human approval) -> promote or reject -> audit. Each task calls one component; the
+flow holds no logic of its own."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from prefect.context import FlowRunContext
 
 from components import data, evaluation, lineage, validation
 from components.audit import AuditLog
-from components.candidate import Candidate, candidate_plots, fit_candidate
+from components.candidate import Candidate, calibrate_candidate, candidate_plots, refit_detector
 from components.candidate_facts import AUC_PR, CandidateFacts
 from components.contamination import (
     ContaminationEstimate,
@@ -29,12 +30,14 @@ from components.contamination import (
     contamination_for_threshold,
     estimate_contamination,
 )
+from components.detectors import Detector
 from components.detectors.api import applicable_params
 from components.label_file import read_labels, weak_labels
 from components.profile import ReferenceProfile
 from components.registry import gates, promotion, registration, store
 from components.registry.bundle import write_bundle
 from components.release import ReleasePlan, describe, flat_params, plan_release, replay
+from components.row_budget import StageDraws, draw_stages
 from flows import preflight
 from flows.approval import ask_approval
 from flows.config import TRAINING_FLOW, Settings
@@ -70,6 +73,15 @@ def validate(
 
 
 @task(cache_policy=NONE)
+def draw(y: np.ndarray, settings: Settings) -> StageDraws:
+    """Which rows contamination, cross-validation and the refit read: every label and at
+    most their budget of unlabelled rows, seeded (recorded with the version)."""
+    return draw_stages(
+        y, settings.contamination_rows, settings.cv_rows, settings.refit_rows, settings.random_state
+    )
+
+
+@task(cache_policy=NONE)
 def estimate(X: np.ndarray, y: np.ndarray, seed: int) -> ContaminationEstimate:
     """PU class prior of anomalies among the unlabelled rows, with a bootstrap interval."""
     return estimate_contamination(X, y, random_state=seed)
@@ -101,16 +113,23 @@ def plan(
 
 
 @task(cache_policy=NONE)
-def refit(
+def refit(selection: evaluation.SelectionResult, X: np.ndarray, y: np.ndarray) -> Detector:
+    """Refit the planned ensemble on the refit's rows."""
+    return refit_detector(selection, X, y)
+
+
+@task(cache_policy=NONE)
+def calibrate(
+    detector: Detector,
     selection: evaluation.SelectionResult,
     X: np.ndarray,
     y: np.ndarray,
     share: ThresholdContamination,
     settings: Settings,
 ) -> Candidate:
-    """Refit the planned ensemble on every row and calibrate its threshold."""
-    return fit_candidate(
-        selection, X, y, share.value, settings.threshold_method, settings.target_fpr
+    """Score every row and calibrate the threshold on the unlabelled ones."""
+    return calibrate_candidate(
+        detector, selection, X, y, share.value, settings.threshold_method, settings.target_fpr
     )
 
 
@@ -121,6 +140,7 @@ def describe_candidate(
     reference: validation.ValidationReport,
     contamination: ContaminationEstimate,
     share: ThresholdContamination,
+    draws: StageDraws,
     settings: Settings,
 ) -> CandidateFacts:
     """What the version carries and the gates read: configuration, lineage, validation,
@@ -147,6 +167,7 @@ def describe_candidate(
         threshold_contamination=share.value,
         threshold_note=share.note,
         metrics={**candidate.metrics(), "contamination": contamination.estimate},
+        row_draws=draws.records(),
     )
 
 
@@ -158,7 +179,6 @@ def register(
     scaler: data.Scaler,
     profile: ReferenceProfile,
     table: pd.DataFrame,
-    X: np.ndarray,
     y: np.ndarray,
     report: validation.ValidationReport,
     reference: validation.ValidationReport,
@@ -182,7 +202,7 @@ def register(
         for name, part in reports.items():
             (tmp_dir / f"{name}.json").write_text(json.dumps(part, indent=2))
         artifacts = [
-            *candidate_plots(candidate, X, y, tmp_dir),
+            *candidate_plots(candidate, y, tmp_dir),
             *map(tmp_dir.joinpath, [f"{n}.json" for n in reports]),
         ]
         return registration.log_candidate(
@@ -279,21 +299,24 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     raw = data.feature_matrix(table, schema)
     scaler = data.Scaler.fit(raw)
     X, y = scaler.transform(raw), weak_labels(table, confirmed, schema)
-    contamination = estimate(X, y, settings.random_state)
+    draws = draw(y, settings)
+    contamination = estimate(*draws.contamination.take(X, y), settings.random_state)
     share = contamination_for_threshold(contamination)  # the estimate, or a capped fallback
-    shared = {"X": X, "y": y, "contamination": share.value, "settings": settings}
+    X_cv, y_cv = draws.cross_validation.take(X, y)
+    shared = {"X": X_cv, "y": y_cv, "contamination": share.value, "settings": settings}
     with training_runner(settings) as runner:  # threads here, or a Ray cluster
         futures = [runner.submit(cross_validate, {"method": m, **shared}) for m in settings.methods]
         results = [f.result() for f in futures]
     chosen = plan(results, share.value, settings)
-    candidate = refit(chosen.selection, X, y, share, settings)
-    profile = profile_reference(raw, X, y, contamination, candidate, schema)
-    facts = describe_candidate(candidate, report, reference, contamination, share, settings)
+    detector = refit(chosen.selection, *draws.refit.take(X, y))
+    candidate = calibrate(detector, chosen.selection, X, y, share, settings)
+    profile = profile_reference(raw, y, contamination, candidate, schema)
+    facts = describe_candidate(candidate, report, reference, contamination, share, draws, settings)
     run_key = release_key()
     ref = register(
-        candidate, facts, schema, scaler, profile, table, X, y, report, reference, settings, run_key
+        candidate, facts, schema, scaler, profile, table, y, report, reference, settings, run_key
     )
-    champion = champion_on_same_folds(results, X, y, share.value, settings)
+    champion = champion_on_same_folds(results, X_cv, y_cv, share.value, settings)
     decision = gate(facts, champion, settings)
     approver = None
     if decision.promote and settings.require_approval:

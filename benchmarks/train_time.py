@@ -1,0 +1,317 @@
+"""The train-time curve: `wsad train` as a new user runs it (a fresh `wsad init` project, a
+parquet table, `wsad label import` of a few confirmed anomalies, the default candidates, CPU)
+from ten thousand to ten million rows, with the wall time of each stage and the peak memory.
+
+Per row count: a table of `--features` float64 columns with a known anomaly share
+(benchmarks/large_table.py) is written to the project's data/records.parquet, `--labels` of
+its anomalies are imported as confirmed, and `wsad train` runs in its own process. Wall and
+CPU seconds and the peak resident memory are the child's (`os.wait4`); the stages are the
+Prefect task runs of its flow run, read back from the project's Prefect database after the
+run (`stages`, a subcommand run in the project). "outside tasks" is the rest of the wall:
+interpreter and imports, the preflight reads, `dvc add` of the table, Prefect's start.
+`--setting KEY=VALUE` passes WSAD_* settings (e.g. the row budgets at 0 for the curve before
+budgets); `--ray-cpus N` starts a local Ray head with N worker CPUs on loopback and points
+WSAD_RAY_ADDRESS at it (the comparison with threads). Each point appends to the CSV.
+
+    python -m benchmarks.train_time curve --rows 10000,100000,1000000 --write
+    python -m benchmarks.train_time curve --rows 1000000 --ray-cpus 2 --tag "ray" --write
+    python -m benchmarks.train_time curve --smoke
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+
+from benchmarks.large_table import write_large_table
+from benchmarks.report import RenderOnly, machine, replace_section, show_table
+from components.benchmark import csv_list
+
+HERE = Path(__file__).resolve().parent
+HEADING = "## Train-time curve: `wsad train` from 10k to 10M rows (issue 24)"
+WSAD = Path(sys.executable).with_name("wsad")
+# Flow task names -> the stage they belong to (tasks not named here count as "other tasks").
+STAGES = {
+    "load_inputs": "read",
+    "validate": "validation",
+    "check_against_champion": "validation",
+    "estimate": "contamination",
+    "cross_validate": "cross-validation",
+    "refit": "refit",
+    "calibrate": "calibration",
+    "profile_reference": "profile",
+    "describe_candidate": "registration",
+    "register": "registration",
+    "champion_on_same_folds": "gates",
+    "gate": "gates",
+    "release": "gates",
+}
+STAGE_ORDER = list(dict.fromkeys([*STAGES.values(), "other tasks", "outside tasks"]))
+app = typer.Typer(add_completion=False)
+
+
+def wsad(args: list[str], project: Path, env: dict[str, str], log: Path) -> dict[str, float]:
+    """Run `wsad` in `project`; wall and CPU seconds and peak resident GiB of that process
+    (and the children it waited for). A failure raises with the tail of its output."""
+    with log.open("a") as out:
+        out.write(f"$ wsad {' '.join(args)}\n")
+        out.flush()
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [str(WSAD), *args], cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(
+            f"wsad {args[0]} failed ({child.returncode}):\n{log.read_text()[-3000:]}"
+        )
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_gib": usage.ru_maxrss / 2**20,  # KiB on Linux
+    }
+
+
+@contextmanager
+def ray_head(cpus: int) -> Iterator[str]:
+    """A local Ray head on loopback with `cpus` worker CPUs (processes on this machine), as
+    tests/flows/test_ray_training.py starts one; yields its address, stops it after."""
+    from tests.flows.conftest import free_port
+
+    folder = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must be short
+    port = free_port()
+    command = [str(WSAD.with_name("ray")), "start", "--head", "--block", "--disable-usage-stats"]
+    command += ["--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", str(cpus)]
+    command += ["--num-gpus", "0", "--temp-dir", folder, "--include-dashboard=false"]
+    command += ["--ray-client-server-port", str(free_port())]
+    log = Path(folder) / "head.log"
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+    with log.open("w") as out:
+        head = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while "Ray runtime started" not in log.read_text():
+            if head.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ray head did not start: {log.read_text()}")
+            time.sleep(0.5)
+        yield f"127.0.0.1:{port}"
+    finally:
+        head.terminate()
+        head.wait(timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def stage_seconds(project: Path, env: dict[str, str]) -> dict[str, float]:
+    """Seconds per stage of the project's last training flow run (the `stages` command, run
+    in the project so Prefect reads its database)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.train_time", "stages"],
+        cwd=project,
+        env={**env, "PYTHONPATH": str(HERE.parent)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {k: float(v) for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
+
+
+@app.command(hidden=True)
+def stages() -> None:
+    """Print, as JSON, the seconds each stage of the last `wsad-training` flow run covered."""
+    from flows.offline import go_offline
+
+    go_offline()  # PREFECT_HOME = ./.prefect, as `wsad train` had it
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    from benchmarks.pipeline_overhead import covered, task_spans
+    from flows.config import TRAINING_FLOW
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[TRAINING_FLOW])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=1,
+        )
+    spans = task_spans(runs[0].id)
+    by_stage: dict[str, list[tuple[float, float]]] = {}
+    for name, intervals in spans.items():
+        by_stage.setdefault(STAGES.get(name, "other tasks"), []).extend(intervals)
+    seconds = {stage: covered(intervals) for stage, intervals in by_stage.items()}
+    seconds["in tasks"] = covered([x for v in spans.values() for x in v])
+    print(json.dumps(seconds))
+
+
+def one_point(
+    n_rows: int, n_features: int, n_labels: int, work: Path, env: dict[str, str]
+) -> dict[str, Any]:
+    """A fresh project, its table and labels, one timed `wsad train`: the CSV row."""
+    project = work / f"rows-{n_rows}"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    log = project / "wsad.log"
+    wsad(["init", "."], project, env, log)
+    anomalies = write_large_table(project / "data" / "records.parquet", n_rows, n_features)
+    confirmed = np.random.default_rng(0).choice(anomalies, n_labels, replace=False)
+    pd.DataFrame({"id": confirmed}).to_csv(project / "confirmed.csv", index=False)
+    wsad(
+        ["label", "import", "confirmed.csv", "--id-column", "id", "--who", "bench"],
+        project,
+        env,
+        log,
+    )
+    load_start = os.getloadavg()[0]
+    train = wsad(["train"], project, env, log)
+    load_end = os.getloadavg()[0]
+    seconds = stage_seconds(project, env)
+    seconds["outside tasks"] = train["wall_s"] - seconds.pop("in tasks")
+    return {
+        "rows": n_rows,
+        "features": n_features,
+        "labels": n_labels,
+        **{k: round(v, 2) for k, v in train.items()},
+        **{f"{s} s": round(seconds.get(s, 0.0), 2) for s in STAGE_ORDER},
+        "load_start": round(load_start, 1),
+        "load_end": round(load_end, 1),
+    }
+
+
+def render(frame: pd.DataFrame, plot: Path, results_md: Path) -> None:
+    """The RESULTS.md section (one row per run, by stage) and the PNG curve."""
+    columns = ["setting", "rows", "date", "wall s", "CPU s", "peak GiB", *STAGE_ORDER, "load"]
+    rows = [
+        [
+            str(r["tag"]),
+            f"{r['rows']:,}",
+            str(r["date"]),
+            f"{r['wall_s']:.0f}",
+            f"{r['cpu_s']:.0f}",
+            f"{r['peak_gib']:.2f}",
+            *(f"{r[f'{s} s']:.1f}" for s in STAGE_ORDER),
+            f"{r['load_start']:.1f}-{r['load_end']:.1f}",
+        ]
+        for r in frame.to_dict("records")
+    ]
+    lines = show_table("wsad train by stage (seconds)", columns, rows)
+    draw_curve(frame, plot)
+    commands = [
+        f"- {tag}: `{c}`" for tag, c in frame.groupby("tag", sort=False)["command"].last().items()
+    ]
+    section = [
+        HEADING,
+        "",
+        f"Machine: {machine()}. Load: the 1-minute load average at the start and end of each",
+        "`wsad train` (column `load`). Commands, per setting:",
+        "",
+        *commands,
+        "",
+        "Stages are the Prefect task runs of the flow run, wall seconds (parallel",
+        "cross-validation tasks counted once); `outside tasks` is the rest of the wall:",
+        "start-up, the preflight reads, `dvc add` of the table, Prefect's start.",
+        "",
+        *lines,
+        "",
+        f"![train time]({plot.relative_to(results_md.parent)})",
+    ]
+    replace_section(results_md, HEADING, "\n".join(section))
+
+
+def draw_curve(frame: pd.DataFrame, path: Path) -> None:
+    """Wall seconds by stage against rows (log-log), one panel per setting, and peak memory."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    main = frame[frame["tag"] == frame["tag"].iloc[0]].sort_values("rows")
+    time_ax.plot(main["rows"], main["wall_s"], "k-o", label="wall (all)")
+    for stage in STAGE_ORDER:
+        values = main[f"{stage} s"]
+        if (values > 1).any():
+            time_ax.plot(main["rows"], values.clip(lower=0.1), "-", marker=".", label=stage)
+    for ax in (time_ax, memory_ax):
+        ax.set_xscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.set_xlabel("training rows")
+    time_ax.set_yscale("log")
+    time_ax.set(ylabel="seconds", title=f"wsad train by stage ({main['tag'].iloc[0]})")
+    time_ax.legend(fontsize=7)
+    for tag, part in frame.groupby("tag", sort=False):
+        part = part.sort_values("rows")
+        memory_ax.plot(part["rows"], part["peak_gib"], "-o", label=str(tag))
+    memory_ax.set(ylabel="peak resident GiB", title="peak memory of `wsad train`")
+    memory_ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+@app.command()
+def curve(
+    rows: Annotated[str, typer.Option(help="comma-separated row counts")] = "10000,100000",
+    features: Annotated[int, typer.Option(help="feature columns")] = 30,
+    labels: Annotated[int, typer.Option(help="confirmed anomalies imported")] = 20,
+    setting: Annotated[list[str] | None, typer.Option(help="WSAD_KEY=VALUE for wsad")] = None,
+    ray_cpus: Annotated[int, typer.Option(help="local Ray head with N CPUs (0: threads)")] = 0,
+    tag: Annotated[str, typer.Option(help="what this run's rows are called")] = "default",
+    work: Annotated[Path, typer.Option(help="where the projects are made")] = Path(
+        tempfile.gettempdir()
+    )
+    / "wsad-train-time",
+    csv: Annotated[Path, typer.Option(help="rows appended here")] = HERE
+    / "results"
+    / "train_time.csv",
+    results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
+    write: Annotated[bool, typer.Option(help="rewrite the RESULTS.md section")] = False,
+    smoke: Annotated[bool, typer.Option(help="3,000 rows, iforest only, into --work")] = False,
+    render_only: RenderOnly = False,
+) -> None:
+    """Run the points, append them to the CSV, and (with --write) render the section."""
+    if smoke:
+        rows, setting = "3000", [*(setting or []), 'WSAD_METHODS=["iforest"]']
+        csv, results_md, write = work / "train_time.csv", work / "RESULTS.md", True
+    command = "python -m benchmarks.train_time curve " + " ".join(sys.argv[2:])
+    env = {**os.environ, "COLUMNS": "200", "WSAD_RECORDS": "data/records.parquet"}
+    env.update(dict(s.split("=", 1) for s in setting or []))
+    work.mkdir(parents=True, exist_ok=True)
+    with ray_head(ray_cpus) if ray_cpus else _no_ray() as address:
+        if address:
+            env["WSAD_RAY_ADDRESS"] = address
+        for n in [] if render_only else csv_list(rows, int):
+            point = {
+                "tag": tag,
+                "date": str(datetime.date.today()),
+                **one_point(n, features, labels, work, env),
+                "command": command,
+            }
+            pd.DataFrame([point]).to_csv(csv, mode="a", header=not csv.exists(), index=False)
+            print(json.dumps(point), flush=True)
+    if write:
+        render(pd.read_csv(csv), csv.with_suffix(".png"), results_md)
+
+
+@contextmanager
+def _no_ray() -> Iterator[str]:
+    yield ""
+
+
+if __name__ == "__main__":
+    app()
