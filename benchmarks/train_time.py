@@ -10,8 +10,9 @@ Prefect task runs of its flow run, read back from the project's Prefect database
 run (`stages`, a subcommand run in the project). "outside tasks" is the rest of the wall:
 interpreter and imports, the preflight reads, `dvc add` of the table, Prefect's start.
 `--setting KEY=VALUE` passes WSAD_* settings (e.g. the row budgets at 0 for the curve before
-budgets); `--ray-cpus N` starts a local Ray head with N worker CPUs on loopback and points
-WSAD_RAY_ADDRESS at it (the comparison with threads). Each point appends to the CSV.
+budgets); `--ray-cpus N` starts a local Ray head with N worker CPUs and a Prefect server on
+loopback and points WSAD_RAY_ADDRESS and PREFECT_API_URL at them (the comparison with
+threads). Each point appends to the CSV.
 
     python -m benchmarks.train_time curve --rows 10000,100000,1000000 --write
     python -m benchmarks.train_time curve --rows 1000000 --ray-cpus 2 --tag "ray" --write
@@ -89,31 +90,44 @@ def wsad(args: list[str], project: Path, env: dict[str, str], log: Path) -> dict
 
 
 @contextmanager
-def ray_head(cpus: int) -> Iterator[str]:
-    """A local Ray head on loopback with `cpus` worker CPUs (processes on this machine), as
-    tests/flows/test_ray_training.py starts one; yields its address, stops it after."""
-    from tests.flows.conftest import free_port
+def ray_cluster(cpus: int) -> Iterator[dict[str, str]]:
+    """A Prefect server and a Ray head with `cpus` worker CPUs (processes on this machine),
+    both on loopback, as tests/flows/test_ray_training.py starts them: the Ray workers report
+    their task runs to that server. Yields the settings that point `wsad` at both."""
+    from tests.flows.conftest import free_port, wait_for_health
 
-    folder = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must be short
-    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # Ray's socket paths: short
+    api = f"http://127.0.0.1:{free_port()}/api"
+    env = {**os.environ, "PREFECT_HOME": str(folder / "prefect"), "PREFECT_UI_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    port = api.rsplit(":", 1)[1].split("/")[0]
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    server_log, head_log = folder / "server.log", folder / "head.log"
+    with server_log.open("w") as out:
+        server = subprocess.Popen([*command, "--port", port], env=env, stdout=out, stderr=out)
+    address = f"127.0.0.1:{free_port()}"
     command = [str(WSAD.with_name("ray")), "start", "--head", "--block", "--disable-usage-stats"]
-    command += ["--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", str(cpus)]
-    command += ["--num-gpus", "0", "--temp-dir", folder, "--include-dashboard=false"]
-    command += ["--ray-client-server-port", str(free_port())]
-    log = Path(folder) / "head.log"
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
-    with log.open("w") as out:
-        head = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    command += ["--node-ip-address", "127.0.0.1", "--port", address.split(":")[1]]
+    command += ["--num-cpus", str(cpus), "--num-gpus", "0", "--temp-dir", str(folder)]
+    command += ["--include-dashboard=false", "--ray-client-server-port", str(free_port())]
+    env = {**env, "PREFECT_API_URL": api, "RAY_USAGE_STATS_ENABLED": "0"}
     try:
-        deadline = time.monotonic() + 120
-        while "Ray runtime started" not in log.read_text():
-            if head.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"ray head did not start: {log.read_text()}")
-            time.sleep(0.5)
-        yield f"127.0.0.1:{port}"
+        wait_for_health(f"{api}/health", server, server_log)
+        with head_log.open("w") as out:
+            head = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 120
+            while "Ray runtime started" not in head_log.read_text():
+                if head.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"ray head did not start: {head_log.read_text()}")
+                time.sleep(0.5)
+            yield {"WSAD_RAY_ADDRESS": address, "PREFECT_API_URL": api}
+        finally:
+            head.terminate()
+            head.wait(timeout=60)
     finally:
-        head.terminate()
-        head.wait(timeout=60)
+        server.terminate()
+        server.wait(timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -292,9 +306,8 @@ def curve(
     env = {**os.environ, "COLUMNS": "200", "WSAD_RECORDS": "data/records.parquet"}
     env.update(dict(s.split("=", 1) for s in setting or []))
     work.mkdir(parents=True, exist_ok=True)
-    with ray_head(ray_cpus) if ray_cpus else _no_ray() as address:
-        if address:
-            env["WSAD_RAY_ADDRESS"] = address
+    with ray_cluster(ray_cpus) if ray_cpus else _threads() as cluster:
+        env.update(cluster)
         for n in [] if render_only else csv_list(rows, int):
             point = {
                 "tag": tag,
@@ -309,8 +322,9 @@ def curve(
 
 
 @contextmanager
-def _no_ray() -> Iterator[str]:
-    yield ""
+def _threads() -> Iterator[dict[str, str]]:
+    """No cluster: the cross-validation runs in threads."""
+    yield {}
 
 
 if __name__ == "__main__":

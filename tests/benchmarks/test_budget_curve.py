@@ -1,0 +1,44 @@
+"""The budget curve: its smoke run measures a budgeted and an all-rows release with the flow's
+steps and renders a section; the paired difference and the seed noise are computed right."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from benchmarks import budget_curve
+
+
+def test_paired_difference_and_pooled_seed_noise() -> None:
+    rows = []
+    for seed, base in ((0, 0.5), (1, 0.7)):
+        for state, wobble in ((0, 0.0), (1, 0.02)):
+            for budget, loss in ((1000, 0.04), (0, 0.0)):
+                auc = base + wobble - loss
+                rows.append(("t", 10, seed, state, budget, auc, 0.03, 0.02))
+    frame = pd.DataFrame(rows, columns=[*budget_curve.KEY, "auc_pr", "flag_rate", "test_share"])
+    frame["refit_cpu_s"] = 1.0
+    summary = budget_curve.noise_and_loss(frame).set_index("budget")
+    assert summary.loc[1000, "vs_all_rows"] == pytest.approx(-0.04)
+    assert summary.loc[1000, "paired_runs"] == 4
+    assert summary.loc[0, "vs_all_rows"] == pytest.approx(0.0)
+    # each (split, budget) has two seeds 0.02 apart: sd 0.0141, pooled the same
+    assert summary.loc[1000, "seed_noise"] == pytest.approx(0.02 / 2**0.5)
+    assert summary.loc[1000, "auc_pr"] == pytest.approx((0.46 + 0.48 + 0.66 + 0.68) / 4)
+
+
+@pytest.mark.slow
+def test_smoke_measures_a_budgeted_and_an_all_rows_release(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("sys.argv", ["budget_curve", "--smoke"])
+    budget_curve.main(smoke=True, smoke_dir=tmp_path)
+    frame = pd.read_csv(tmp_path / "budget_curve.csv")
+    assert len(frame) == 4  # budgets 300 and all rows, flow seeds 0 and 1
+    budgeted, every = frame[frame["budget"] == 300], frame[frame["budget"] == 0]
+    assert (budgeted["unlabelled_read"] == 300).all()
+    assert (every["unlabelled_read"] == every["rows_train"] - 10).all()
+    assert frame["auc_pr"].between(0, 1).all()
+    assert frame["flag_rate"].between(0, 1).all()
+    section = (tmp_path / "RESULTS.md").read_text()
+    assert budget_curve.HEADING in section
+    assert "| toy | 10 | 300 | 2 |" in section
+    assert (tmp_path / "budget_curve.png").stat().st_size > 0

@@ -1,0 +1,45 @@
+"""The train-time harness: its smoke point runs the real `wsad init`, `wsad label import` and
+`wsad train` on a generated parquet table and reads each stage back from Prefect."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.large_table import write_large_table
+from benchmarks.train_time import STAGE_ORDER
+
+
+def test_large_table_has_its_anomaly_share_and_ids(tmp_path) -> None:
+    path = tmp_path / "t.parquet"
+    anomalies = write_large_table(path, 30_000, n_features=12, share=0.02, seed=3)
+    table = pd.read_parquet(path)
+    assert list(table.columns) == ["id", *[f"f{i}" for i in range(12)]]
+    assert np.array_equal(table["id"], np.arange(30_000))
+    assert 0.017 < len(anomalies) / 30_000 < 0.023
+    # anomalies sit off the normal rows: farther from the table's median, on average
+    distance = (table.drop(columns="id") - table.drop(columns="id").median()).abs().sum(axis=1)
+    assert distance[anomalies].mean() > 1.2 * distance.drop(index=anomalies).mean()
+
+
+@pytest.mark.slow
+def test_smoke_point_times_wsad_train_by_stage(tmp_path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.train_time", "curve", "--smoke", "--work", tmp_path],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    row = pd.read_csv(tmp_path / "train_time.csv").iloc[0]
+    assert row["rows"] == 3000
+    assert row["peak_gib"] > 0.1
+    stages = {s: row[f"{s} s"] for s in STAGE_ORDER}
+    for stage in ("read", "validation", "contamination", "cross-validation", "refit"):
+        assert stages[stage] > 0, stage
+    assert sum(stages.values()) == pytest.approx(row["wall_s"], abs=0.1)
+    assert "| default | 3,000 |" in (tmp_path / "RESULTS.md").read_text()
