@@ -146,6 +146,17 @@ def noise_and_loss(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def smallest_within_noise(summary: pd.DataFrame) -> int | None:
+    """The smallest budget whose mean paired AUC-PR is nowhere below every row's by more than
+    the seed noise, on every table and label count where both were measured."""
+    budgets = sorted(b for b in summary["budget"].unique() if b != ALL_ROWS)
+    for budget in budgets:
+        part = summary[(summary["budget"] == budget) & summary["vs_all_rows"].notna()]
+        if len(part) and (part["vs_all_rows"] >= -part["seed_noise"]).all():
+            return int(budget)
+    return None
+
+
 def budget_name(budget: int) -> str:
     return "all rows" if budget == ALL_ROWS else f"{budget:,}"
 
@@ -175,6 +186,16 @@ def render(frame: pd.DataFrame, plot: Path, results_md: Path, command: str) -> N
         for r in summary.itertuples()
     ]
     lines = show_table("release on a row budget", columns, rows)
+    chosen = smallest_within_noise(summary)
+    compared = summary[summary["vs_all_rows"].notna() & (summary["budget"] != ALL_ROWS)]
+    settings = compared.groupby(["table", "labels"]).ngroups
+    verdict = (
+        f"Smallest budget within seed noise of every row (mean paired difference >= minus the "
+        f"noise) on each of the {settings} table and label settings with an all-rows point: "
+        f"**{budget_name(chosen)}**."
+        if chosen is not None
+        else "No budget measured is within seed noise of every row on every setting."
+    )
     draw_curve(summary, plot)
     dates = f"{frame['date'].min()} to {frame['date'].max()}"
     section = [
@@ -191,6 +212,8 @@ def render(frame: pd.DataFrame, plot: Path, results_md: Path, command: str) -> N
         "cross-validation + refit + calibration.",
         "",
         *lines,
+        "",
+        verdict,
         "",
         f"![budget curve]({plot.relative_to(results_md.parent)})",
     ]

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     contamination_rows: int = Field(default=DEFAULT_CONTAMINATION_ROWS, ge=0)
     cv_rows: int = Field(default=DEFAULT_CV_ROWS, ge=0)
     refit_rows: int = Field(default=DEFAULT_REFIT_ROWS, ge=0)
+    # Torch's CPU threads per fit while training (0: torch's default, one per core); 1
+    # because the cross-validation runs two fits at once (components/detectors/api.py).
+    torch_threads: int = Field(default=1, ge=0)
     random_state: int = 0
     device: str = "auto"
     # Distributed training (extra `[distributed]`): the cross-validation tasks run on this

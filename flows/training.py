@@ -31,7 +31,7 @@ from components.contamination import (
     estimate_contamination,
 )
 from components.detectors import Detector
-from components.detectors.api import applicable_params
+from components.detectors.api import applicable_params, cpu_threads
 from components.label_file import read_labels, weak_labels
 from components.profile import ReferenceProfile
 from components.registry import gates, promotion, registration, store
@@ -286,7 +286,7 @@ def training_flow(settings: Settings | None = None) -> dict[str, Any]:
     (and, with `require_approval`, a person approves). One run per model name at a time."""
     settings = settings or Settings()
     store.configure(settings.tracking_uri)
-    with one_retrain_per_model(settings.model_name):
+    with one_retrain_per_model(settings.model_name), cpu_threads(settings.torch_threads):
         return train_and_release(settings)
 
 

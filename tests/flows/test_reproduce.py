@@ -37,6 +37,7 @@ def test_the_champion_reproduces_equal(released):
     draws = {d.stage: d for d in DRAWS.read(tags["row_draws"])}
     assert (draws["contamination"].budget, draws["refit"].budget) == (200, 150)
     assert draws["refit"].rows == 160  # 150 unlabelled + the 10 labelled anomalies
+    assert tags["torch_threads"] == "1"  # training's default: one torch thread per fit
     done = run_wsad(["reproduce", "1"], root, env)
     assert done.returncode == 0, done.stdout
     assert "v1: equal: identical scores on 377 rows" in done.stdout
