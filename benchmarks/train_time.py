@@ -255,7 +255,8 @@ def draw_curve(frame: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    main = frame[frame["tag"] == frame["tag"].iloc[0]].sort_values("rows")
+    shown = "default" if (frame["tag"] == "default").any() else frame["tag"].iloc[0]
+    main = frame[frame["tag"] == shown].sort_values("rows")
     time_ax.plot(main["rows"], main["wall_s"], "k-o", label="wall (all)")
     for stage in STAGE_ORDER:
         values = main[f"{stage} s"]
