@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from components.benchmark import Split, evaluate, load_table, make_split
 from components.detectors.api import applicable_params
+from components.selection.adbench import Split, evaluate, load_table, make_split
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 DATASETS = ("cardio", "annthyroid", "pageblocks")

@@ -3,12 +3,12 @@
 A synthetic task with anomalies planted in known features: 1,500 Gaussian rows with 16
 features and 60 anomalies of 4 types, each type a +4 sd shift on its own 2 random features;
 15 anomalies are labelled (every type among them). Per model family: fit, queue 50 rows as
-`wsad review` does (components.review.build_queue at the default uncertain share), and count
+`wsad review` does (components.review.queue.build_queue at the default uncertain share), and count
 the queued true anomalies whose top-3 features by attribution include one of their planted
 pair. A top-3 list drawn at random would hit in about a third of rows.
 
 Run: `OMP_NUM_THREADS=1 python -m benchmarks.attribution_sanity` (a few minutes); prints and
-writes its RESULTS.md section. tests/components/test_attribution.py asserts the 80 % floor
+writes its RESULTS.md section. tests/components/review/test_attribution.py asserts the 80 % floor
 on seed 0.
 """
 
@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from benchmarks.report import machine, replace_section, show_table
-from components.attribution import attribute
 from components.detectors import make
-from components.review import DEFAULT_UNCERTAIN_SHARE, build_queue
+from components.review.attribution import attribute
+from components.review.queue import DEFAULT_UNCERTAIN_SHARE, build_queue
 
 N_FEATURES, N_TYPES, N_ANOMALIES, N_LABELLED = 16, 4, 60, 15
 FAMILIES: dict[str, tuple[str, dict[str, Any]]] = {  # family (example) -> (method, params)

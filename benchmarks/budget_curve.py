@@ -4,14 +4,15 @@ instead of every row, on the large shared tables at their full size.
 
 Split (ADBench semi-supervised protocol, labelled anomalies as counts): stratified 70/30
 train/test split of the whole table, `n` of the training anomalies labelled, min-max scaling
-fitted on train (components.benchmark.make_split). Then the flow's own steps on the training
-rows, each stage on its draw (components/row_budget.py, one budget for all three stages, the
-flow's seed): `estimate_contamination`, `contamination_for_threshold`, `cross_validate` of
-every candidate (3 folds), `plan_release`, `refit_detector`, `calibrate_candidate` on every
-training row. The release's threshold and scores are then applied to the test rows: AUC-PR,
-AUC-ROC and the share flagged against the true anomaly share. `--random-states` repeats a
-split with other flow seeds (draws, folds, model seeds): their spread on one split is the
-seed noise a budget is compared with. CPU seconds per stage are recorded too.
+fitted on train (components.selection.adbench.make_split). Then the flow's own steps on the
+training rows, each stage on its draw (components/selection/row_budget.py, one budget for all
+three stages, the flow's seed): `estimate_contamination`, `contamination_for_threshold`,
+`cross_validate` of every candidate (3 folds), `plan_release`, `refit_detector`,
+`calibrate_candidate` on every training row. The release's threshold and scores are then
+applied to the test rows: AUC-PR, AUC-ROC and the share flagged against the true anomaly
+share. `--random-states` repeats a split with other flow seeds (draws, folds, model seeds):
+their spread on one split is the seed noise a budget is compared with. CPU seconds per stage
+are recorded too.
 
     OMP_NUM_THREADS=1 python -m benchmarks.budget_curve --datasets donors,http,cover \
         --labels 10,20 --seeds 0,1 --budgets 2000,5000,10000,20000,50000,0 --write
@@ -41,14 +42,15 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from benchmarks.large_table import write_large_table
 from benchmarks.report import RenderOnly, machine, replace_section, show_table
-from components.benchmark import Split, csv_list, load_table, make_split, select_tables
-from components.candidate import calibrate_candidate, refit_detector
-from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors.api import applicable_params
-from components.evaluation import EvaluationError, SelectionResult, cross_validate
-from components.release import describe, plan_release
-from components.release_defaults import DEFAULT_CANDIDATES
-from components.row_budget import ALL_ROWS, draw_stages
+from components.selection.adbench import Split, load_table, make_split
+from components.selection.candidate import calibrate_candidate, refit_detector
+from components.selection.contamination import contamination_for_threshold, estimate_contamination
+from components.selection.defaults import DEFAULT_CANDIDATES
+from components.selection.ensemble_plan import describe, plan_release
+from components.selection.evaluation import EvaluationError, SelectionResult, cross_validate
+from components.selection.row_budget import ALL_ROWS, draw_stages
+from flows.cli.options import csv_list, select_tables
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent

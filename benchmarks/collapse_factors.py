@@ -2,7 +2,7 @@
 
 Each variant changes one setting of the method as it was before the fix (anoonly(devnet):
 the reference's fixed 50 x 20 batches of 64 at RMSprop 2e-4; esad: Deep SAD's shuffled
-batches) and is fitted on the same draws of synthetic tasks (components/synthetic) as the
+batches) and is fitted on the same draws of synthetic tasks (benchmarks/synthetic) as the
 unchanged method and IsolationForest; test AUC-PR, mean over seeds. The fixed method (current
 defaults) is the last variant.
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from components import synthetic
+from benchmarks import synthetic
 from components.detectors import Detector, make
 from components.detectors.anoonly import _AnoOnlyDevNet as AnoOnlyDevNet
 from components.detectors.esad import ESAD

@@ -30,8 +30,9 @@ from sklearn.metrics import average_precision_score
 
 from benchmarks.report import RenderOnly, machine, replace_section, show_table
 from benchmarks.vs_deepod import DEEPOD_CLASSES, import_deepod, pair_settings, timed, warm_up
-from components.benchmark import csv_list, load_table, make_split
 from components.detectors import make
+from components.selection.adbench import load_table, make_split
+from flows.cli.options import csv_list
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Compiled training step on CPU: ours eager / compiled vs DeepOD 0.4.1"

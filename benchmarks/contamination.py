@@ -1,7 +1,7 @@
 """How well does each contamination estimator recover the share of anomalies hidden among the
 unlabelled rows, with few labels?
 
-Per (table, labelled count, seed): ADBench's split (`components.benchmark.make_split`: a
+Per (table, labelled count, seed): ADBench's split (`components.selection.adbench.make_split`: a
 stratified subsample to at most `max_rows`, a stratified 70/30 split, min-max scaling fitted
 on train); the estimator sees the training part only, with exactly N of its anomalies
 labelled (ADGym's counts, not ratios). Truth = the share of anomalies among the unlabelled
@@ -45,9 +45,10 @@ from sklearn.preprocessing import MinMaxScaler
 
 from benchmarks.contamination_report import CONFIDENCE, HEADING, markdown
 from benchmarks.report import replace_section
-from components import benchmark
-from components.contamination import METHODS, estimate_contamination
-from components.contamination.best_bin import SEARCH_MULTIPLICITY, search_bins
+from components.selection import adbench
+from components.selection.contamination import METHODS, estimate_contamination
+from components.selection.contamination.best_bin import SEARCH_MULTIPLICITY, search_bins
+from flows.cli.options import csv_list, select_tables
 
 HERE = Path(__file__).resolve().parent
 TIMING_LABELS = 10  # labelled anomalies in the fit-time run
@@ -59,7 +60,7 @@ def labelled_split(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """The ADBench split's scaled training rows with exactly `n_labelled` of their anomalies
     labelled (chosen with the seed), and the true share of anomalies among the rest."""
-    split = benchmark.make_split(X, y, label_ratio=0.0, seed=seed, max_rows=max_rows)
+    split = adbench.make_split(X, y, label_ratio=0.0, seed=seed, max_rows=max_rows)
     anomalies = np.flatnonzero(split.y_train_true == 1)
     if len(anomalies) <= n_labelled:
         raise typer.BadParameter(
@@ -81,7 +82,7 @@ def run(
 ) -> Iterator[dict[str, Any]]:
     """One row per (table, labelled count, seed, method)."""
     for path in tables:
-        X, y = benchmark.load_table(path)
+        X, y = adbench.load_table(path)
         for seed in seeds:
             for n_labelled in labels:
                 X_train, weak, truth = labelled_split(X, y, n_labelled, seed, max_rows)
@@ -113,7 +114,7 @@ def fit_times(path: Path, n_rows: int, n_labelled: int, repeats: int) -> pd.Data
     """Wall and CPU seconds of each method on one table at `n_rows` rows (a stratified
     subsample, min-max scaled, `n_labelled` anomalies labelled), every method once per repeat
     in turn, median over repeats."""
-    X, y = benchmark.load_table(path)
+    X, y = adbench.load_table(path)
     X, _, y, _ = train_test_split(X, y, train_size=n_rows, stratify=y, random_state=0)
     X = MinMaxScaler().fit_transform(X)
     weak = np.zeros_like(y)
@@ -201,7 +202,7 @@ def main(
         out_dir.mkdir(parents=True, exist_ok=True)
         results.to_csv(out_dir / "contamination.csv", index=False)
     simulated = pure_bin_simulation(simulation_reps)
-    (timing_path,) = benchmark.select_tables(data_dir, timing_table)
+    (timing_path,) = select_tables(data_dir, timing_table)
     timed = fit_times(timing_path, timing_rows, TIMING_LABELS, timing_repeats)
     timing_label = (
         f"{timing_rows:,} rows ({timing_table}, {TIMING_LABELS} labelled anomalies, "
@@ -225,13 +226,13 @@ def grid(
     n_bootstrap: int,
 ) -> pd.DataFrame:
     """The raw rows of `run`, each with the command that made them."""
-    tables = benchmark.select_tables(data_dir, datasets)
-    method_list = benchmark.csv_list(methods, str) or list(METHODS)
+    tables = select_tables(data_dir, datasets)
+    method_list = csv_list(methods, str) or list(METHODS)
     unknown = sorted(set(method_list) - set(METHODS))
     if unknown:
         raise typer.BadParameter(f"unknown method(s) {', '.join(unknown)}; choose from {METHODS}")
-    label_list = benchmark.csv_list(labels, int)
-    seed_list = benchmark.csv_list(seeds, int)
+    label_list = csv_list(labels, int)
+    seed_list = csv_list(seeds, int)
     total = len(tables) * len(label_list) * len(seed_list) * len(method_list)
     rows = []
     with Progress(console=Console(stderr=True)) as progress:

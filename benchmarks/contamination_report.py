@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.report import machine, show_table
-from components.contamination import (
+from components.selection.contamination import (
     DEFAULT_METHOD,
     ContaminationEstimate,
     contamination_for_threshold,
 )
-from components.contamination.best_bin import SEARCH_MULTIPLICITY
-from components.contamination.common import MAX_SHARE
-from components.contamination.trust import MAX_WIDTH, SATURATED, fallback_share, judge
+from components.selection.contamination.best_bin import SEARCH_MULTIPLICITY
+from components.selection.contamination.common import MAX_SHARE
+from components.selection.contamination.trust import MAX_WIDTH, SATURATED, fallback_share, judge
 
 HEADING = "## Contamination estimators"
 CONFIDENCE = 0.9

@@ -24,9 +24,10 @@ from sklearn.metrics import average_precision_score
 
 from benchmarks.plots import bar_chart
 from benchmarks.report import machine, replace_section, show_table, synced_now
-from components.benchmark import csv_list, load_table, make_split
 from components.detectors import make
 from components.detectors.api import fit_many, resolve_device
+from components.selection.adbench import load_table, make_split
+from flows.cli.options import csv_list
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Ensemble training: N seeds in one stacked pass"

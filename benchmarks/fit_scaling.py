@@ -32,9 +32,10 @@ from sklearn.metrics import average_precision_score
 
 from benchmarks.report import gpu_name, machine, replace_section, show_table
 from benchmarks.vs_deepod import DEEPOD_CLASSES, import_deepod, pair_settings, warm_up
-from components.benchmark import csv_list, load_table, make_split
 from components.detectors import make
 from components.detectors.api import resolve_device
+from components.selection.adbench import load_table, make_split
+from flows.cli.options import csv_list
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Fit time vs rows: ours vs DeepOD 0.4.1"

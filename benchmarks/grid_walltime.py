@@ -1,6 +1,6 @@
 """How long does the full benchmark grid take end to end on one device? Every method x
 every shared table x label ratios 0.01/0.05/0.1/0.25 x seeds 0,1,2, through the same
-`components.benchmark.run` as `wsad bench` (stacked ensembles for a seed's label ratios
+`components.selection.adbench.run` as `wsad bench` (stacked ensembles for a seed's label ratios
 included), timed as a user waits for it: wall clock from the first table read to the last
 test score. Imports only torch/numpy/pandas/scikit-learn/typer/rich, so it runs on a bare GPU
 box as `python3 -m benchmarks.grid_walltime --device cuda`.
@@ -26,9 +26,10 @@ from rich.progress import Progress
 
 from benchmarks.plots import bar_chart
 from benchmarks.report import machine, replace_section, show_table
-from components import benchmark
 from components.detectors import available
 from components.detectors.api import resolve_device
+from components.selection import adbench
+from flows.cli.options import csv_list, select_tables
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Full grid wall time"
@@ -47,17 +48,17 @@ def main(
     out_dir: Annotated[Path, typer.Option(help="raw CSV folder")] = HERE / "results",
 ) -> None:
     """Run the grid once, print and record its wall time per method and in all."""
-    tables = benchmark.select_tables(data_dir, datasets)
-    method_list = benchmark.csv_list(methods, str) or available()
-    ratios = benchmark.csv_list(label_ratios, float)
-    seed_list = benchmark.csv_list(seeds, int)
+    tables = select_tables(data_dir, datasets)
+    method_list = csv_list(methods, str) or available()
+    ratios = csv_list(label_ratios, float)
+    seed_list = csv_list(seeds, int)
     where = resolve_device(device)
     rows = []
     total = len(tables) * len(method_list) * len(ratios) * len(seed_list)
     start = time.perf_counter()
     with Progress(console=Console(stderr=True)) as progress:
         task = progress.add_task("grid", total=total)
-        grid = benchmark.run(tables, method_list, ratios, seed_list, device, max_rows)
+        grid = adbench.run(tables, method_list, ratios, seed_list, device, max_rows)
         for row in grid:
             rows.append(row)
             progress.update(task, advance=1, description=f"{row['dataset']} {row['method']}")
@@ -78,7 +79,7 @@ def main(
         f"Grid slice on {where}: seconds per method (sum), wall clock {wall:,.0f} s",
         "seconds",
     )
-    full = len(benchmark.select_tables(data_dir, "")) * len(available()) * 4 * 3
+    full = len(select_tables(data_dir, "")) * len(available()) * 4 * 3
     scaled = wall * full / max(1, len(results))
     cells = [
         [m, f"{fits[m]}", f"{per.fit_seconds[m]:,.1f}", f"{per.score_seconds[m]:,.1f}"]

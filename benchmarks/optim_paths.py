@@ -23,10 +23,11 @@ import torch
 import typer
 
 from benchmarks.report import machine, replace_section, show_table
-from components.benchmark import load_table, make_split
-from components.detectors import make, torch_kernels
+from components.detectors import make
 from components.detectors.api import fit_many
+from components.detectors.training import torch_kernels
 from components.detectors.training.optim import Optimizer, clip_per_tensor
+from components.selection.adbench import load_table, make_split
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Private torch kernels vs public path"
@@ -127,7 +128,7 @@ before, {load_after:.1f} after (shared machine). Date: {datetime.date.today()}. 
 `torch._foreach_*` (clip, decay, RMSprop), `torch._fused_adam_` (Adam) and
 `torch._sample_dirichlet` (RoSAS' Beta draws); public = per-tensor tensor methods,
 torch.optim's functional `adam` / `rmsprop` (single-tensor) and Gamma draws under a forked
-RNG (`components/detectors/torch_kernels.py`). Step rows: median of {repeats} alternated
+RNG (`components/detectors/training/torch_kernels.py`). Step rows: median of {repeats} alternated
 blocks of 200 clip + decay + update steps, DevNet-sized MLP (21-64-32-1); each step also
 draws fresh random gradients, the same on both sides. fit_many rows: dataset {dataset},
 ADBench split (seed 0, label ratio 0.1), 3 epochs, median of {repeats} alternated fits. The

@@ -2,7 +2,7 @@
 (MLflow runs, registration, aliases, audit, lineage) rather than the components' compute?
 
 The flow runs on the demo data in a fresh temporary project (git + DVC + sqlite MLflow, as
-`tests.flows.conftest.make_project` builds it); then the same component calls run directly
+`wsad init` and `wsad demo` leave it: `demo_project`); then the same component calls run directly
 on the same data with the same parallelism (cross-validation of the methods on a pool of two
 threads, as the flow's task runner): reading, Great Expectations validation, scaling,
 contamination, cross-validation, selection, refit + calibration, report plots, bundle files.
@@ -18,6 +18,7 @@ import datetime
 import os
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,8 +30,8 @@ from typing import Annotated, Any
 import typer
 
 from benchmarks.report import machine, replace_section, show_table
-from components.benchmark import csv_list
-from flows.offline import go_offline
+from flows.cli.options import csv_list
+from flows.runtime.offline import go_offline
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Pipeline overhead: demo training flow vs its components"
@@ -40,13 +41,22 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     """The flow's component calls without Prefect or MLflow; seconds per step and in all."""
     import numpy as np
 
-    from components import data, evaluation, validation
-    from components.candidate import calibrate_candidate, candidate_plots, refit_detector
-    from components.contamination import contamination_for_threshold, estimate_contamination
+    from components.data import tables
+    from components.data.label_file import read_labels, weak_labels
     from components.detectors.api import applicable_params
-    from components.label_file import read_labels, weak_labels
+    from components.monitoring import validation
     from components.registry import bundle
-    from components.release import plan_release
+    from components.selection import evaluation
+    from components.selection.candidate import (
+        calibrate_candidate,
+        candidate_plots,
+        refit_detector,
+    )
+    from components.selection.contamination import (
+        contamination_for_threshold,
+        estimate_contamination,
+    )
+    from components.selection.ensemble_plan import plan_release
 
     times: dict[str, float] = {}
 
@@ -58,12 +68,12 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
 
     start = time.perf_counter()
     table, confirmed = timed(
-        "read", lambda: (data.read_table(settings.records), read_labels(settings.labels))
+        "read", lambda: (tables.read_table(settings.records), read_labels(settings.labels))
     )
-    schema = data.infer_schema(table, settings.id_column)
+    schema = tables.infer_schema(table, settings.id_column)
     timed("validation", lambda: validation.validate_training_data(table, confirmed, schema))
-    raw = data.feature_matrix(table, schema)
-    scaler = data.Scaler.fit(raw)
+    raw = tables.feature_matrix(table, schema)
+    scaler = tables.Scaler.fit(raw)
     X, y = scaler.transform(raw), weak_labels(table, confirmed, schema)
     seed = settings.random_state
     estimate = timed("contamination", lambda: estimate_contamination(X, y, random_state=seed))
@@ -133,18 +143,33 @@ def covered(spans: list[tuple[float, float]]) -> float:
     return total
 
 
+def demo_project(root: Path, methods: list[str]) -> Any:
+    """A fresh project as `wsad init` and `wsad demo` leave it (git and DVC, the demo data
+    versioned), its data committed; the default settings, which name its files relative to
+    it (run inside it), training `methods`."""
+    from components.data.demo import build_demo_data
+    from components.provenance import lineage
+    from flows.runtime.config import Settings
+
+    lineage.init_repositories(root)
+    build_demo_data(root / "data")
+    lineage.dvc_add(root, "data")
+    who = ["-c", "user.name=benchmark", "-c", "user.email=benchmark@wsad.local"]
+    for git in (["add", "-A"], [*who, "commit", "-qm", "data"]):
+        subprocess.run(["git", *git], cwd=root, check=True, capture_output=True)
+    return Settings(methods=methods, params={}, who="benchmark")
+
+
 def main(
     runs: Annotated[int, typer.Option(help="flow runs and direct runs (alternated)")] = 3,
     methods: Annotated[str, typer.Option(help="comma-separated; default: the demo's")] = "",
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
 ) -> None:
     """Print the table and write its section of RESULTS.md."""
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="wsad-prefect-")  # not the clone's
     go_offline()
-    from tests.flows.conftest import make_project  # first: sets a temporary PREFECT_HOME
-
-    # isort: split
-    from components.release_defaults import DEFAULT_CANDIDATES
-    from flows.training import training_flow
+    from components.selection.defaults import DEFAULT_CANDIDATES
+    from flows.pipelines.training import training_flow
 
     method_list = csv_list(methods, str) or list(DEFAULT_CANDIDATES)
     flow_s: list[float] = []
@@ -156,9 +181,9 @@ def main(
         for i in range(runs):
             root = Path(tmp) / f"run{i}"
             root.mkdir()
-            settings = make_project(root).model_copy(update={"methods": method_list, "params": {}})
-            os.chdir(root)  # the flow records the project's git commit from the CWD
+            os.chdir(root)  # the settings' paths and the flow's git commit are the project's
             try:
+                settings = demo_project(root, method_list)
                 start = time.perf_counter()
                 state = training_flow(settings, return_state=True)
                 flow_s.append(time.perf_counter() - start)

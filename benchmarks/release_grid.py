@@ -8,7 +8,7 @@ cross-validation results only, so every rule is judged on the same fits.
 
 Split (ADBench semi-supervised, labelled anomalies as counts as ADGym does): stratified
 subsample to `--max-rows`, stratified 70/30 split, `n` of the training anomalies labelled,
-min-max scaling fitted on train (components.benchmark.make_split). The cross-validation is
+min-max scaling fitted on train (components.selection.adbench.make_split). The cross-validation is
 the flow's own (`evaluation.cross_validate`, 3 folds, random_state 0) on the training rows.
 
     OMP_NUM_THREADS=1 python -m benchmarks.release_grid --data-dir ../shared/datasets \
@@ -28,11 +28,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from components.benchmark import Split, load_table, make_split, select_tables
-from components.contamination import contamination_for_threshold, estimate_contamination
 from components.detectors import make
 from components.detectors.api import applicable_params, fit_many
-from components.evaluation import EvaluationError, cross_validate
+from components.selection.adbench import Split, load_table, make_split
+from components.selection.contamination import contamination_for_threshold, estimate_contamination
+from components.selection.evaluation import EvaluationError, cross_validate
+from flows.cli.options import select_tables
 
 log = logging.getLogger(__name__)
 METHODS = "devnet,prenet,deepsad,iforest,supervised,catboost"

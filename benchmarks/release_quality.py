@@ -3,10 +3,10 @@ against every fixed candidate and the best one in hindsight.
 
 Reads the cache that `benchmarks/release_grid.py` writes (the flow's cross-validation of
 every candidate over the training labels, and each candidate's test and train scores for
-seeds 0..k-1). The release is `components.release.plan_release` on that cross-validation,
-exactly as the flow calls it; its test score is the rank ensemble's (the normalisation of
-`RankEnsemble`, computed from the cached member scores, so nothing is refitted); its
-threshold is the flow's: the quantile at `contamination_for_threshold`'s share of the
+seeds 0..k-1). The release is `components.selection.ensemble_plan.plan_release` on that
+cross-validation, exactly as the flow calls it; its test score is the rank ensemble's (the
+normalisation of `RankEnsemble`, computed from the cached member scores, so nothing is refitted);
+its threshold is the flow's: the quantile at `contamination_for_threshold`'s share of the
 training rows without a label.
 
     python -m benchmarks.release_quality --cache results-release-cache --write
@@ -26,16 +26,16 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from benchmarks.report import replace_section, show_table
 from benchmarks.trees_report import ADGYM, ADGYM_COUNTS
-from components.calibration import calibrate_threshold
 from components.detectors.ensemble import rank_normalise, score_quantiles
-from components.evaluation import SelectionResult, pu_average_precision, pu_roc_auc
-from components.release import members, plan_release
-from components.release_defaults import (
+from components.selection.calibration import calibrate_threshold
+from components.selection.defaults import (
     DEFAULT_CANDIDATES,
     DEFAULT_SEEDS,
     DEFAULT_TOLERANCE,
     DEFAULT_TOP,
 )
+from components.selection.ensemble_plan import members, plan_release
+from components.selection.evaluation import SelectionResult, pu_average_precision, pu_roc_auc
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Release quality: `wsad train`'s selection vs hindsight (issue 15)"
@@ -289,7 +289,7 @@ def render(rows: pd.DataFrame, command: str, methods: list[str], default: tuple[
         ),  # fmt: skip
         "",
         f"Defaults: `release_top={DEFAULT_TOP}`, `release_tolerance={DEFAULT_TOLERANCE}`, "
-        f"`ensemble_seeds={k}` (components/release_defaults.py).",
+        f"`ensemble_seeds={k}` (components/selection/defaults.py).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -2,12 +2,12 @@
 
 A simulated analyst: per shared table and seed, a stratified subsample of at most
 `--max-rows` rows, a stratified 70/30 train/test split, min-max scaling on train (the
-ADBench split of components.benchmark) and 5 labelled anomalies to start from. Then
+ADBench split of components.selection.adbench) and 5 labelled anomalies to start from. Then
 `--rounds` rounds: a strategy picks `--per-round` unlabelled train rows, their true label
 answers (anomaly -> y = 1, normal -> dismissed, y = -1), and the detector is refitted on all
 verdicts so far. Test AUC-PR is recorded after every fit (round 0 = the 5 starting labels).
 
-Strategies: `queue@s` = components.review.build_queue with uncertain share s (the threshold
+Strategies: `queue@s` = components.review.queue.build_queue with uncertain share s (the threshold
 calibrated at the contamination quantile, as the training flow does, and the seed
 ensemble's member disagreement), as `wsad review` builds it; `top` = the queue with share 0
 (top-scored rows only); `random` = unlabelled rows at random;
@@ -40,13 +40,13 @@ from sklearn.metrics import average_precision_score
 
 from benchmarks.report import replace_section
 from benchmarks.review_loop_report import BASELINES, plot, report
-from components.benchmark import load_table, make_split
-from components.calibration import calibrate_threshold
-from components.contamination import estimate_contamination
 from components.detectors import make
 from components.detectors.base import applicable_params
 from components.detectors.ensemble import RankEnsemble
-from components.review import build_queue
+from components.review.queue import build_queue
+from components.selection.adbench import load_table, make_split
+from components.selection.calibration import calibrate_threshold
+from components.selection.contamination import estimate_contamination
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.report import machine
-from components.review import DEFAULT_UNCERTAIN_SHARE
+from components.review.queue import DEFAULT_UNCERTAIN_SHARE
 
 BASELINES = ("top", "random", "anomalies")
 
@@ -203,7 +203,7 @@ def report(
             *_margins(results, queues, rounds),
             "",
             f"Best share below one half (most of the queue comes from the top of the scores), "
-            f"`components.review.DEFAULT_UNCERTAIN_SHARE` = {DEFAULT_UNCERTAIN_SHARE:g}: "
+            f"`components.review.queue.DEFAULT_UNCERTAIN_SHARE` = {DEFAULT_UNCERTAIN_SHARE:g}: "
             f"**{best}**. After {rounds} rounds it beats top-scored-only by "
             f"{chosen['top'].mean():+.3f} ± {chosen['top'].std():.3f} "
             f"({int((chosen['top'] > 0).sum())} of {n_seeds} seeds) and random review by "

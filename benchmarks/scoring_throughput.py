@@ -5,10 +5,10 @@ with its reference profile, is registered in a temporary sqlite MLflow store
 
 1. Throughput: rows/s of `pyfunc.predict` (MLflow's signature check included) on one
    in-memory batch, and of the unwrapped `WsadModel.score` the scoring flow calls, over that
-   batch in streaming-sized chunks, with the drift statistics off and on (components/drift.py),
-   interleaved in one process so the ratio holds under load.
+   batch in streaming-sized chunks, with the drift statistics off and on
+   (components/monitoring/drift.py), interleaved in one process so the ratio holds under load.
 2. Peak memory: a fresh process streams a 5,000,000-row parquet table through
-   `components.scoring.score_table` with the drift statistics on (as `wsad score` does); its
+   `components.serving.batch.score_table` with the drift statistics on (as `wsad score` does); its
    rows/s and peak RSS (ru_maxrss).
 
     python -m benchmarks.scoring_throughput --threads 2
@@ -36,16 +36,16 @@ import torch
 import typer
 
 from benchmarks.report import machine, replace_section, show_table
-from components.benchmark import csv_list
-from components.calibration import calibrate_threshold
-from components.candidate_facts import CandidateFacts
-from components.data import Scaler, feature_matrix, infer_schema
+from components.data.tables import Scaler, feature_matrix, infer_schema
 from components.detectors import make
-from components.drift import SAMPLE_ROWS, DriftMonitor
-from components.profile import build_profile
+from components.monitoring.drift import SAMPLE_ROWS, DriftMonitor
+from components.monitoring.profile import build_profile
 from components.registry import registration, store
 from components.registry.bundle import write_bundle
-from components.scoring import score_table
+from components.registry.candidate_facts import CandidateFacts
+from components.selection.calibration import calibrate_threshold
+from components.serving.batch import score_table
+from flows.cli.options import csv_list
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Scoring throughput and streaming memory"

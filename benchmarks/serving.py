@@ -11,7 +11,7 @@ share whatever load the machine carries and their ratio is comparable across run
 is from sending the encoded request to reading the whole answer. Raw timings go to
 benchmarks/results/serving.csv. Before the server starts, the request handling alone runs
 in this process: MLflow's `scoring_server.invocations` (what `mlflow models serve` runs per
-request) against `components.invocations.respond`, CPU time per request, interleaved.
+request) against `components.serving.invocations.respond`, CPU time per request, interleaved.
 
     python -m benchmarks.serving
 """
@@ -39,10 +39,10 @@ from mlflow.pyfunc import scoring_server
 
 from benchmarks.report import machine, replace_section, show_table
 from benchmarks.scoring_throughput import NAME, register_champion, table
-from components.audit import AuditLog
-from components.invocations import respond
+from components.provenance.audit import AuditLog
 from components.registry import gates, promotion, store
-from components.serving import ServedModel
+from components.serving.http_app import ServedModel
+from components.serving.invocations import respond
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Online scoring: `wsad serve-model` vs in-process pyfunc"
@@ -150,7 +150,8 @@ def handling_cpu(
 ) -> list[str]:
     """CPU ms per request of the request handling alone, in this process and interleaved:
     MLflow's `scoring_server.invocations` with the pyfunc (what `mlflow models serve` runs
-    per request) and ours (`components.invocations.respond`, what `wsad serve-model` runs)."""
+    per request) and ours (`components.serving.invocations.respond`, what `wsad serve-model`
+    runs)."""
     body, content_type = encode(frame, kind)
     schema = model.metadata.get_input_schema()
     theirs = ours = 0.0
@@ -267,7 +268,7 @@ at least 100k rows/s for 1,000-row requests.
 Request handling alone, in this process without HTTP, {handling_n} interleaved requests per
 payload: MLflow's `scoring_server.invocations` with the pyfunc and its input schema (what
 `mlflow models serve` runs for each request: parse with the schema, MLflow's signature
-check, predict, the answer encoded) against `components.invocations.respond` with the
+check, predict, the answer encoded) against `components.serving.invocations.respond` with the
 served version's `score` (what `wsad serve-model` runs: parse once, our schema check,
 predict, the answer encoded), CPU time per request:
 

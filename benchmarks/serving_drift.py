@@ -5,7 +5,7 @@ The champion of benchmarks.serving (a quick DevNet on a 20-feature table, with i
 reference profile) is registered in a temporary sqlite store and loaded as the server loads
 it (`ServedModel.load`). The same loaded model answers with its drift window and without
 one (`dataclasses.replace(served, drift=None)`), through the server's request handling
-(`components.invocations.respond`: parse, schema check, score, the answer encoded), the two
+(`components.serving.invocations.respond`: parse, schema check, score, the answer encoded), the two
 interleaved in one process (in alternating order), so that both sides share whatever load
 the machine carries; the window is filled to its size first, so every timed request also
 evicts rows. CPU time per request (time.process_time), one torch thread.
@@ -33,12 +33,12 @@ import typer
 from benchmarks.report import machine, replace_section, show_table
 from benchmarks.scoring_throughput import NAME, register_champion, table
 from benchmarks.serving import encode
-from components.drift import SERVING_WINDOW_ROWS
-from components.invocations import respond
+from components.monitoring.drift import SERVING_WINDOW_ROWS
+from components.monitoring.serving_drift import DriftWindow
 from components.registry import bundle, store
-from components.serving import ServedModel
-from components.serving_drift import DriftWindow
-from components.serving_metrics import ServingMetrics
+from components.serving.http_app import ServedModel
+from components.serving.invocations import respond
+from components.serving.metrics import ServingMetrics
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Online scoring: the drift window's cost per request"
@@ -148,7 +148,7 @@ def main(
 {loads.format(*load_before)} before and {loads.format(*load_after)} after. Date:
 {datetime.date.today()}. The champion of the section above (a quick DevNet, 20 features,
 with its reference profile) answers through the server's request handling
-(`components.invocations.respond`: parse, schema check, score, answer encoded), in one
+(`components.serving.invocations.respond`: parse, schema check, score, answer encoded), in one
 process, with its drift window of {window_rows:,} rows (filled first, so each request
 evicts rows) and without one, the two interleaved in alternating order: {requests_1:,}
 1-row pairs and {requests_1000:,} 1,000-row pairs (dataframe_split JSON) after {warmup}

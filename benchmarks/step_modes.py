@@ -5,7 +5,8 @@ split, every mode in turn per seed (interleaved, so all see the same machine), A
 A mode's first fit in the process compiles (its seconds are in "first fit s"); later seeds
 reuse the compiled code, so "fit s" (their mean) is the steady-state cost. A mode is worth a
 default only where "fit s" beats eager by more than the compile costs over the fits a user
-runs, and its AUC-PR stays within the eager seeds' spread (components/detectors/compiled_step.py).
+runs, and its AUC-PR stays within the eager seeds' spread
+(components/detectors/training/compiled_step.py).
 
     python3 -m benchmarks.step_modes --data-dir ../shared/datasets --device cuda
 """
@@ -25,9 +26,10 @@ from sklearn.metrics import average_precision_score
 
 from benchmarks.plots import bar_chart
 from benchmarks.report import gpu_name, machine, replace_section, show_table, synced_now
-from components.benchmark import csv_list, load_table, make_split
 from components.detectors import make
 from components.detectors.api import resolve_device
+from components.selection.adbench import load_table, make_split
+from flows.cli.options import csv_list
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Training step modes: eager, compiled, CUDA graphs, bf16"

@@ -1,4 +1,4 @@
-"""Every method on the synthetic task family (components/synthetic.py): where does a method
+"""Every method on the synthetic task family (benchmarks/synthetic): where does a method
 collapse while its peers learn, and where do all of them fall below IsolationForest?
 
 For each task of `synthetic.family` and seed: the task is drawn for the seed, every method is
@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from benchmarks import synthetic
 from benchmarks.report import machine, replace_section
-from components import synthetic
-from components.benchmark import evaluate
 from components.detectors import available
 from components.detectors.api import applicable_params
+from components.selection.adbench import evaluate
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "datasets"
@@ -135,7 +135,7 @@ def report(out: Path, before: str = "before", after: str = "after") -> str:
         f"Seed std of AUC-PR per (task, method), {after}: median {spread.median():.3f}, "
         f"90th percentile {q90:.3f}, max {spread.max():.3f}; two standard errors of a "
         f"difference of two 2-seed means: {2 * spread.median():.3f} at the median (the tests' "
-        f"SEED_NOISE, components/synthetic/family.py), {2 * q90:.3f} at the 90th percentile."
+        f"SEED_NOISE, benchmarks/synthetic/family.py), {2 * q90:.3f} at the 90th percentile."
     )
     return "\n".join(lines)
 

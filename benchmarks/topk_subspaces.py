@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from components.benchmark import evaluate, load_table, make_split
+from components.selection.adbench import evaluate, load_table, make_split
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 DATASETS = ("cardio", "thyroid", "pendigits", "optdigits", "pageblocks", "wilt")

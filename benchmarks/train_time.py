@@ -39,8 +39,9 @@ import pandas as pd
 import typer
 
 from benchmarks.large_table import write_large_table
+from benchmarks.local_servers import free_port, wait_for_health
 from benchmarks.report import RenderOnly, machine, replace_section, show_table
-from components.benchmark import csv_list
+from flows.cli.options import csv_list
 
 HERE = Path(__file__).resolve().parent
 HEADING = "## Train-time curve: `wsad train` from 10k to 10M rows (issue 24)"
@@ -94,8 +95,6 @@ def ray_cluster(cpus: int) -> Iterator[dict[str, str]]:
     """A Prefect server and a Ray head with `cpus` worker CPUs (processes on this machine),
     both on loopback, as tests/flows/test_ray_training.py starts them: the Ray workers report
     their task runs to that server. Yields the settings that point `wsad` at both."""
-    from tests.flows.conftest import free_port, wait_for_health
-
     folder = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # Ray's socket paths: short
     api = f"http://127.0.0.1:{free_port()}/api"
     env = {**os.environ, "PREFECT_HOME": str(folder / "prefect"), "PREFECT_UI_ENABLED": "false"}
@@ -148,7 +147,7 @@ def stage_seconds(project: Path, env: dict[str, str]) -> dict[str, float]:
 @app.command(hidden=True)
 def stages() -> None:
     """Print, as JSON, the seconds each stage of the last `wsad-training` flow run covered."""
-    from flows.offline import go_offline
+    from flows.runtime.offline import go_offline
 
     go_offline()  # PREFECT_HOME = ./.prefect, as `wsad train` had it
     from prefect.client.orchestration import get_client
@@ -156,7 +155,7 @@ def stages() -> None:
     from prefect.client.schemas.sorting import FlowRunSort
 
     from benchmarks.pipeline_overhead import covered, task_spans
-    from flows.config import TRAINING_FLOW
+    from flows.runtime.config import TRAINING_FLOW
 
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(

@@ -2,7 +2,7 @@
 
 Why: the issue asks us to show accuracy and speed parity with the library people in this
 field use. Both implementations get the same hyperparameters (as far as each exposes them),
-the identical ADBench split (`components.benchmark.make_split`) and one CPU thread each, and
+the identical ADBench split (`components.selection.adbench.make_split`) and one CPU thread each, and
 are timed in the same process. Two configurations: `deepod` (DeepOD's defaults for both) and
 `paper` (the papers' defaults, i.e. our `make()` defaults, passed into DeepOD's constructors).
 
@@ -33,8 +33,9 @@ from rich.progress import Progress
 from sklearn.metrics import average_precision_score
 
 from benchmarks.report import RenderOnly, machine, replace_section
-from components.benchmark import csv_list, load_table, make_split, select_tables
 from components.detectors import make
+from components.selection.adbench import load_table, make_split
+from flows.cli.options import csv_list, select_tables
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Prefect flows and the `wsad` CLI.
 
 Importing this package changes nothing in the process: the offline defaults for Prefect,
-MLflow, DVC and GX are set by the entry points (flows/offline.py).
+MLflow, DVC and GX are set by the entry points (flows/runtime/offline.py).
 """

@@ -1,5 +1,5 @@
 """Shared fixtures: small synthetic weakly supervised tasks and the shared datasets folder.
-The tests run offline, as the `wsad` CLI does (flows/offline.py)."""
+The tests run offline, as the `wsad` CLI does (flows/runtime/offline.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
-from components.candidate_facts import CandidateFacts
-from flows.offline import go_offline
+from components.registry.candidate_facts import CandidateFacts
+from flows.runtime.offline import go_offline
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 

@@ -44,8 +44,8 @@ from torch import Tensor, nn
 from components.detectors.api import register
 from components.detectors.deep import DeepDetector
 from components.detectors.parts import LossBalance, mlp
-from components.detectors.torch_kernels import beta_draws
 from components.detectors.training.samplers import Batch
+from components.detectors.training.torch_kernels import beta_draws
 
 
 class _RoSASNet(nn.Module):

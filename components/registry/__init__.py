@@ -5,13 +5,15 @@ that alias moves only when every gate passes (`gates.decide_promotion`, pure) an
 is written to the hash-chained audit log (`audit_trail`). A version is a pyfunc bundling the
 schema, the scaler, the detector and the threshold (`bundle`), so `models:/<name>@champion`
 scores a raw table exactly as training saw it. Every version carries its facts (lineage,
-validation, contamination interval, method, metrics) as tags (components/candidate_facts.py).
+validation, contamination interval, method, metrics) as tags (`candidate_facts`).
 
-The modules, lowest first: `gates` (pure decisions), `bundle` (the pyfunc), `audit_trail`
-(each release step's audit entry, the champion history), `store` (MLflow set-up, versions,
-aliases, loading), `registration` (a candidate becomes a version), `promotion` (promote,
-reject, roll back). With components/serving.py (MLflow's scoring server), the only modules
-besides flows/ that import mlflow.
+The modules, lowest first: `candidate_facts` (the typed tags), `gates` (pure decisions),
+`bundle` (the pyfunc), `audit_trail` (each release step's audit entry, the champion
+history), `store` (MLflow set-up, versions, aliases, loading), `registration` (a candidate
+becomes a version), `promotion` (promote, reject, roll back), `reproduction` (retrain a
+version from what it records); `legacy` keeps the addresses older versions pickled. With
+components/serving/http_app.py (MLflow's scoring server), the only modules besides flows/
+that import mlflow.
 """
 
 from __future__ import annotations
@@ -24,10 +26,7 @@ class RegistryError(ValueError):
 
 
 def __getattr__(name: str) -> Any:
-    """`WsadModel` under its first address: versions registered before the registry was a
-    package pickled their pyfunc as `components.registry.WsadModel`."""
-    if name == "WsadModel":
-        from components.registry.bundle import WsadModel
+    """Addresses that versions registered before pickled (components/registry/legacy.py)."""
+    from components.registry.legacy import old_address
 
-        return WsadModel
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return old_address(name)

@@ -9,9 +9,9 @@ from typing import Any
 
 from mlflow.tracking import MlflowClient
 
-from components.audit import AuditLog
-from components.candidate_facts import CandidateFacts
+from components.provenance.audit import AuditLog
 from components.registry import RegistryError
+from components.registry.candidate_facts import CandidateFacts
 
 RUN_KEY = "run_key"  # run and version tag, audit field: what a retried step knows itself by
 

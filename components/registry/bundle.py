@@ -22,10 +22,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
 
 import components
-from components.calibration import Threshold
-from components.data import Scaler, Schema, feature_matrix
-from components.profile import ReferenceProfile
+from components.data.tables import Scaler, Schema, feature_matrix
+from components.monitoring.profile import ReferenceProfile
 from components.registry import RegistryError
+from components.selection.calibration import Threshold
 
 if TYPE_CHECKING:  # torch loads with the first model, not with the registry's commands
     from components.detectors.api import Detector
@@ -33,15 +33,19 @@ if TYPE_CHECKING:  # torch loads with the first model, not with the registry's c
 BUNDLE_FILES = ("schema.json", "scaler.json", "threshold.json", "detector.pt")
 PROFILE_FILE = "profile.json"  # optional: versions registered before profiles have none
 # What `WsadModel` imports to load and score, relative to components/: all of wsad that ships
-# inside a model (tests/components/test_scoring_code.py checks it is closed under imports).
+# inside a model (tests/components/registry/test_scoring_code.py checks it is closed under imports).
 SCORING_CODE = (
     "__init__.py",
     "registry/__init__.py",
     "registry/bundle.py",
-    "calibration.py",
-    "data.py",
-    "files.py",
-    "profile.py",
+    "registry/legacy.py",
+    "selection/__init__.py",
+    "selection/calibration.py",
+    "data/__init__.py",
+    "data/tables.py",
+    "data/files.py",
+    "monitoring/__init__.py",
+    "monitoring/profile.py",
     "detectors",  # every method: a bundle's detector may be any of them
 )
 

@@ -8,8 +8,8 @@ import dataclasses
 import math
 from typing import Any
 
-from components.candidate_facts import CandidateFacts
 from components.registry import RegistryError
+from components.registry.candidate_facts import CandidateFacts
 
 GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")
 APPROVAL_DECISIONS = ("approve", "reject", "timeout")

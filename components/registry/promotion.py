@@ -13,7 +13,7 @@ from typing import Any
 
 from mlflow.tracking import MlflowClient
 
-from components.audit import AuditLog
+from components.provenance.audit import AuditLog
 from components.registry import RegistryError
 from components.registry.audit_trail import champion_history, record
 from components.registry.gates import Decision, PromotionPolicy, decide_promotion

@@ -16,10 +16,10 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from components.audit import AuditLog
-from components.candidate_facts import CandidateFacts
+from components.provenance.audit import AuditLog
 from components.registry.audit_trail import RUN_KEY, record
 from components.registry.bundle import WsadModel, scoring_code
+from components.registry.candidate_facts import CandidateFacts
 from components.registry.store import set_alias, version_info
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from components.audit import AuditLog
-from components.candidate_facts import CandidateFacts
+from components.provenance.audit import AuditLog
 from components.registry import RegistryError
 from components.registry.audit_trail import check_named_by_audit
+from components.registry.candidate_facts import CandidateFacts
 
 EXPERIMENT = "wsad"
 

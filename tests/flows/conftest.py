@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +17,9 @@ import pytest
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="wsad-prefect-")
 os.environ.pop("PREFECT_API_URL", None)
 
-from components.demo import build_demo_data  # noqa: E402
-from flows.config import Settings  # noqa: E402
+from benchmarks.local_servers import free_port, wait_for_health  # noqa: E402
+from components.data.demo import build_demo_data  # noqa: E402
+from flows.runtime.config import Settings  # noqa: E402
 
 DVC = [sys.executable, "-m", "dvc"]
 GIT_ENV = {
@@ -82,29 +80,6 @@ def cli_env(settings: Settings) -> dict[str, str]:
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.chdir(tmp_path)
     return make_project(tmp_path)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_health(
-    url: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float = 120
-) -> None:
-    """Until GET `url` answers 200; fails with the server's log when it exits or times out."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"server did not start: {log.read_text()}")
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,10 @@ the point `WSAD_TEST_STOP_AT` names, writes the file `WSAD_TEST_STOP_MARKER` and
 until the test kills it. The product knows nothing of this; each point is patched into the
 real module right after it is imported, before anything else imports from it.
 
-- `training`: on entering `components.candidate.refit_detector` (the refit of the release);
+- `training`: on entering `components.selection.candidate.refit_detector` (the release's refit);
 - `promote`: on entering `components.registry.promotion.promote` (registered, nothing released yet);
-- `audit-write`: in `components.audit`, half of a release (promote or reject) entry's line
-  written and fsynced, the other half never.
+- `audit-write`: in `components.provenance.audit`, half of a release (promote or reject) entry's
+  line written and fsynced, the other half never.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def stopping_on_entry(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class TornReleaseWrites:
-    """The `os` module as components.audit sees it, except that a release entry's line is
+    """The `os` module as components.provenance.audit sees it, except that a release entry's line is
     written only half way (and synced) before the run waits to be killed."""
 
     def __getattr__(self, name: str) -> Any:
@@ -60,14 +60,14 @@ class TornReleaseWrites:
 
 PATCHES: dict[str, tuple[str, Callable[[ModuleType], None]]] = {
     "training": (
-        "components.candidate",
+        "components.selection.candidate",
         lambda m: setattr(m, "refit_detector", stopping_on_entry(m.refit_detector)),
     ),
     "promote": (
         "components.registry.promotion",
         lambda m: setattr(m, "promote", stopping_on_entry(m.promote)),
     ),
-    "audit-write": ("components.audit", lambda m: setattr(m, "os", TornReleaseWrites())),
+    "audit-write": ("components.provenance.audit", lambda m: setattr(m, "os", TornReleaseWrites())),
 }
 
 

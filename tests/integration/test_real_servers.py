@@ -39,8 +39,8 @@ ADMIN = "wsad-admin"
 FLOW_SCRIPT = """
 import json, pandas as pd
 from components.registry import store
-from flows.config import Settings
-from flows.training import training_flow
+from flows.runtime.config import Settings
+from flows.pipelines.training import training_flow
 settings = Settings()
 state = training_flow(settings, return_state=True)
 result = state.result()

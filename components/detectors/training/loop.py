@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from components.detectors.compiled_step import step_loss
+from components.detectors.training.compiled_step import step_loss
 from components.detectors.training.length import Schedule
 from components.detectors.training.optim import Optimizer, clip_per_tensor
 from components.detectors.training.samplers import Batch
@@ -26,7 +26,7 @@ class Regime:
     """How a detector updates its parameters: the optimiser (`adam` or `rmsprop`), its step
     size, L2 decay on weight matrices, per-tensor gradient clipping (None: none) and whether
     a progress bar shows; `compile_step` and `bf16` choose how the loss runs
-    (components/detectors/compiled_step.py)."""
+    (components/detectors/training/compiled_step.py)."""
 
     optimizer: str
     lr: float

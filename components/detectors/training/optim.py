@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from components.detectors import torch_kernels
+from components.detectors.training import torch_kernels
 
 
 def clip_per_tensor(params: list[nn.Parameter], max_norm: float) -> None:

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
-from components.detectors.compiled_step import step_loss
+from components.detectors.training.compiled_step import step_loss
 from components.detectors.training.length import Schedule
 from components.detectors.training.loop import Regime
 from components.detectors.training.optim import Optimizer, clip_per_member

@@ -1,0 +1,118 @@
+"""The scoring flow: load the champion from the registry, stream the table through it while
+comparing every chunk with the model's reference, write scores, flags and the drift report
+(JSON and a plot next to the scores, a markdown table as a Prefect artifact)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE
+
+from components.monitoring.drift import DriftError, DriftMonitor, DriftReport
+from components.plots import plot_drift
+from components.provenance.audit import AuditLog
+from components.registry import store
+from components.serving.batch import ScoringSummary, score_table
+from flows.runtime.config import Settings
+
+
+@task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
+def load_model(model_name: str, alias: str, audit: AuditLog) -> Any:
+    """The champion only when the audit log names it (see `store.load_model`)."""
+    return store.load_model(model_name, alias, audit)
+
+
+def drift_paths(out: Path) -> tuple[Path, Path]:
+    """Where the drift report and its plot go: next to the scores."""
+    return out.with_suffix(".drift.json"), out.with_suffix(".drift.png")
+
+
+def publish_drift(report: DriftReport, out: Path) -> None:
+    """The report as JSON and a plot next to the scores, and as a Prefect artifact."""
+    json_path, png_path = drift_paths(out)
+    report.write_json(json_path)
+    plot_drift(
+        {c: s["psi"] for c, s in report.columns.items()},
+        {c: s["limit"] for c, s in report.columns.items()},
+        f"Drift of {out.name}\nagainst {report.model}",
+        png_path,
+    )
+    create_markdown_artifact(
+        markdown=report.markdown(), key="wsad-drift", description=report.summary()
+    )
+
+
+@task(cache_policy=NONE)
+def score(
+    model: Any,
+    model_uri: str,
+    records: Path,
+    out: Path,
+    id_column: str,
+    chunk_rows: int,
+    strict: bool,
+) -> tuple[ScoringSummary, DriftReport | None]:
+    """Stream `records` through the model into `out`; with a reference profile, drift is
+    measured on the way and reported before the scores are published (with `strict`,
+    drift publishes no scores)."""
+    # Our own WsadModel: its feature_matrix names any missing, extra, renamed or
+    # non-numeric column in one line (MLflow's signature check would drop extra columns).
+    wsad_model = model.unwrap_python_model()
+    monitor = (
+        DriftMonitor(wsad_model.profile, wsad_model.schema.features)
+        if wsad_model.profile is not None
+        else None
+    )
+    reports: list[DriftReport] = []
+
+    def report_drift(rows: int, flagged: int) -> None:
+        if monitor is None:
+            return
+        report = monitor.report(model_uri, rows, flagged)
+        publish_drift(report, out)
+        reports.append(report)
+        if strict and report.drifted:
+            raise DriftError(
+                f"{report.summary()}; scores not written (--strict); report: {drift_paths(out)[0]}"
+            )
+
+    summary = score_table(
+        lambda chunk: wsad_model.score(chunk, monitor.observe if monitor else None),
+        records,
+        out,
+        id_column,
+        chunk_rows,
+        before_publish=report_drift,
+    )
+    return summary, (reports[0] if reports else None)
+
+
+@flow(name="wsad-scoring")
+def scoring_flow(
+    records: Path,
+    out: Path,
+    alias: str = "champion",
+    chunk_rows: int = 100_000,
+    settings: Settings | None = None,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """Score a table with the model under `alias` (schema enforced chunk by chunk, drift
+    measured against the model's reference; `strict` makes drift an error)."""
+    settings = settings or Settings()
+    store.configure(settings.tracking_uri)
+    audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
+    model = load_model(settings.model_name, alias, audit)
+    model_uri = f"models:/{settings.model_name}@{alias}"
+    summary, drift = score(model, model_uri, records, out, settings.id_column, chunk_rows, strict)
+    return {
+        "rows": summary.rows,
+        "flagged": summary.flagged,
+        "seconds": summary.seconds,
+        "out": str(summary.out),
+        "model": model_uri,
+        "drift": None if drift is None else drift.to_dict(),
+        "drift_report": None if drift is None else str(drift_paths(out)[0]),
+    }
