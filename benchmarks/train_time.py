@@ -22,6 +22,7 @@ threads). Each point appends to the CSV.
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import os
 import shutil
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,6 +41,7 @@ import typer
 
 from benchmarks.large_table import write_large_table
 from benchmarks.local_servers import free_port, wait_for_health
+from benchmarks.pipeline_overhead import covered
 from benchmarks.report import RenderOnly, machine, replace_section, show_table
 from flows.cli.options import csv_list
 
@@ -63,12 +65,25 @@ STAGES = {
     "release": "gates",
 }
 STAGE_ORDER = list(dict.fromkeys([*STAGES.values(), "other tasks", "outside tasks"]))
+SAMPLE_S = 0.5  # how often the child's CPU seconds are read
 app = typer.Typer(add_completion=False)
 
 
-def wsad(args: list[str], project: Path, env: dict[str, str], log: Path) -> dict[str, float]:
+def cpu_so_far(pid: int) -> float:
+    """CPU seconds a running process and the children it has waited for have spent
+    (/proc/PID/stat: utime, stime, cutime, cstime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def wsad(
+    args: list[str], project: Path, env: dict[str, str], log: Path
+) -> tuple[dict[str, float], list[tuple[float, float]]]:
     """Run `wsad` in `project`; wall and CPU seconds and peak resident GiB of that process
-    (and the children it waited for). A failure raises with the tail of its output."""
+    (and the children it waited for), and its CPU seconds so far sampled every
+    `SAMPLE_S` as (epoch seconds, CPU seconds). A failure raises with the tail of its
+    output."""
+    samples: list[tuple[float, float]] = []
     with log.open("a") as out:
         out.write(f"$ wsad {' '.join(args)}\n")
         out.flush()
@@ -76,18 +91,41 @@ def wsad(args: list[str], project: Path, env: dict[str, str], log: Path) -> dict
         child = subprocess.Popen(
             [str(WSAD), *args], cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-        _, status, usage = os.wait4(child.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            with suppress(OSError, ValueError):  # it exited between the two calls
+                samples.append((time.time(), cpu_so_far(child.pid)))
+            time.sleep(SAMPLE_S)
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise RuntimeError(
             f"wsad {args[0]} failed ({child.returncode}):\n{log.read_text()[-3000:]}"
         )
-    return {
+    totals = {
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_gib": usage.ru_maxrss / 2**20,  # KiB on Linux
     }
+    return totals, samples
+
+
+def cpu_in(spans: list[tuple[float, float]], samples: list[tuple[float, float]]) -> float:
+    """CPU seconds spent inside the union of `spans`: each sampling interval's CPU shared
+    out by the part of it the spans cover."""
+    merged: list[list[float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    total = 0.0
+    for (t0, c0), (t1, c1) in itertools.pairwise(samples):
+        inside = sum(max(0.0, min(t1, end) - max(t0, start)) for start, end in merged)
+        total += (c1 - c0) * inside / (t1 - t0) if t1 > t0 else 0.0
+    return total
 
 
 @contextmanager
@@ -130,9 +168,10 @@ def ray_cluster(cpus: int) -> Iterator[dict[str, str]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def stage_seconds(project: Path, env: dict[str, str]) -> dict[str, float]:
-    """Seconds per stage of the project's last training flow run (the `stages` command, run
-    in the project so Prefect reads its database)."""
+def stage_spans(project: Path, env: dict[str, str]) -> dict[str, list[tuple[float, float]]]:
+    """(start, end) epoch seconds of the task runs of each stage of the project's last
+    training flow run (the `stages` command, run in the project so Prefect reads its
+    database)."""
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.train_time", "stages"],
         cwd=project,
@@ -141,12 +180,14 @@ def stage_seconds(project: Path, env: dict[str, str]) -> dict[str, float]:
         text=True,
         check=True,
     )
-    return {k: float(v) for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
+    spans = json.loads(done.stdout.strip().splitlines()[-1])
+    return {stage: [(start, end) for start, end in v] for stage, v in spans.items()}
 
 
 @app.command(hidden=True)
 def stages() -> None:
-    """Print, as JSON, the seconds each stage of the last `wsad-training` flow run covered."""
+    """Print, as JSON, the task runs' (start, end) of each stage of the last `wsad-training`
+    flow run."""
     from flows.runtime.offline import go_offline
 
     go_offline()  # PREFECT_HOME = ./.prefect, as `wsad train` had it
@@ -154,7 +195,7 @@ def stages() -> None:
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
     from prefect.client.schemas.sorting import FlowRunSort
 
-    from benchmarks.pipeline_overhead import covered, task_spans
+    from benchmarks.pipeline_overhead import task_spans
     from flows.runtime.config import TRAINING_FLOW
 
     with get_client(sync_client=True) as client:
@@ -167,9 +208,7 @@ def stages() -> None:
     by_stage: dict[str, list[tuple[float, float]]] = {}
     for name, intervals in spans.items():
         by_stage.setdefault(STAGES.get(name, "other tasks"), []).extend(intervals)
-    seconds = {stage: covered(intervals) for stage, intervals in by_stage.items()}
-    seconds["in tasks"] = covered([x for v in spans.values() for x in v])
-    print(json.dumps(seconds))
+    print(json.dumps(by_stage))
 
 
 def one_point(
@@ -191,38 +230,47 @@ def one_point(
         log,
     )
     load_start = os.getloadavg()[0]
-    train = wsad(["train"], project, env, log)
+    train, samples = wsad(["train"], project, env, log)
     load_end = os.getloadavg()[0]
-    seconds = stage_seconds(project, env)
-    seconds["outside tasks"] = train["wall_s"] - seconds.pop("in tasks")
+    spans = stage_spans(project, env)
+    seconds = {stage: covered(v) for stage, v in spans.items()}
+    cpu = {stage: cpu_in(v, samples) for stage, v in spans.items()}
+    every_task = [x for v in spans.values() for x in v]
+    seconds["outside tasks"] = train["wall_s"] - covered(every_task)
+    cpu["outside tasks"] = train["cpu_s"] - cpu_in(every_task, samples)
     return {
         "rows": n_rows,
         "features": n_features,
         "labels": n_labels,
         **{k: round(v, 2) for k, v in train.items()},
         **{f"{s} s": round(seconds.get(s, 0.0), 2) for s in STAGE_ORDER},
+        **{f"{s} CPU s": round(cpu.get(s, 0.0), 2) for s in STAGE_ORDER},
         "load_start": round(load_start, 1),
         "load_end": round(load_end, 1),
     }
 
 
 def render(frame: pd.DataFrame, plot: Path, results_md: Path) -> None:
-    """The RESULTS.md section (one row per run, by stage) and the PNG curve."""
+    """The RESULTS.md section (one row per run, wall and CPU seconds by stage) and the PNG
+    curve."""
     columns = ["setting", "rows", "date", "wall s", "CPU s", "peak GiB", *STAGE_ORDER, "load"]
-    rows = [
-        [
-            str(r["tag"]),
-            f"{r['rows']:,}",
-            str(r["date"]),
-            f"{r['wall_s']:.0f}",
-            f"{r['cpu_s']:.0f}",
-            f"{r['peak_gib']:.2f}",
-            *(f"{r[f'{s} s']:.1f}" for s in STAGE_ORDER),
-            f"{r['load_start']:.1f}-{r['load_end']:.1f}",
+
+    def table(unit: str) -> list[str]:
+        rows = [
+            [
+                str(r["tag"]),
+                f"{r['rows']:,}",
+                str(r["date"]),
+                f"{r['wall_s']:.0f}",
+                f"{r['cpu_s']:.0f}",
+                f"{r['peak_gib']:.2f}",
+                *(f"{r.get(f'{s} {unit}', np.nan):.1f}" for s in STAGE_ORDER),
+                f"{r['load_start']:.1f}-{r['load_end']:.1f}",
+            ]
+            for r in frame.to_dict("records")
         ]
-        for r in frame.to_dict("records")
-    ]
-    lines = show_table("wsad train by stage (seconds)", columns, rows)
+        return show_table(f"wsad train by stage ({unit})", columns, rows)
+
     draw_curve(frame, plot)
     commands = [
         f"- {tag}: `{c}`" for tag, c in frame.groupby("tag", sort=False)["command"].last().items()
@@ -235,11 +283,15 @@ def render(frame: pd.DataFrame, plot: Path, results_md: Path) -> None:
         "",
         *commands,
         "",
-        "Stages are the Prefect task runs of the flow run, wall seconds (parallel",
-        "cross-validation tasks counted once); `outside tasks` is the rest of the wall:",
-        "start-up, the preflight reads, `dvc add` of the table, Prefect's start.",
+        "Stages are the Prefect task runs of the flow run. Wall seconds: parallel",
+        "cross-validation tasks counted once; `outside tasks` is the rest of the wall:",
+        "start-up, the preflight reads, `dvc add` of the table, Prefect's start. CPU seconds:",
+        "the `wsad train` process's own (and its waited-for children's), read every",
+        f"{SAMPLE_S} s and shared out to the stage running then; `nan`: not recorded.",
         "",
-        *lines,
+        *table("s"),
+        "",
+        *table("CPU s"),
         "",
         f"![train time]({plot.relative_to(results_md.parent)})",
     ]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.large_table import write_large_table
-from benchmarks.train_time import STAGE_ORDER
+from benchmarks.train_time import STAGE_ORDER, cpu_in
 
 
 def test_large_table_has_its_anomaly_share_and_ids(tmp_path) -> None:
@@ -24,6 +24,14 @@ def test_large_table_has_its_anomaly_share_and_ids(tmp_path) -> None:
     # anomalies sit off the normal rows: farther from the table's median, on average
     distance = (table.drop(columns="id") - table.drop(columns="id").median()).abs().sum(axis=1)
     assert distance[anomalies].mean() > 1.2 * distance.drop(index=anomalies).mean()
+
+
+def test_cpu_in_shares_each_interval_out_by_the_part_the_spans_cover() -> None:
+    samples = [(0.0, 0.0), (1.0, 1.0), (2.0, 1.5), (4.0, 3.5)]  # (epoch s, CPU s so far)
+    assert cpu_in([(0.0, 1.0)], samples) == pytest.approx(1.0)
+    assert cpu_in([(0.5, 1.5)], samples) == pytest.approx(0.5 + 0.25)
+    # overlapping spans (parallel tasks) count once; time past the last sample counts none
+    assert cpu_in([(2.0, 3.0), (2.5, 4.0), (4.0, 9.0)], samples) == pytest.approx(2.0)
 
 
 @pytest.mark.slow
@@ -42,4 +50,7 @@ def test_smoke_point_times_wsad_train_by_stage(tmp_path) -> None:
     for stage in ("read", "validation", "contamination", "cross-validation", "refit"):
         assert stages[stage] > 0, stage
     assert sum(stages.values()) == pytest.approx(row["wall_s"], abs=0.1)
+    cpu = {s: row[f"{s} CPU s"] for s in STAGE_ORDER}
+    assert cpu["cross-validation"] > 0
+    assert sum(cpu.values()) == pytest.approx(row["cpu_s"], abs=0.1)
     assert "| default | 3,000 |" in (tmp_path / "RESULTS.md").read_text()
