@@ -112,6 +112,23 @@ def wsad(
     return totals, samples
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds spent so far by `root` and every process below it (each one's own and
+    its waited-for children's); processes that exited unwaited are missed."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, ValueError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(stat.parent.name))
+    below, total = [root], 0.0
+    while below:
+        pid = below.pop()
+        below.extend(children.get(pid, []))
+        with suppress(OSError, ValueError):
+            total += cpu_so_far(pid)
+    return total
+
+
 def cpu_in(spans: list[tuple[float, float]], samples: list[tuple[float, float]]) -> float:
     """CPU seconds spent inside the union of `spans`: each sampling interval's CPU shared
     out by the part of it the spans cover."""
@@ -129,10 +146,11 @@ def cpu_in(spans: list[tuple[float, float]], samples: list[tuple[float, float]])
 
 
 @contextmanager
-def ray_cluster(cpus: int) -> Iterator[dict[str, str]]:
+def ray_cluster(cpus: int) -> Iterator[tuple[dict[str, str], int | None]]:
     """A Prefect server and a Ray head with `cpus` worker CPUs (processes on this machine),
-    both on loopback, as tests/flows/test_ray_training.py starts them: the Ray workers report
-    their task runs to that server. Yields the settings that point `wsad` at both."""
+        both on loopback, as tests/flows/test_ray_training.py starts them: the Ray workers report
+        their task runs to that server. Yields the settings that point `wsad` at both, and the
+    head's process id (its workers are its descendants)."""
     folder = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # Ray's socket paths: short
     api = f"http://127.0.0.1:{free_port()}/api"
     env = {**os.environ, "PREFECT_HOME": str(folder / "prefect"), "PREFECT_UI_ENABLED": "false"}
@@ -158,7 +176,7 @@ def ray_cluster(cpus: int) -> Iterator[dict[str, str]]:
                 if head.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"ray head did not start: {head_log.read_text()}")
                 time.sleep(0.5)
-            yield {"WSAD_RAY_ADDRESS": address, "PREFECT_API_URL": api}
+            yield {"WSAD_RAY_ADDRESS": address, "PREFECT_API_URL": api}, head.pid
         finally:
             head.terminate()
             head.wait(timeout=60)
@@ -212,9 +230,16 @@ def stages() -> None:
 
 
 def one_point(
-    n_rows: int, n_features: int, n_labels: int, work: Path, env: dict[str, str]
+    n_rows: int,
+    n_features: int,
+    n_labels: int,
+    work: Path,
+    env: dict[str, str],
+    cluster: int | None = None,
 ) -> dict[str, Any]:
-    """A fresh project, its table and labels, one timed `wsad train`: the CSV row."""
+    """A fresh project, its table and labels, one timed `wsad train`: the CSV row. With a
+    Ray head's process id as `cluster`, the CPU its process tree spent during the run is
+    recorded too (`cluster_cpu_s`: the workers' cross-validation)."""
     project = work / f"rows-{n_rows}"
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir(parents=True)
@@ -230,7 +255,9 @@ def one_point(
         log,
     )
     load_start = os.getloadavg()[0]
+    cluster_before = tree_cpu(cluster) if cluster else 0.0
     train, samples = wsad(["train"], project, env, log)
+    train["cluster_cpu_s"] = tree_cpu(cluster) - cluster_before if cluster else 0.0
     load_end = os.getloadavg()[0]
     spans = stage_spans(project, env)
     seconds = {stage: covered(v) for stage, v in spans.items()}
@@ -262,7 +289,7 @@ def render(frame: pd.DataFrame, plot: Path, results_md: Path) -> None:
                 f"{r['rows']:,}",
                 str(r["date"]),
                 f"{r['wall_s']:.0f}",
-                f"{r['cpu_s']:.0f}",
+                f"{r['cpu_s'] + np.nan_to_num(r.get('cluster_cpu_s', 0.0)):.0f}",
                 f"{r['peak_gib']:.2f}",
                 *(f"{r.get(f'{s} {unit}', np.nan):.1f}" for s in STAGE_ORDER),
                 f"{r['load_start']:.1f}-{r['load_end']:.1f}",
@@ -287,7 +314,9 @@ def render(frame: pd.DataFrame, plot: Path, results_md: Path) -> None:
         "cross-validation tasks counted once; `outside tasks` is the rest of the wall:",
         "start-up, the preflight reads, `dvc add` of the table, Prefect's start. CPU seconds:",
         "the `wsad train` process's own (and its waited-for children's), read every",
-        f"{SAMPLE_S} s and shared out to the stage running then; `nan`: not recorded.",
+        f"{SAMPLE_S} s and shared out to the stage running then; `nan`: not recorded. With",
+        "Ray, the total `CPU s` adds the Ray processes' CPU during the run (the workers'",
+        "cross-validation), which the stages do not see.",
         "",
         *table("s"),
         "",
@@ -358,13 +387,13 @@ def curve(
     env = {**os.environ, "COLUMNS": "200", "WSAD_RECORDS": "data/records.parquet"}
     env.update(dict(s.split("=", 1) for s in setting or []))
     work.mkdir(parents=True, exist_ok=True)
-    with ray_cluster(ray_cpus) if ray_cpus else _threads() as cluster:
+    with ray_cluster(ray_cpus) if ray_cpus else _threads() as (cluster, head):
         env.update(cluster)
         for n in [] if render_only else csv_list(rows, int):
             point = {
                 "tag": tag,
                 "date": str(datetime.date.today()),
-                **one_point(n, features, labels, work, env),
+                **one_point(n, features, labels, work, env, head),
                 "command": command,
             }
             pd.DataFrame([point]).to_csv(csv, mode="a", header=not csv.exists(), index=False)
@@ -374,9 +403,9 @@ def curve(
 
 
 @contextmanager
-def _threads() -> Iterator[dict[str, str]]:
+def _threads() -> Iterator[tuple[dict[str, str], int | None]]:
     """No cluster: the cross-validation runs in threads."""
-    yield {}
+    yield {}, None
 
 
 if __name__ == "__main__":
