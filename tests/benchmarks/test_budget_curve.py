@@ -17,14 +17,33 @@ def test_paired_difference_and_pooled_seed_noise() -> None:
                 auc = base + wobble - loss
                 rows.append(("t", 10, seed, state, budget, auc, 0.03, 0.02))
     frame = pd.DataFrame(rows, columns=[*budget_curve.KEY, "auc_pr", "flag_rate", "test_share"])
-    frame["refit_cpu_s"] = 1.0
+    frame["refit_cpu_s"], frame["rows_train"] = 1.0, 5000
     summary = budget_curve.noise_and_loss(frame).set_index("budget")
-    assert summary.loc[1000, "vs_all_rows"] == pytest.approx(-0.04)
+    assert (summary["reference"] == 0).all()
+    assert summary.loc[1000, "vs_reference"] == pytest.approx(-0.04)
     assert summary.loc[1000, "paired_runs"] == 4
-    assert summary.loc[0, "vs_all_rows"] == pytest.approx(0.0)
+    assert summary.loc[0, "vs_reference"] == pytest.approx(0.0)
     # each (split, budget) has two seeds 0.02 apart: sd 0.0141, pooled the same
     assert summary.loc[1000, "seed_noise"] == pytest.approx(0.02 / 2**0.5)
     assert summary.loc[1000, "auc_pr"] == pytest.approx((0.46 + 0.48 + 0.66 + 0.68) / 4)
+    # 0.04 below every row is more than the noise (0.014): not chosen
+    assert budget_curve.smallest_within_noise(summary.reset_index()) is None
+
+
+def test_largest_budget_is_the_reference_without_an_all_rows_point() -> None:
+    rows = []
+    for table, losses in (("a", {500: 0.01, 2000: 0.0, 0: 0.0}), ("b", {500: 0.1, 2000: 0.0})):
+        for state, wobble in ((0, 0.0), (1, 0.03)):
+            for budget, loss in losses.items():
+                rows.append((table, 10, 0, state, budget, 0.6 + wobble - loss, 0.03, 0.02))
+    frame = pd.DataFrame(rows, columns=[*budget_curve.KEY, "auc_pr", "flag_rate", "test_share"])
+    frame["refit_cpu_s"], frame["rows_train"] = 1.0, 5000
+    summary = budget_curve.noise_and_loss(frame)
+    assert dict(summary.groupby("table")["reference"].first()) == {"a": 0, "b": 2000}
+    b_500 = summary[(summary["table"] == "b") & (summary["budget"] == 500)].iloc[0]
+    assert b_500["vs_reference"] == pytest.approx(-0.1)
+    # 500 is 0.1 below b's reference (noise 0.021); 2000 is b's reference and within on a
+    assert budget_curve.smallest_within_noise(summary) == 2000
 
 
 @pytest.mark.slow
@@ -40,5 +59,5 @@ def test_smoke_measures_a_budgeted_and_an_all_rows_release(tmp_path, monkeypatch
     assert frame["flag_rate"].between(0, 1).all()
     section = (tmp_path / "RESULTS.md").read_text()
     assert budget_curve.HEADING in section
-    assert "| toy | 10 | 300 | 2 |" in section
+    assert "| toy | 2,800 | 10 | 300 | 2 |" in section
     assert (tmp_path / "budget_curve.png").stat().st_size > 0
