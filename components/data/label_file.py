@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.data.tables import DataError, Schema, check_ids, ensure_readable, listed, read_csv
+from components.data.table_io import read_csv_text
+from components.data.tables import DataError, Schema, check_ids, ensure_readable, listed
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def read_labels(path: Path) -> pd.DataFrame:
     """
     path = Path(path)
     ensure_readable(path)
-    labels = read_csv(path, dtype=str, keep_default_na=False)
+    labels = read_csv_text(path)
     if "verdict" not in labels.columns:
         labels["verdict"] = ANOMALY
     missing = [c for c in LABEL_COLUMNS if c not in labels.columns]
@@ -163,7 +164,7 @@ def read_confirmed(
     absent date reads as now: the time the list is brought in."""
     path = Path(path)
     ensure_readable(path)
-    given = read_csv(path, dtype=str, keep_default_na=False)
+    given = read_csv_text(path)
     wanted = [id_column, *(c for c in (when_column, note_column) if c)]
     missing = [c for c in wanted if c not in given.columns]
     if missing:

@@ -14,13 +14,10 @@ import dataclasses
 import logging
 import math
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from components.data.files import DataError as DataError  # re-exported: every reader raises it
 from components.data.files import ensure_readable as ensure_readable
@@ -109,6 +106,13 @@ class Scaler:
         return cls(low, high)
 
 
+def not_a_number(column: str, row: int, value: object) -> DataError:
+    """The one wording of a value that is not a number, wherever it is found."""
+    return DataError(
+        f"column {column!r} row {row} holds {value!r}, not a number; fix the value or drop the row"
+    )
+
+
 _MAX_LISTED = 5
 
 
@@ -117,66 +121,6 @@ def listed(values: list[str]) -> str:
     shown = ", ".join(repr(v) for v in values[:_MAX_LISTED])
     more = len(values) - _MAX_LISTED
     return f"{shown} (+{more} more)" if more > 0 else shown
-
-
-def _first_undecodable_line(path: Path) -> int:
-    """1-based line number of the first line that is not UTF-8 (error path only)."""
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 0
-
-
-def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
-    """pandas' CSV reader with its failures turned into one-line DataErrors."""
-    try:
-        return pd.read_csv(path, encoding="utf-8", **kwargs)
-    except UnicodeDecodeError as err:
-        raise DataError(
-            f"{path}: line {_first_undecodable_line(path)} is not valid UTF-8; "
-            "re-save the file as UTF-8"
-        ) from err
-    except pd.errors.EmptyDataError as err:
-        raise DataError(f"{path}: file is empty; it needs a header row and data rows") from err
-    except pd.errors.ParserError as err:
-        first = str(err).strip().splitlines()[0]
-        raise DataError(f"{path}: not a well-formed CSV ({first}); fix or re-export it") from err
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """Read the records table (CSV or parquet) as-is; the schema is checked later."""
-    path = Path(path)
-    if ensure_table_file(path) == ".csv":
-        table = read_csv(path)
-    else:
-        try:
-            table = pd.read_parquet(path)
-        except (pa.ArrowException, OSError) as err:
-            raise DataError(
-                f"{path}: not a readable parquet file ({type(err).__name__}); "
-                "re-export it or restore it with `dvc checkout`"
-            ) from err
-    if table.empty:
-        raise DataError(f"{path}: table has no rows; it needs at least one record")
-    log.info("read %d rows x %d columns from %s", len(table), table.shape[1], path)
-    return table
-
-
-def read_columns(path: Path) -> list[str]:
-    """The column names of a table from its header alone (CSV first line, parquet schema)."""
-    path = Path(path)
-    if ensure_table_file(path) == ".csv":
-        return [str(c) for c in read_csv(path, nrows=0).columns]
-    try:
-        return list(pq.read_schema(path).names)
-    except (pa.ArrowException, OSError) as err:
-        raise DataError(
-            f"{path}: not a readable parquet file ({type(err).__name__}); "
-            "re-export it or restore it with `dvc checkout`"
-        ) from err
 
 
 def check_ids(records: pd.DataFrame, id_column: str) -> pd.Series:
@@ -235,10 +179,7 @@ def _numeric_column(
     bad = parsed.isna() & values.notna()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"column {column!r} row {row} holds {values.iloc[row]!r}, not a number; "
-            "fix the value or drop the row"
-        )
+        raise not_a_number(column, row, values.iloc[row])
     return parsed.to_numpy(dtype=dtype, na_value=np.nan)
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from components.data import tables
+from components.data import table_io, tables
 from components.data.label_file import read_labels, weak_labels
 from components.detectors.api import applicable_params
 from components.registry.bundle import WsadModel, write_bundle
@@ -133,7 +133,7 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
     the training process had."""
     if recipe.torch_threads:
         torch.set_num_threads(recipe.torch_threads)
-    table, confirmed = tables.read_table(records), read_labels(labels)
+    table, confirmed = table_io.read_table(records), read_labels(labels)
     schema = tables.infer_schema(table, id_column)
     raw = tables.feature_matrix(table, schema)
     scaler = tables.Scaler.fit(raw)
@@ -212,7 +212,7 @@ class Comparison:
 
 def compare(registered: Any, reproduced: WsadModel, records: Path, notes: list[str]) -> Comparison:
     """Score the restored records with both models."""
-    table = tables.read_table(records)
+    table = table_io.read_table(records)
     ours, theirs = registered.predict(None, table), reproduced.predict(None, table)
     scores = ours["score"].to_numpy()
     spread = float(scores.max() - scores.min()) or 1.0

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,8 @@ from components.detectors import make
 from components.selection.calibration import calibrate_threshold
 
 log = logging.getLogger(__name__)
+
+FoldDone = Callable[[int, int], None]  # (folds done, folds in all)
 
 
 class EvaluationError(ValueError):
@@ -105,10 +108,12 @@ def cross_validate(
     contamination: float,
     n_folds: int = 3,
     random_state: int = 0,
+    on_fold: FoldDone | None = None,
 ) -> SelectionResult:
     """Fit `method` on each training fold and score the held-out labelled anomalies against
     the held-out unlabelled rows (PU-corrected AUC-PR and AUC-ROC), plus the recall of the
-    threshold calibrated on the fold's training unlabelled scores."""
+    threshold calibrated on the fold's training unlabelled scores. `on_fold(done, folds)`
+    hears each fold's end (fewer folds than `n_folds` when labels are few)."""
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y).astype(np.int64).ravel()
     if len(X) != len(y):
@@ -152,6 +157,8 @@ def cross_validate(
         all_scores.append(scores)
         all_y.append(y_test)
         all_rows.append(test)
+        if on_fold is not None:
+            on_fold(fold + 1, len(folds))
     auc_pr = [r["auc_pr"] for r in records]
     result = SelectionResult(
         method=method,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +17,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from components.data.files import DataError, ensure_table_file
+from components.data.files import DataError
+from components.data.table_io import iter_chunks, read_columns
+from components.data.tables import Schema, check_columns
 
 Predict = Callable[[pd.DataFrame], pd.DataFrame]
 BeforePublish = Callable[[int, int], None]  # (rows, flagged); raise to publish nothing
+RowsDone = Callable[[int], None]  # rows scored so far, after each chunk
 
 
 @dataclass(frozen=True)
@@ -29,23 +32,6 @@ class ScoringSummary:
     flagged: int
     seconds: float
     out: Path
-
-
-def iter_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
-    """Yield the table in chunks of at most `rows` rows (CSV or parquet)."""
-    suffix = ensure_table_file(path)
-    try:
-        if suffix == ".csv":
-            yield from pd.read_csv(path, chunksize=rows)
-        else:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
-                yield batch.to_pandas()
-    except (pa.ArrowException, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        raise DataError(
-            f"{path}: cannot read the table ({type(err).__name__}); re-export it"
-        ) from err
-    except pd.errors.EmptyDataError as err:
-        raise DataError(f"{path}: the file is empty; it needs a header and rows") from err
 
 
 def check_output(dst: Path, chunk_rows: int) -> None:
@@ -72,17 +58,28 @@ def score_table(
     id_column: str | None,
     chunk_rows: int = 100_000,
     before_publish: BeforePublish | None = None,
+    *,
+    schema: Schema | None = None,
+    on_rows: RowsDone | None = None,
 ) -> ScoringSummary:
     """Score `src` chunk by chunk into `dst` (.csv or .parquet): id (when present), score,
-    is_anomaly. `predict` enforces the schema (the model's `feature_matrix`).
-    `before_publish` sees the totals after the last chunk, before `dst` is moved into place;
-    an exception there leaves no output (and any earlier `dst` as it was)."""
+    is_anomaly. `predict` enforces the schema (the model's `feature_matrix`); given the
+    `schema`, the header is checked against it first and only its columns (and the id) are
+    read, the features as numbers. `before_publish` sees the totals after the last chunk,
+    before `dst` is moved into place; an exception there leaves no output (and any earlier
+    `dst` as it was). `on_rows` hears the rows done after each chunk."""
     check_output(dst, chunk_rows)
+    columns: list[str] | None = None
+    if schema is not None:
+        header = read_columns(src)
+        check_columns(header, schema)
+        columns = [c for c in (id_column, *schema.features) if c in header]
+    numeric = () if schema is None else schema.features
     start, rows, flagged = time.perf_counter(), 0, 0
     tmp = dst.with_name(f".{dst.name}.partial")
     writer: pq.ParquetWriter | None = None
     try:
-        for chunk in iter_chunks(src, chunk_rows):
+        for chunk in iter_chunks(src, chunk_rows, columns, numeric):
             out = with_ids(predict(chunk), chunk, id_column)
             rows, flagged = rows + len(out), flagged + int(out["is_anomaly"].sum())
             if dst.suffix == ".csv":
@@ -93,6 +90,8 @@ def score_table(
                 table = pa.Table.from_pandas(out, preserve_index=False)
                 writer = writer or pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table)
+            if on_rows is not None:
+                on_rows(rows)
         if rows == 0:
             raise DataError(f"{src}: the table has no rows to score")
         if writer is not None:

@@ -17,7 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from components.data.tables import Scaler, read_table
+from components.data.table_io import read_table
+from components.data.tables import Scaler
 from components.detectors import Detector, make
 from components.detectors.api import check_X
 from components.detectors.devnet_topk import DevNetTopK

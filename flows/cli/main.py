@@ -22,6 +22,7 @@ from flows.cli.terminal import (
     ModelName,
     Who,
     fail,
+    flow_on_terminal,
     one_line_errors,
     out,
     quiet_console,
@@ -92,6 +93,7 @@ def _print_outcome(result: dict[str, Any]) -> None:
     verdict = "[green]promoted to champion[/]" if result["promoted"] else "[yellow]not promoted[/]"
     out.print(f"v{result['version']} {verdict}: {result['reason']}")
     out.print(f"champion is now v{result['champion']}" if result["champion"] else "no champion")
+    out.print(f"run log: prefect flow-run logs {result['run_id']}", highlight=False)
 
 
 @app.command()
@@ -108,7 +110,8 @@ def demo() -> None:
         version = lineage.dvc_add(Path.cwd(), str(settings.records.parent))
         lineage.dvc_push(Path.cwd())
         out.print(f"demo data {settings.records.parent}/ at DVC version {version}")
-        result = training_flow(settings)
+        with flow_on_terminal():
+            result = training_flow(settings)
     _print_outcome(result)
     out.print(
         f"MLflow UI: mlflow ui --backend-store-uri {settings.tracking_uri} "
@@ -174,7 +177,8 @@ def train(
         _track_training_data(settings)
         from flows.pipelines.training import training_flow
 
-        result = training_flow(settings)
+        with flow_on_terminal():
+            result = training_flow(settings)
     _print_outcome(result)
 
 
@@ -218,7 +222,8 @@ def score(
         preflight.score_inputs(records, out_path, chunk_rows, alias, settings)
         from flows.pipelines.scoring import scoring_flow
 
-        result = scoring_flow(records, out_path, alias, chunk_rows, settings, strict)
+        with flow_on_terminal():
+            result = scoring_flow(records, out_path, alias, chunk_rows, settings, strict)
     out.print(
         f"scored {result['rows']} rows with {result['model']}: {result['flagged']} flagged, "
         f"written to {result['out']} in {result['seconds']:.1f}s"
@@ -232,6 +237,7 @@ def score(
             highlight=False,
             soft_wrap=True,
         )
+    out.print(f"run log: prefect flow-run logs {result['run_id']}", highlight=False)
 
 
 @app.command("config")

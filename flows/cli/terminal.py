@@ -3,10 +3,12 @@ the settings with command-line overrides, and a quiet console while a flow runs.
 
 Every known failure ends in exactly one `error:` line on stderr and a non-zero exit code;
 `WSAD_DEBUG=1` shows the traceback. Prefect's console handler would print each failed task's
-and flow's traceback first: those records are kept off the terminal, while the handler that
-sends them to the Prefect API still gets them, so the run's logs in the API and the UI keep
-the full traceback. Python warnings of the libraries (deprecations) are not shown either,
-unless `WSAD_DEBUG=1`. This module imports nothing heavy, so a refused input is refused fast.
+and flow's traceback first: only our own warnings reach the terminal
+(flows/console_handler.py), while the handler that sends records to the Prefect API still
+gets them all, so the run's logs in the API and the UI keep the full traceback and what the
+libraries said (flows/runtime/run_log.py). While a flow runs, its stages are shown
+(flows/cli/progress_display.py). With `WSAD_DEBUG=1` everything reaches the terminal. This
+module imports nothing heavy, so a refused input is refused fast.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from __future__ import annotations
 import os
 import re
 import sys
-import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+
+from flows.runtime import run_log
 
 if TYPE_CHECKING:
     from flows.runtime.config import Settings
@@ -29,7 +32,7 @@ out = Console()
 err = Console(stderr=True)
 ModelName = Annotated[str | None, typer.Option(help="registered model name (WSAD_MODEL_NAME)")]
 Who = Annotated[str | None, typer.Option(help="who is acting, for the audit log")]
-CONSOLE_HANDLER = "flows.runtime.console_handler.RunFailuresOffConsole"
+CONSOLE_HANDLER = "flows.runtime.console_handler.OursOnConsole"
 
 
 def debugging() -> bool:
@@ -44,15 +47,27 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def quiet_console() -> None:
-    """Keep flow and task run failures and anything below WARNING off the terminal, and
-    library warnings off stderr. Prefect reads its logging settings when it is imported, so
-    this runs before any command loads it (the app's callback): its console handler becomes
-    `console_handler.RunFailuresOffConsole`. Nothing changes with `WSAD_DEBUG`."""
+    """Keep run failures, library records and anything below WARNING off the terminal (they
+    go to the run's log). Prefect and MLflow read their logging settings when they are
+    imported, so this runs before any command loads them (the app's callback): Prefect's
+    console handler becomes `console_handler.OursOnConsole`, and MLflow leaves its records
+    to the root logger. Nothing changes with `WSAD_DEBUG`."""
     if debugging():
         return
-    warnings.simplefilter("ignore")
+    run_log.libraries_off_terminal()
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_CLASS", CONSOLE_HANDLER)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
+
+
+@contextmanager
+def flow_on_terminal() -> Iterator[None]:
+    """While a command runs a flow: its stages on the terminal, and what the libraries
+    write to stderr in the run's log (unless `WSAD_DEBUG`)."""
+    from flows.cli.progress_display import stages_on
+
+    with stages_on(out), nullcontext() if debugging() else run_log.stderr_to_run_log():
+        yield
 
 
 @contextmanager

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowFilter,
@@ -30,6 +29,7 @@ from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
 
 from components.registry import RegistryError, gates, promotion, registration
+from flows.runtime import progress
 from flows.runtime.config import TRAINING_FLOW, Settings
 
 
@@ -51,13 +51,10 @@ def ask_approval(
         raise RegistryError("approval needs a running flow; call it from training_flow")
     run_id = str(context.flow_run.id)
     promotion.await_approval(ref.name, ref.version, run_id)
-    get_run_logger().warning(
-        "%s v%s passed every gate and waits for approval (%ss): wsad approve %s "
-        "--approver NAME --decision approve|reject --reason TEXT",
-        ref.name,
-        ref.version,
-        settings.approval_timeout_s,
-        run_id,
+    progress.say(
+        f"{ref.name} v{ref.version} passed every gate and waits for approval "
+        f"({settings.approval_timeout_s}s): wsad approve {run_id} --approver NAME "
+        "--decision approve|reject --reason TEXT"
     )
     try:
         reply = pause_flow_run(

@@ -21,6 +21,7 @@ from components.provenance import lineage
 from components.provenance.audit import AuditLog
 from components.selection.candidate import Candidate
 from components.selection.contamination import ContaminationEstimate
+from flows.runtime import progress
 from flows.runtime.config import Settings
 from flows.usecases.champion_check import check_data_against_champion
 
@@ -32,8 +33,11 @@ def check_against_champion(
     """GX expectations built from the champion's reference profile; a failure stops the flow
     before anything is trained or registered, unless the run accepts the drift on purpose
     (`accept_drift_reason`), which is audited with who, why and the failed checks."""
-    report = check_data_against_champion(table, confirmed, settings)
+    with progress.stage("check against the champion's reference") as stage:
+        report = check_data_against_champion(table, confirmed, settings)
+        stage.report(report.note if report.success else "drift")
     if report.success:
+        progress.inputs_accepted()
         return report
     reason = settings.accept_drift_reason
     if not reason:
@@ -51,6 +55,7 @@ def check_against_champion(
         }
     )
     report.note += f"; drift accepted by {settings.who}: {reason}"
+    progress.inputs_accepted()
     return report
 
 
@@ -64,12 +69,14 @@ def profile_reference(
 ) -> ReferenceProfile:
     """The released candidate's reference: the raw training features, the labels, the
     contamination interval and the share of training rows its threshold flags."""
-    flags = candidate.threshold.flag(candidate.scores)
-    return build_profile(
-        raw,
-        schema.features,
-        n_labelled=int(y.sum()),
-        contamination=contamination.to_dict(),
-        threshold=candidate.threshold.value,
-        flag_rate=float(flags.mean()),
-    )
+    with progress.stage("reference profile") as stage:
+        flags = candidate.threshold.flag(candidate.scores)
+        stage.report(f"training flag rate {flags.mean():.2%}")
+        return build_profile(
+            raw,
+            schema.features,
+            n_labelled=int(y.sum()),
+            contamination=contamination.to_dict(),
+            threshold=candidate.threshold.value,
+            flag_rate=float(flags.mean()),
+        )

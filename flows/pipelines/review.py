@@ -13,7 +13,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 
-from components.data import tables
+from components.data import table_io, table_size
 from components.data.label_file import read_labels
 from components.provenance.audit import AuditLog
 from components.registry import store
@@ -26,9 +26,11 @@ ARTIFACT_KEY = "wsad-review-queue"
 
 
 @task(cache_policy=NONE)
-def read_inputs(records: Path, labels: Path) -> tuple[pd.DataFrame, set[str]]:
-    """The table to review and the ids that already carry a verdict (either kind)."""
-    table = tables.read_table(records)
+def read_inputs(records: Path, labels: Path, memory_budget: int) -> tuple[pd.DataFrame, set[str]]:
+    """The table to review (refused first if it does not fit the budget) and the ids that
+    already carry a verdict (either kind)."""
+    table_size.ensure_fits(records, memory_budget, what="review")
+    table = table_io.read_table(records)
     verdicts = read_labels(labels) if Path(labels).exists() else None
     return table, set() if verdicts is None else set(verdicts["id"])
 
@@ -70,7 +72,7 @@ def review_flow(
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
     version = store.get_alias_version(settings.model_name, "champion")
     model = load_model(settings.model_name, "champion", audit)
-    table, labelled = read_inputs(records, settings.labels)
+    table, labelled = read_inputs(records, settings.labels, settings.memory_budget)
     review = queue(model, table, labelled, n, share, top_features)
     title = f"Review queue: {settings.model_name} v{version} on {Path(records).name}"
     path = publish(review, out, title)

@@ -4,25 +4,34 @@ comparing every chunk with the model's reference, write scores, flags and the dr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import torch
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
+from components.data.table_io import count_rows
 from components.monitoring.drift import DriftError, DriftMonitor, DriftReport
 from components.plots import plot_drift
 from components.provenance.audit import AuditLog
 from components.registry import store
 from components.serving.batch import ScoringSummary, score_table
+from flows.runtime import progress
 from flows.runtime.config import Settings
+from flows.runtime.run_context import current_run_id
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
 def load_model(model_name: str, alias: str, audit: AuditLog) -> Any:
     """The champion only when the audit log names it (see `store.load_model`)."""
-    return store.load_model(model_name, alias, audit)
+    with progress.stage("load model") as stage:
+        model = store.load_model(model_name, alias, audit)
+        stage.report(f"models:/{model_name}@{alias}")
+        return model
 
 
 def drift_paths(out: Path) -> tuple[Path, Path]:
@@ -43,6 +52,19 @@ def publish_drift(report: DriftReport, out: Path) -> None:
     create_markdown_artifact(
         markdown=report.markdown(), key="wsad-drift", description=report.summary()
     )
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Score with one torch thread: the detectors' networks are small and score 16,384 rows
+    per call, too little work to split, and a second thread costs far more CPU than it saves
+    (benchmarks/RESULTS.md, "Scoring at 10M rows"); the trees keep their own threads."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @task(cache_policy=NONE)
@@ -71,22 +93,29 @@ def score(
     def report_drift(rows: int, flagged: int) -> None:
         if monitor is None:
             return
-        report = monitor.report(model_uri, rows, flagged)
-        publish_drift(report, out)
+        with progress.stage("drift report") as stage:
+            report = monitor.report(model_uri, rows, flagged)
+            publish_drift(report, out)
+            stage.report(report.summary())
         reports.append(report)
         if strict and report.drifted:
             raise DriftError(
                 f"{report.summary()}; scores not written (--strict); report: {drift_paths(out)[0]}"
             )
 
-    summary = score_table(
-        lambda chunk: wsad_model.score(chunk, monitor.observe if monitor else None),
-        records,
-        out,
-        id_column,
-        chunk_rows,
-        before_publish=report_drift,
-    )
+    with progress.stage("scoring", count_rows(records), "rows") as stage, one_torch_thread():
+        summary = score_table(
+            lambda chunk: wsad_model.score(chunk, monitor.observe if monitor else None),
+            records,
+            out,
+            id_column,
+            chunk_rows,
+            before_publish=report_drift,
+            schema=wsad_model.schema,
+            on_rows=stage.advance,
+        )
+        rate = summary.rows / max(summary.seconds, 1e-9)
+        stage.report(f"{summary.rows:,} rows, {summary.flagged:,} flagged ({rate:,.0f} rows/s)")
     return summary, (reports[0] if reports else None)
 
 
@@ -115,4 +144,5 @@ def scoring_flow(
         "model": model_uri,
         "drift": None if drift is None else drift.to_dict(),
         "drift_report": None if drift is None else str(drift_paths(out)[0]),
+        "run_id": current_run_id(),
     }

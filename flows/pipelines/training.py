@@ -18,9 +18,8 @@ import pandas as pd
 import torch
 from prefect import flow, task
 from prefect.cache_policies import NONE
-from prefect.context import FlowRunContext
 
-from components.data import tables
+from components.data import table_io, table_size, tables
 from components.data.label_file import read_labels, weak_labels
 from components.detectors import Detector
 from components.detectors.api import applicable_params, cpu_threads
@@ -49,24 +48,31 @@ from components.selection.ensemble_plan import (
     describe,
     flat_params,
     plan_release,
+    ranking_auc,
     replay,
 )
 from components.selection.row_budget import StageDraws, draw_stages
 from flows.pipelines.approval import ask_approval
 from flows.pipelines.reference import check_against_champion, profile_reference
+from flows.runtime import progress
 from flows.runtime.config import TRAINING_FLOW, Settings
 from flows.runtime.retrain_lock import one_retrain_per_model
+from flows.runtime.run_context import current_run_id
 from flows.runtime.runners import training_runner
 from flows.usecases import preflight
 
 
 @task(cache_policy=NONE)
 def load_inputs(
-    records: Path, labels: Path, id_column: str
+    records: Path, labels: Path, id_column: str, memory_budget: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, tables.Schema]:
-    """Read the table and the label file; infer the schema from the table."""
-    table, confirmed = tables.read_table(records), read_labels(labels)
-    return table, confirmed, tables.infer_schema(table, id_column)
+    """Read the table (refused first if it does not fit the budget) and the label file;
+    infer the schema from the table."""
+    with progress.stage("read data") as stage:
+        table_size.ensure_fits(records, memory_budget, what="training")
+        table, confirmed = table_io.read_table(records), read_labels(labels)
+        stage.report(f"{len(table):,} rows x {table.shape[1]} columns, {len(confirmed)} labels")
+        return table, confirmed, tables.infer_schema(table, id_column)
 
 
 @task(cache_policy=NONE)
@@ -80,10 +86,12 @@ def validate(
     table: pd.DataFrame, confirmed: pd.DataFrame, schema: tables.Schema
 ) -> validation.ValidationReport:
     """Great Expectations suite; a failure stops the flow before anything is trained."""
-    report = validation.validate_training_data(table, confirmed, schema)
-    if not report.success:
-        raise validation.DataValidationError(report)
-    return report
+    with progress.stage("validation") as stage:
+        report = validation.validate_training_data(table, confirmed, schema)
+        if not report.success:
+            raise validation.DataValidationError(report)
+        stage.report(f"{report.evaluated} expectations met")
+        return report
 
 
 @task(cache_policy=NONE)
@@ -98,7 +106,10 @@ def draw(y: np.ndarray, settings: Settings) -> StageDraws:
 @task(cache_policy=NONE)
 def estimate(X: np.ndarray, y: np.ndarray, seed: int) -> ContaminationEstimate:
     """PU class prior of anomalies among the unlabelled rows, with a bootstrap interval."""
-    return estimate_contamination(X, y, random_state=seed)
+    with progress.stage("contamination") as stage:
+        found = estimate_contamination(X, y, random_state=seed)
+        stage.report(f"{found.estimate:.4f} ({found.low:.4f}..{found.high:.4f}, {found.method})")
+        return found
 
 
 @task(cache_policy=NONE)
@@ -109,7 +120,12 @@ def cross_validate(
     seed = settings.random_state
     shared = applicable_params(method, {"random_state": seed, "device": settings.device})
     params = {**shared, **settings.params.get(method, {})}
-    return evaluation.cross_validate(method, params, X, y, contamination, settings.cv_folds, seed)
+    with progress.stage(f"cross-validation {method}", settings.cv_folds, "folds") as stage:
+        result = evaluation.cross_validate(
+            method, params, X, y, contamination, settings.cv_folds, seed, stage.advance
+        )
+        stage.report(f"{len(result.folds)} folds, AUC-ROC {ranking_auc(result):.3f}")
+        return result
 
 
 @task(cache_policy=NONE)
@@ -117,19 +133,26 @@ def plan(
     results: list[evaluation.SelectionResult], contamination: float, settings: Settings
 ) -> ReleasePlan:
     """Which candidates the release averages, from their cross-validation alone."""
-    return plan_release(
-        results,
-        contamination,
-        top=settings.release_top,
-        n_seeds=settings.ensemble_seeds,
-        tolerance=settings.release_tolerance,
-    )
+    with progress.stage("release plan") as stage:
+        chosen = plan_release(
+            results,
+            contamination,
+            top=settings.release_top,
+            n_seeds=settings.ensemble_seeds,
+            tolerance=settings.release_tolerance,
+        )
+        stage.report(describe(chosen.selection.method, chosen.selection.params))
+        return chosen
 
 
 @task(cache_policy=NONE)
 def refit(selection: evaluation.SelectionResult, X: np.ndarray, y: np.ndarray) -> Detector:
     """Refit the planned ensemble on the refit's rows."""
-    return refit_detector(selection, X, y)
+    with progress.stage("refit") as stage:
+        detector = refit_detector(selection, X, y)
+        what = describe(selection.method, selection.params)
+        stage.report(f"{what} on {len(X):,} rows")
+        return detector
 
 
 @task(cache_policy=NONE)
@@ -142,9 +165,12 @@ def calibrate(
     settings: Settings,
 ) -> Candidate:
     """Score every row and calibrate the threshold on the unlabelled ones."""
-    return calibrate_candidate(
-        detector, selection, X, y, share.value, settings.threshold_method, settings.target_fpr
-    )
+    with progress.stage("calibration") as stage:
+        candidate = calibrate_candidate(
+            detector, selection, X, y, share.value, settings.threshold_method, settings.target_fpr
+        )
+        stage.report(f"{len(X):,} rows scored, threshold {candidate.threshold.value:.4g}")
+        return candidate
 
 
 @task(cache_policy=NONE)
@@ -203,7 +229,7 @@ def register(
     version tagged with its facts, audited; the validation reports and the profile are run
     artifacts too. A retry (same `run_key`) finishes the version an earlier attempt
     registered."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with progress.stage("registration") as stage, tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)
         bundle = write_bundle(
             tmp_dir / "bundle", candidate.detector, schema, scaler, candidate.threshold, profile
@@ -219,7 +245,7 @@ def register(
             *candidate_plots(candidate, y, tmp_dir),
             *map(tmp_dir.joinpath, [f"{n}.json" for n in reports]),
         ]
-        return registration.log_candidate(
+        ref = registration.log_candidate(
             settings.model_name,
             bundle,
             facts,
@@ -230,6 +256,8 @@ def register(
             who=settings.who,
             run_key=run_key,
         )
+        stage.report(f"{ref.name} v{ref.version} (alias challenger)")
+        return ref
 
 
 @task(cache_policy=NONE)
@@ -245,18 +273,20 @@ def champion_on_same_folds(
     version = store.get_alias_version(settings.model_name, "champion")
     if version is None:
         return None
-    facts = store.version_facts(store.version_info(settings.model_name, version))
-    result = replay(
-        facts.method,
-        facts.params,
-        results,
-        X,
-        y,
-        contamination,
-        settings.cv_folds,
-        settings.random_state,
-    )
-    return dataclasses.replace(facts, metrics={**facts.metrics, AUC_PR: result.auc_pr})
+    with progress.stage(f"champion v{version} on this run's folds") as stage:
+        facts = store.version_facts(store.version_info(settings.model_name, version))
+        result = replay(
+            facts.method,
+            facts.params,
+            results,
+            X,
+            y,
+            contamination,
+            settings.cv_folds,
+            settings.random_state,
+        )
+        stage.report(f"AUC-PR {result.auc_pr:.4f}")
+        return dataclasses.replace(facts, metrics={**facts.metrics, AUC_PR: result.auc_pr})
 
 
 @task(cache_policy=NONE)
@@ -264,11 +294,14 @@ def gate(
     facts: CandidateFacts, champion: CandidateFacts | None, settings: Settings
 ) -> gates.Decision:
     """Every release gate against the champion (pure; nothing moves yet)."""
-    return gates.decide_promotion(
-        facts,
-        champion,
-        gates.PromotionPolicy(metric_floor=settings.metric_floor, margin=settings.margin),
-    )
+    with progress.stage("gates") as stage:
+        decision = gates.decide_promotion(
+            facts,
+            champion,
+            gates.PromotionPolicy(metric_floor=settings.metric_floor, margin=settings.margin),
+        )
+        stage.report(decision.reason)
+        return decision
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
@@ -282,16 +315,18 @@ def release(
     """Move `champion` or record the rejection, audited with who approved it; a retry (same
     `run_key`) completes the decision its earlier attempt audited instead of auditing again."""
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
-    promotion.promote(
-        settings.model_name, ref.version, decision, audit, settings.who, approver, run_key
-    )
+    with progress.stage("release") as stage:
+        promotion.promote(
+            settings.model_name, ref.version, decision, audit, settings.who, approver, run_key
+        )
+        verdict = "champion" if decision.promote else "not promoted"
+        stage.report(f"v{ref.version} {verdict} (audited)")
 
 
 def release_key() -> str:
     """What a retried `register` or `release` knows its earlier attempt by: this flow run's
     id (a uuid made once, outside a flow run)."""
-    context = FlowRunContext.get()
-    return str(context.flow_run.id) if context and context.flow_run else uuid.uuid4().hex
+    return current_run_id() or uuid.uuid4().hex
 
 
 @flow(name=TRAINING_FLOW)
@@ -306,7 +341,9 @@ def training_flow(settings: Settings | None = None) -> dict[str, Any]:
 
 def train_and_release(settings: Settings) -> dict[str, Any]:
     """The flow's body, run while holding the model's retrain slot."""
-    table, confirmed, schema = load_inputs(settings.records, settings.labels, settings.id_column)
+    table, confirmed, schema = load_inputs(
+        settings.records, settings.labels, settings.id_column, settings.memory_budget
+    )
     same_columns_as_champion(table, settings)
     report = validate(table, confirmed, schema)
     reference = check_against_champion(table, confirmed, settings)
@@ -351,4 +388,5 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
         "cv": {r.method: round(r.auc_pr, 4) for r in results},
         "ranking": {m: round(auc, 4) for m, auc in chosen.ranking},
         "reference": reference.summary(),
+        "run_id": run_key,
     }

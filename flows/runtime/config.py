@@ -7,9 +7,10 @@ import getpass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import ByteSize, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from components.data.machine import default_memory_budget  # standard library only
 from components.monitoring.drift import SERVING_WINDOW_ROWS  # numpy only
 from components.review.queue import DEFAULT_UNCERTAIN_SHARE  # numpy only
 from components.selection.defaults import (
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
     # reason); per run (`wsad train --accept-drift --reason`), never a standing setting.
     accept_drift_reason: str | None = None
     cv_folds: int = Field(default=3, ge=2)
+    # The most memory a table read whole may take (bytes, or e.g. "8GiB"): training and
+    # review refuse a larger one before reading it; scoring streams it in chunks.
+    memory_budget: ByteSize = Field(default_factory=lambda: ByteSize(default_memory_budget()), gt=0)
     # The release: rank ensemble of the best cross-validated candidate and those of the next
     # `release_top - 1` within `release_tolerance` of its ranking AUC, `ensemble_seeds` seeds
     # each (components/selection/ensemble_plan.py; chosen by benchmarks/RESULTS.md).

@@ -14,6 +14,8 @@ import os
 from collections.abc import MutableMapping
 from pathlib import Path
 
+from flows.runtime.run_log import log_environment
+
 
 def offline_defaults() -> dict[str, str]:
     """The variables and their values (Prefect's home under the current directory)."""
@@ -30,6 +32,7 @@ def offline_defaults() -> dict[str, str]:
         "DVC_NO_ANALYTICS": "1",
         "GX_ANALYTICS_ENABLED": "false",
         "DASK_LOGGING__DISTRIBUTED": "warning",
+        **log_environment(),  # our records and the libraries' go to the run's log
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from flows.runtime import progress
 from flows.runtime.config import Settings
 
 
@@ -53,7 +54,11 @@ def training_runner(settings: Settings) -> Iterator[TaskRunner[Any]]:
     import ray
     from prefect_ray.context import remote_options
 
-    with ray_runner as runner:
+    # The tasks report their folds in the Ray workers' logs; here, the whole stage.
+    with (
+        progress.stage(f"cross-validation on the Ray cluster at {settings.ray_address}"),
+        ray_runner as runner,
+    ):
         gpus = gpus_per_task(settings.gpus_per_task, ray.cluster_resources())
         with remote_options(num_gpus=gpus):
             yield runner

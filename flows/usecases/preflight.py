@@ -1,6 +1,7 @@
 """Checks the CLI runs before the Prefect engine starts, so a bad input is refused in seconds
 rather than after the engine (and, on a fresh machine, its ephemeral server) has started.
-Training reads its table whole anyway, so `train` parses it here too (schema, ids, label
+Training reads its table whole anyway, so `train` checks that it fits the memory budget
+and parses it here too (schema, ids, label
 ids) and checks it against the champion's reference before loading torch or Prefect;
 scoring streams, so `score` reads only the header. The flows check the same things again
 (deployments run them without the CLI); these only move the refusal earlier. The registry
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from components.data import tables
+from components.data import table_io, table_size, tables
 from components.data.label_file import read_labels, weak_labels
 from flows.runtime.config import Settings
 
@@ -45,7 +46,8 @@ def train_inputs(settings: Settings) -> None:
     from components.registry import store
     from flows.usecases.champion_check import check_data_against_champion
 
-    table, labels = tables.read_table(settings.records), read_labels(settings.labels)
+    table_size.ensure_fits(settings.records, settings.memory_budget, what="training")
+    table, labels = table_io.read_table(settings.records), read_labels(settings.labels)
     weak_labels(table, labels, tables.infer_schema(table, settings.id_column))
     store.configure(settings.tracking_uri)
     same_columns_as_champion(table.columns, settings)
@@ -57,14 +59,17 @@ def train_inputs(settings: Settings) -> None:
 
 
 def score_inputs(records: Path, out: Path, chunk_rows: int, alias: str, settings: Settings) -> None:
-    """The table, the output path, the model under `alias` and the header's columns."""
+    """The table, the output path, the model under `alias`, the header's columns, and that
+    one chunk of the columns scoring reads fits the memory budget."""
     from components.registry import bundle, store
     from components.serving.batch import check_output
 
     tables.ensure_table_file(records)
     check_output(out, chunk_rows)
-    columns = tables.read_columns(records)
+    columns = table_io.read_columns(records)
     store.configure(settings.tracking_uri)
     version = store.require_alias(settings.model_name, alias)
     schema, _ = bundle.bundle_reference(settings.model_name, version)
     tables.check_columns(columns, schema)
+    wanted = [c for c in (settings.id_column, *schema.features) if c in columns]
+    table_size.ensure_chunk_fits(records, settings.memory_budget, chunk_rows, wanted)

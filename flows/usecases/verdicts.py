@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from components.data import tables
+from components.data import table_io, tables
 from components.data.label_file import append_verdicts, read_labels
 from components.provenance import lineage
 from components.provenance.audit import AuditLog
@@ -34,11 +34,11 @@ class Recorded:
 def record(settings: Settings, rows: pd.DataFrame, verdict: str, who: str, note: str) -> Recorded:
     """Check the ids, write the verdicts, version the data and audit the change."""
     labels, pointer = settings.labels, settings.data_dvc
-    table = tables.read_table(settings.records)
-    if settings.id_column not in table.columns:
+    if settings.id_column not in table_io.read_columns(settings.records):
         raise tables.DataError(
             f"{settings.records} has no id column {settings.id_column!r}; labels need ids"
         )
+    table = table_io.read_table(settings.records, [settings.id_column])
     known = set(tables.check_ids(table, settings.id_column))
     had = set(read_labels(labels)["id"]) if labels.exists() else set()
     saved = {path: path.read_bytes() if path.exists() else None for path in (labels, pointer)}

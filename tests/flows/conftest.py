@@ -133,6 +133,49 @@ def run_wsad(
     )
 
 
+def run_wsad_in_terminal(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: float = 600
+) -> tuple[int, str]:
+    """The installed `wsad` on a pseudo-terminal (120 columns), as a person at a terminal
+    runs it: its exit code and everything it drew, control codes included."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    process = subprocess.Popen(
+        [str(WSAD), *args],
+        cwd=cwd,
+        env={**os.environ, "TERM": "xterm-256color", **env},
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        close_fds=True,
+    )
+    os.close(follower)
+    drawn, deadline = [], time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([leader], [], [], 1)[0]:
+                try:
+                    data = os.read(leader, 65536)
+                except OSError:  # the terminal closed: the process ended
+                    break
+                if not data:
+                    break
+                drawn.append(data)
+            elif process.poll() is not None:
+                break
+        else:
+            process.kill()
+        return process.wait(timeout=60), b"".join(drawn).decode(errors="replace")
+    finally:
+        os.close(leader)
+
+
 def assert_one_error_line(done: subprocess.CompletedProcess[str], pattern: str) -> str:
     """A non-zero exit whose whole output is one `error:` line matching `pattern`."""
     import re

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.data.tables import DataError, Scaler, Schema, feature_matrix, infer_schema, read_table
+from components.data.table_io import read_table
+from components.data.tables import DataError, Scaler, Schema, feature_matrix, infer_schema
 from components.data.label_file import (
     append_labels,
     append_verdicts,

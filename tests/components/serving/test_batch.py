@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from components.data.table_io import iter_chunks
 from components.data.tables import DataError
 from components.detectors import make
-from components.serving.batch import iter_chunks, score_table
+from components.serving.batch import score_table
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_unreadable_inputs_fail_clearly(tmp_path):
         list(iter_chunks(tmp_path / "missing.csv", 10))
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"PAR1 not really parquet")
-    with pytest.raises(DataError, match="cannot read"):
+    with pytest.raises(DataError, match="not a readable parquet file"):
         list(iter_chunks(bad, 10))
     (tmp_path / "t.txt").write_text("x")
     with pytest.raises(DataError, match="unknown file type"):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from components.data.tables import read_table
+from components.data.table_io import read_table
 from components.provenance.audit import AuditLog
 from components.registry import store
 from flows.pipelines.training import training_flow

@@ -107,11 +107,14 @@ def test_serve_registers_the_cron_deployment_and_a_triggered_run_promotes(served
     finally:
         serving.send_signal(signal.SIGINT)
         try:
-            serving.wait(timeout=60)
+            console, _ = serving.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             serving.kill()
-            serving.wait()
+            console, _ = serving.communicate()
 
+    # A scheduled run has no terminal display: its stages are log lines on the serve console.
+    assert "flows.runtime.progress - cross-validation iforest: 3 folds" in console, console
+    assert "\x1b[?25l" not in console  # no live bars
     assert store.get_alias_version(settings.model_name, "champion") == "1"
     entry = AuditLog(settings.audit_log).entries()[-1]
     assert (entry["action"], entry["version"]) == ("promote", "1")
