@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -91,8 +92,8 @@ def release_on_budget(
                 cpu_timed(
                     seconds,
                     "cross-validation",
-                    lambda m=method, p=params: cross_validate(
-                        m, p, X_cv, y_cv, share, CV_FOLDS, random_state
+                    partial(
+                        cross_validate, method, params, X_cv, y_cv, share, CV_FOLDS, random_state
                     ),
                 )
             )

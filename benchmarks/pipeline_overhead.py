@@ -41,7 +41,7 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     """The flow's component calls without Prefect or MLflow; seconds per step and in all."""
     import numpy as np
 
-    from components.data import tables
+    from components.data import table_io, tables
     from components.data.label_file import read_labels, weak_labels
     from components.detectors.api import applicable_params
     from components.monitoring import validation
@@ -68,7 +68,7 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
 
     start = time.perf_counter()
     table, confirmed = timed(
-        "read", lambda: (tables.read_table(settings.records), read_labels(settings.labels))
+        "read", lambda: (table_io.read_table(settings.records), read_labels(settings.labels))
     )
     schema = tables.infer_schema(table, settings.id_column)
     timed("validation", lambda: validation.validate_training_data(table, confirmed, schema))
