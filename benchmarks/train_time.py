@@ -300,7 +300,8 @@ def render(frame: pd.DataFrame, plot: Path, results_md: Path) -> None:
 
     draw_curve(frame, plot)
     commands = [
-        f"- {tag}: `{c}`" for tag, c in frame.groupby("tag", sort=False)["command"].last().items()
+        f"- {tag}: " + ", ".join(f"`{c}`" for c in dict.fromkeys(part["command"]))
+        for tag, part in frame.groupby("tag", sort=False)
     ]
     section = [
         HEADING,
