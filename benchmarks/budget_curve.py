@@ -185,8 +185,9 @@ def budget_name(budget: int) -> str:
     return "all rows" if budget == ALL_ROWS else f"{budget:,}"
 
 
-def render(frame: pd.DataFrame, plot: Path, results_md: Path, command: str) -> None:
-    """The RESULTS.md section (per table, labels and budget) and the PNG curve."""
+def render(frame: pd.DataFrame, plot: Path, results_md: Path) -> None:
+    """The RESULTS.md section (per table, labels and budget) and the PNG curve; it names
+    every command that measured a point (the CSV's `command` column)."""
     summary = noise_and_loss(frame)
     order = {b: (b == ALL_ROWS, b) for b in summary["budget"].unique()}
     summary = summary.sort_values(
@@ -229,7 +230,11 @@ def render(frame: pd.DataFrame, plot: Path, results_md: Path, command: str) -> N
     section = [
         HEADING,
         "",
-        f"Command: `{command}`. Dates: {dates}. Machine: {machine()}. Load: the 1-minute load",
+        "Commands (`OMP_NUM_THREADS=1`, resumable: each adds its missing points to the CSV):",
+        "",
+        *(f"- `{c}`" for c in dict.fromkeys(frame["command"])),
+        "",
+        f"Dates: {dates}. Machine: {machine()}. Load: the 1-minute load",
         f"average during the runs was {frame['load'].min():.1f} to {frame['load'].max():.1f}",
         "(other jobs); the CPU seconds are this process's own.",
         "",
@@ -351,12 +356,13 @@ def main(
                             "wall_s": round(time.perf_counter() - start, 1),
                             "load": round(os.getloadavg()[0], 1),
                             "date": str(datetime.date.today()),
+                            "command": command,
                         }
                         frame = pd.DataFrame([row])
                         frame.to_csv(csv, mode="a", header=not csv.exists(), index=False)
                         print(frame.to_string(index=False, header=False), flush=True)
     if write:
-        render(pd.read_csv(csv), csv.with_suffix(".png"), results_md, command)
+        render(pd.read_csv(csv), csv.with_suffix(".png"), results_md)
 
 
 if __name__ == "__main__":
