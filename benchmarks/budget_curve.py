@@ -50,7 +50,7 @@ from components.selection.contamination import contamination_for_threshold, esti
 from components.selection.defaults import DEFAULT_CANDIDATES
 from components.selection.ensemble_plan import describe, plan_release
 from components.selection.evaluation import EvaluationError, SelectionResult, cross_validate
-from components.selection.row_budget import ALL_ROWS, draw_stages
+from components.selection.row_budget import ALL_ROWS, DEFAULT_CV_ROWS, draw_stages
 from flows.cli.options import csv_list, select_tables
 
 log = logging.getLogger(__name__)
@@ -181,6 +181,19 @@ def smallest_within_noise(summary: pd.DataFrame) -> int | None:
     return None
 
 
+def default_note(chosen: int | None) -> str:
+    """How the default budget stands against the measured choice."""
+    default = f"The default budget (components/selection/row_budget.py) is {DEFAULT_CV_ROWS:,}"
+    if chosen is None:
+        return f"{default}: no measured budget supports it yet."
+    if chosen <= DEFAULT_CV_ROWS:
+        return (
+            f'{default}, at least the budget chosen above: the tables of "Release quality"'
+            " (at most 5,000 rows) still train on every row, as they were measured there."
+        )
+    return f"{default}, below the budget chosen above."
+
+
 def budget_name(budget: int) -> str:
     return "all rows" if budget == ALL_ROWS else f"{budget:,}"
 
@@ -248,6 +261,8 @@ def render(frame: pd.DataFrame, plot: Path, results_md: Path) -> None:
         *lines,
         "",
         verdict,
+        "",
+        default_note(chosen),
         "",
         f"![budget curve]({plot.relative_to(results_md.parent)})",
     ]
