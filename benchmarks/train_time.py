@@ -66,6 +66,8 @@ STAGES = {
 }
 STAGE_ORDER = list(dict.fromkeys([*STAGES.values(), "other tasks", "outside tasks"]))
 SAMPLE_S = 0.5  # how often the child's CPU seconds are read
+# Issue 24's targets for the default setting on the 2-core machine: rows -> (wall s, peak GiB).
+TARGETS = {1_000_000: (600, 4.0), 10_000_000: (1800, None)}
 app = typer.Typer(add_completion=False)
 
 
@@ -323,9 +325,36 @@ def render(frame: pd.DataFrame, plot: Path, results_md: Path) -> None:
         "",
         *table("CPU s"),
         "",
+        "Against the targets (the default setting, its latest run at that size):",
+        "",
+        *against_targets(frame),
+        "",
         f"![train time]({plot.relative_to(results_md.parent)})",
     ]
     replace_section(results_md, HEADING, "\n".join(section))
+
+
+def against_targets(frame: pd.DataFrame) -> list[str]:
+    """One line per target size: wall and peak memory against the target, and the stage
+    that took the largest share of the wall (what to speed up first)."""
+    default = frame[frame["tag"] == "default"]
+    lines = []
+    for rows, (wall, peak) in TARGETS.items():
+        runs = default[default["rows"] == rows]
+        if runs.empty:
+            lines.append(f"- {rows:,} rows: not measured.")
+            continue
+        run = runs.iloc[-1]
+        stage = max(STAGE_ORDER, key=lambda s: np.nan_to_num(run.get(f"{s} s", 0.0)))
+        line = f"- {rows:,} rows: {run['wall_s']:.0f} s wall against {wall} s"
+        line += " (met)" if run["wall_s"] <= wall else " (missed)"
+        line += f", {run['cpu_s']:.0f} CPU s, peak {run['peak_gib']:.2f} GiB"
+        if peak is not None:
+            met = run["peak_gib"] <= peak
+            line += f" against {peak:.0f} GiB" + (" (met)" if met else " (missed)")
+        share = run[f"{stage} s"] / run["wall_s"]
+        lines.append(f"{line}; the largest stage: {stage}, {share:.0%} of the wall.")
+    return lines
 
 
 def draw_curve(frame: pd.DataFrame, path: Path) -> None:

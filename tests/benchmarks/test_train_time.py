@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.large_table import write_large_table
-from benchmarks.train_time import STAGE_ORDER, cpu_in
+from benchmarks.train_time import STAGE_ORDER, against_targets, cpu_in
 
 
 def test_large_table_has_its_anomaly_share_and_ids(tmp_path) -> None:
@@ -32,6 +32,20 @@ def test_cpu_in_shares_each_interval_out_by_the_part_the_spans_cover() -> None:
     assert cpu_in([(0.5, 1.5)], samples) == pytest.approx(0.5 + 0.25)
     # overlapping spans (parallel tasks) count once; time past the last sample counts none
     assert cpu_in([(2.0, 3.0), (2.5, 4.0), (4.0, 9.0)], samples) == pytest.approx(2.0)
+
+
+def test_targets_name_the_verdict_and_the_largest_stage_and_what_was_not_measured() -> None:
+    stages = {f"{s} s": 1.0 for s in STAGE_ORDER} | {"refit s": 500.0}
+    runs = [
+        {"tag": "default", "rows": 1_000_000, "wall_s": 700.0, "cpu_s": 650.0, "peak_gib": 1.5},
+        {"tag": "ray", "rows": 10_000_000, "wall_s": 100.0, "cpu_s": 90.0, "peak_gib": 9.0},
+    ]
+    lines = against_targets(pd.DataFrame([{**r, **stages} for r in runs]))
+    assert lines[0] == (
+        "- 1,000,000 rows: 700 s wall against 600 s (missed), 650 CPU s, peak 1.50 GiB "
+        "against 4 GiB (met); the largest stage: refit, 71% of the wall."
+    )
+    assert lines[1] == "- 10,000,000 rows: not measured."  # only another setting ran it
 
 
 @pytest.mark.slow
