@@ -328,6 +328,7 @@ def render(frame: pd.DataFrame, plot: Path, results_md: Path) -> None:
         "Against the targets (the default setting, its latest run at that size):",
         "",
         *against_targets(frame),
+        *growth(frame),
         "",
         f"![train time]({plot.relative_to(results_md.parent)})",
     ]
@@ -355,6 +356,21 @@ def against_targets(frame: pd.DataFrame) -> list[str]:
         share = run[f"{stage} s"] / run["wall_s"]
         lines.append(f"{line}; the largest stage: {stage}, {share:.0%} of the wall.")
     return lines
+
+
+def growth(frame: pd.DataFrame) -> list[str]:
+    """How CPU and wall seconds grew from the smallest to the largest table of the default
+    setting (latest run of each): sublinear when the factor is below the rows' factor."""
+    default = frame[frame["tag"] == "default"].drop_duplicates("rows", keep="last")
+    if default["rows"].nunique() < 2:
+        return []
+    small, large = default.loc[default["rows"].idxmin()], default.loc[default["rows"].idxmax()]
+    return [
+        f"- From {small['rows']:,} to {large['rows']:,} rows ({large['rows'] / small['rows']:.0f}x"
+        f" the rows): CPU seconds {large['cpu_s'] / small['cpu_s']:.2f}x, wall"
+        f" {large['wall_s'] / small['wall_s']:.2f}x, peak memory"
+        f" {large['peak_gib'] / small['peak_gib']:.2f}x."
+    ]
 
 
 def draw_curve(frame: pd.DataFrame, path: Path) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.large_table import write_large_table
-from benchmarks.train_time import STAGE_ORDER, against_targets, cpu_in
+from benchmarks.train_time import STAGE_ORDER, against_targets, cpu_in, growth
 
 
 def test_large_table_has_its_anomaly_share_and_ids(tmp_path) -> None:
@@ -46,6 +46,24 @@ def test_targets_name_the_verdict_and_the_largest_stage_and_what_was_not_measure
         "against 4 GiB (met); the largest stage: refit, 71% of the wall."
     )
     assert lines[1] == "- 10,000,000 rows: not measured."  # only another setting ran it
+
+
+def test_growth_compares_the_smallest_and_largest_table_of_the_default_setting() -> None:
+    runs = pd.DataFrame(
+        {
+            "tag": ["default", "default", "default", "ray"],
+            "rows": [10_000, 1_000_000, 10_000, 10_000_000],
+            "cpu_s": [300.0, 400.0, 100.0, 1.0],
+            "wall_s": [200.0, 500.0, 250.0, 1.0],
+            "peak_gib": [0.5, 2.0, 0.8, 9.0],
+        }
+    )
+    # the latest 10,000-row run (100 CPU s) is the one compared
+    assert growth(runs) == [
+        "- From 10,000 to 1,000,000 rows (100x the rows): CPU seconds 4.00x, wall 2.00x, "
+        "peak memory 2.50x."
+    ]
+    assert growth(runs[runs["rows"] == 10_000]) == []
 
 
 @pytest.mark.slow
