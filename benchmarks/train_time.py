@@ -284,6 +284,8 @@ def render(frame: pd.DataFrame, plot: Path, results_md: Path) -> None:
     curve."""
     columns = ["setting", "rows", "date", "wall s", "CPU s", "peak GiB", *STAGE_ORDER, "load"]
 
+    frame = frame.sort_values("rows", kind="stable")
+
     def table(unit: str) -> list[str]:
         rows = [
             [
