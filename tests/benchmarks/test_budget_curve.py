@@ -61,3 +61,20 @@ def test_smoke_measures_a_budgeted_and_an_all_rows_release(tmp_path, monkeypatch
     assert budget_curve.HEADING in section
     assert "| toy | 2,800 | 10 | 300 | 2 |" in section
     assert (tmp_path / "budget_curve.png").stat().st_size > 0
+
+
+def test_default_note_names_the_settings_where_the_default_is_outside_the_noise() -> None:
+    default = budget_curve.DEFAULT_CV_ROWS
+    rows = []
+    for table, losses in (("a", {2000: 0.0, default: 0.1, 0: 0.0}), ("b", {2000: 0.0})):
+        for state, wobble in ((0, 0.0), (1, 0.03)):
+            for budget, loss in losses.items():
+                rows.append((table, 10, 0, state, budget, 0.6 + wobble - loss, 0.03, 0.02))
+    frame = pd.DataFrame(rows, columns=[*budget_curve.KEY, "auc_pr", "flag_rate", "test_share"])
+    frame["refit_cpu_s"], frame["rows_train"] = 1.0, 5000
+    summary = budget_curve.noise_and_loss(frame)
+    assert budget_curve.outside_noise(summary, default) == ["a, 10 labels", "b, 10 labels"]
+    assert budget_curve.smallest_within_noise(summary) == 2000
+    note = budget_curve.default_note(summary, 2000)
+    assert "not within seed noise of its reference (or not measured) on: a, 10 labels; b" in note
+    assert "The smaller 2,000 is not the default" in note
