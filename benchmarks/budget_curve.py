@@ -131,10 +131,17 @@ def noise_and_loss(frame: pd.DataFrame) -> pd.DataFrame:
     """Per table and label count: each budget's mean test AUC-PR and flag rate, its mean
     paired difference from the reference budget (`reference_budget`; same split and seed),
     and the seed noise: the standard deviation of AUC-PR over flow seeds on one split,
-    pooled over splits and budgets."""
+    pooled over splits and budgets; a label count with no repeated flow seed takes its
+    table's, pooled over the label counts (the seeds' spread is the table's more than the
+    labels')."""
     by_split = frame.groupby(["table", "labels", "seed", "budget"])["auc_pr"]
     spread = by_split.std(ddof=1).dropna()
-    noise = spread.groupby(level=["table", "labels"]).apply(lambda s: float(np.sqrt((s**2).mean())))
+
+    def pooled(sds: pd.Series) -> float:
+        return float(np.sqrt((sds**2).mean()))
+
+    noise = spread.groupby(level=["table", "labels"]).apply(pooled)
+    table_noise = spread.groupby(level="table").apply(pooled)
     rows = []
     for (table, labels), setting in frame.groupby(["table", "labels"]):
         reference = reference_budget(setting)
@@ -155,7 +162,7 @@ def noise_and_loss(frame: pd.DataFrame) -> pd.DataFrame:
                     "test_share": part["test_share"].mean(),
                     "vs_reference": paired.mean(),
                     "paired_runs": int(paired.notna().sum()),
-                    "seed_noise": noise.get((table, labels), np.nan),
+                    "seed_noise": noise.get((table, labels), table_noise.get(table, np.nan)),
                     "cpu_s": part.filter(like="_cpu_s").sum(axis=1).mean(),
                 }
             )

@@ -78,3 +78,12 @@ def test_default_note_names_the_settings_where_the_default_is_outside_the_noise(
     note = budget_curve.default_note(summary, 2000)
     assert "not within seed noise of its reference (or not measured) on: a, 10 labels; b" in note
     assert "The smaller 2,000 is not the default" in note
+
+
+def test_a_label_count_without_repeated_seeds_takes_its_tables_noise() -> None:
+    rows = [("t", 10, 0, s, b, 0.6 + 0.02 * s, 0.03, 0.02) for s in (0, 1) for b in (500, 0)]
+    rows += [("t", 20, 0, 0, b, 0.7, 0.03, 0.02) for b in (500, 0)]
+    frame = pd.DataFrame(rows, columns=[*budget_curve.KEY, "auc_pr", "flag_rate", "test_share"])
+    frame["refit_cpu_s"], frame["rows_train"] = 1.0, 5000
+    noise = budget_curve.noise_and_loss(frame).groupby("labels")["seed_noise"].first()
+    assert noise[20] == pytest.approx(noise[10]) == pytest.approx(0.02 / 2**0.5)
