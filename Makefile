@@ -1,4 +1,5 @@
-# Two set-up commands for a fresh machine: `make demo` and `make test`.
+# Set-up commands for a fresh machine: `make demo`, `make test` (the fast suite) and
+# `make test-all` (every test; CI runs it: .ci/run). tests/README.md says which is which.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
@@ -8,13 +9,14 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint install dev infra-check gpu-suite-prep
+.PHONY: demo test test-all lint install dev infra-check gpu-suite-prep
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0          # CPU wheel first, so nothing pulls a CUDA build
 	$(PIP) install -q -e '.[dev,distributed]'
+	$(PIP) install -q --no-deps deepod==0.4.1  # benchmarks' comparison (its --smoke runs it); pins torch<1.13.1, hence --no-deps
 	touch $@
 
 install: $(VENV)/.installed
@@ -28,9 +30,17 @@ lint: install
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/bandit -q -r components flows -c pyproject.toml
+	$(PY) -m benchmarks.readme_figures
+
+# Two pytest-xdist workers; PYTEST_ARGS adds options (CI: --durations=30).
+PYTEST := $(VENV)/bin/pytest -q -n 2 --dist worksteal
+FAST := not slow and not integration
 
 test: lint
-	$(VENV)/bin/pytest -q
+	$(PYTEST) -m "$(FAST)" $(PYTEST_ARGS)
+
+test-all: lint
+	$(PYTEST) $(PYTEST_ARGS)
 
 # Validate infra/compose.yaml against the Compose schema with the placeholder env file
 # (Debian's `docker-compose` 1.29, or the `docker compose` plugin where there is one).

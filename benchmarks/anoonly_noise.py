@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from benchmarks import smoke
 from components.detectors.api import applicable_params
 from components.selection.adbench import Split, evaluate, load_table, make_split
 
@@ -45,12 +46,12 @@ def with_wrong_labels(split: Split, share: float, seed: int) -> Split:
 
 
 def compare(
-    datasets: list[str], seeds: list[int], epochs: int, pretrain_epochs: int
+    data_dir: Path, datasets: list[str], seeds: list[int], epochs: int, pretrain_epochs: int
 ) -> Iterator[dict[str, Any]]:
     """One row per (dataset, wrong share, seed, method): test AUC-PR/AUC-ROC and fit time."""
     training = {"epochs": epochs, "pretrain_epochs": pretrain_epochs}
     for name in datasets:
-        X, y = load_table(SHARED / f"{name}.parquet")
+        X, y = load_table(data_dir / f"{name}.parquet")
         for seed in seeds:
             clean = make_split(X, y, label_ratio=0.1, seed=seed, max_rows=5000)
             for share in SHARES:
@@ -88,16 +89,23 @@ def markdown(results: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=SHARED)
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--pretrain-epochs", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path("anoonly_noise.csv"))
+    parser.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = parser.parse_args()
+    if args.smoke:
+        args.data_dir = smoke.smoke_dir()
+        args.datasets, args.seeds, args.epochs, args.pretrain_epochs = smoke.TABLES[0], "0", 1, 1
+        args.out = args.data_dir / "anoonly_noise.csv"
     torch.set_num_threads(1)
     rows = []
     seeds = [int(s) for s in args.seeds.split(",")]
-    for row in compare(args.datasets.split(","), seeds, args.epochs, args.pretrain_epochs):
+    datasets = args.datasets.split(",")
+    for row in compare(args.data_dir, datasets, seeds, args.epochs, args.pretrain_epochs):
         rows.append(row)
         pd.DataFrame(rows).to_csv(args.out, index=False)  # partial results survive a stop
         print(f"{len(rows)}: {row['dataset']} {row['wrong']} {row['method']}", file=sys.stderr)

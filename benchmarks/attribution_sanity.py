@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks import smoke
 from benchmarks.report import machine, replace_section, show_table
 from components.detectors import make
+from components.detectors.api import applicable_params
 from components.review.attribution import attribute
 from components.review.queue import DEFAULT_UNCERTAIN_SHARE, build_queue
 
@@ -58,9 +60,16 @@ def planted_task(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[se
     return X, y, truth, planted
 
 
-def top3_hits(family: str, seed: int) -> list[bool]:
-    """Per reviewed true anomaly: whether its top-3 features include a planted one."""
+# What a smoke run trains instead (where a family's method takes it): a fit of seconds.
+SMOKE_PARAMS = {"epochs": 1, "pretrain_epochs": 1, "n_estimators": 10, "max_iter": 5}
+
+
+def top3_hits(family: str, seed: int, quick: bool = False) -> list[bool]:
+    """Per reviewed true anomaly: whether its top-3 features include a planted one (`quick`:
+    SMOKE_PARAMS over the family's parameters)."""
     method, params = FAMILIES[family]
+    if quick:
+        params = {**params, **applicable_params(method, SMOKE_PARAMS)}
     X, y, truth, planted = planted_task(seed)
     det = make(method, **params, random_state=seed).fit(X, y)
     scores = det.decision_function(X)
@@ -75,11 +84,15 @@ def top3_hits(family: str, seed: int) -> list[bool]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = parser.parse_args()
+    results_md = Path(__file__).parent / "RESULTS.md"
+    if args.smoke:
+        args.seeds, results_md = [0], smoke.smoke_dir() / "RESULTS.md"
     torch.set_num_threads(1)
     rows = []
     for family in FAMILIES:
-        per_seed = [top3_hits(family, seed) for seed in args.seeds]
+        per_seed = [top3_hits(family, seed, args.smoke) for seed in args.seeds]
         rates = ", ".join(f"{np.mean(h):.2f} ({len(h)})" for h in per_seed)
         total = [hit for hits in per_seed for hit in hits]
         rows.append([family, f"{np.mean(total):.2f}", str(len(total)), rates])
@@ -105,7 +118,7 @@ def main() -> None:
             *lines,
         ]
     )
-    replace_section(Path(__file__).parent / "RESULTS.md", heading, section)
+    replace_section(results_md, heading, section)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from benchmarks import synthetic
+from benchmarks import smoke, synthetic
 from components.detectors import Detector, make
 from components.detectors.anoonly import _AnoOnlyDevNet as AnoOnlyDevNet
 from components.detectors.esad import ESAD
@@ -54,8 +54,8 @@ class _ReconstructionESAD(ESAD):
 
 
 Variant = Callable[[int], Detector]
-FIXED = {"until_converged": False}
-SHUFFLED = {"balanced_batches": False}
+FIXED: dict[str, Any] = {"until_converged": False}
+SHUFFLED: dict[str, Any] = {"balanced_batches": False}
 VARIANTS: dict[str, dict[str, Variant]] = {
     "anoonly": {
         "before (reference)": lambda s: AnoOnlyDevNet(random_state=s, **FIXED),
@@ -91,10 +91,13 @@ def _scorer(variant: Variant) -> Callable[[synthetic.Task, int], np.ndarray]:
     return score
 
 
-def compare(method: str, seeds: list[int]) -> list[str]:
-    """Markdown rows: one per task, mean test AUC-PR per variant and IsolationForest's."""
+def compare(method: str, seeds: list[int], quick: bool = False) -> list[str]:
+    """Markdown rows: one per task, mean test AUC-PR per variant and IsolationForest's
+    (`quick`: one small task instead of the method's TASKS)."""
     variants = VARIANTS[method]
     specs = [s for s in synthetic.family() if any(t in s.name for t in TASKS[method])]
+    if quick:
+        specs = [synthetic.subspace_spec(n_rows=1000, n_labelled=5)]
     lines = [
         "| task | " + " | ".join([*variants, "iforest"]) + " |",
         "|---|" + "---|" * (len(variants) + 1),
@@ -112,11 +115,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", default="anoonly,esad")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = parser.parse_args()
+    if args.smoke:
+        args.methods, args.seeds = "anoonly", "0"
     torch.set_num_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
     for method in args.methods.split(","):
-        print("\n".join([f"**{method}**", "", *compare(method, seeds), ""]), flush=True)
+        lines = compare(method, seeds, args.smoke)
+        print("\n".join([f"**{method}**", "", *lines, ""]), flush=True)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ import torch
 import typer
 from sklearn.metrics import average_precision_score
 
-from benchmarks.report import RenderOnly, machine, replace_section, show_table
+from benchmarks import smoke
+from benchmarks.report import SHARED_TABLES, RenderOnly, machine, replace_section, show_table
 from benchmarks.vs_deepod import DEEPOD_CLASSES, import_deepod, pair_settings, timed, warm_up
 from components.detectors import make
 from components.selection.adbench import load_table, make_split
@@ -137,15 +138,24 @@ full); "compiled (again)" is a repeat that reuses the compiled code: the per-ste
 
 
 def main(
-    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables")],
+    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables")] = SHARED_TABLES,
     datasets: Annotated[str, typer.Option(help="comma-separated")] = "cardio,thyroid,pima",
     methods: Annotated[str, typer.Option(help="comma-separated")] = "devnet,prenet,deepsad",
     seeds: Annotated[str, typer.Option(help="comma-separated")] = "0,1",
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="raw CSV folder")] = HERE / "results",
     render_only: RenderOnly = False,
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Run the interleaved fits, write the CSV and the RESULTS.md section."""
+    if smoke_:
+        data_dir = out_dir = smoke.smoke_dir()
+        results_md, datasets, methods, seeds = (
+            data_dir / "RESULTS.md",
+            smoke.TABLES[0],
+            "devnet",
+            "0",
+        )
     torch.set_num_threads(1)
     load_before = os.getloadavg()[0]
     csv_path = out_dir / "compiled_vs_deepod.csv"

@@ -43,8 +43,9 @@ from rich.progress import Progress
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
+from benchmarks import smoke
 from benchmarks.contamination_report import CONFIDENCE, HEADING, markdown
-from benchmarks.report import replace_section
+from benchmarks.report import SHARED_TABLES, replace_section
 from components.selection import adbench
 from components.selection.contamination import METHODS, estimate_contamination
 from components.selection.contamination.best_bin import SEARCH_MULTIPLICITY, search_bins
@@ -174,7 +175,9 @@ def pure_bin_simulation(reps: int, seed: int = 0) -> pd.DataFrame:
 
 
 def main(
-    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables with a 'label' column")],
+    data_dir: Annotated[
+        Path, typer.Option(help="folder of parquet tables with a 'label' column")
+    ] = SHARED_TABLES,
     methods: Annotated[str, typer.Option(help="comma-separated; default every method")] = "",
     datasets: Annotated[str, typer.Option(help="comma-separated; default every table")] = "",
     labels: Annotated[str, typer.Option(help="labelled anomalies per split")] = "5,10,20",
@@ -191,10 +194,16 @@ def main(
     from_csv: Annotated[
         Path | None, typer.Option(help="re-render RESULTS.md from these raw rows, no grid")
     ] = None,
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Run every estimator on the grid; write the raw rows and the RESULTS.md section. Raw
     rows of several runs (e.g. one per core, split by table) concatenated into one CSV
     re-render as one section with every run's command."""
+    if smoke_:
+        data_dir = out_dir = smoke.smoke_dir()
+        results_md = data_dir / "RESULTS.md"
+        labels, seeds, max_rows, n_bootstrap, simulation_reps = "5", "0", 400, 5, 5
+        timing_table, timing_rows, timing_repeats = smoke.TABLES[0], 200, 1
     if from_csv is not None:
         results = pd.read_csv(from_csv)
     else:

@@ -22,8 +22,9 @@ import torch
 import typer
 from sklearn.metrics import average_precision_score
 
+from benchmarks import smoke
 from benchmarks.plots import bar_chart
-from benchmarks.report import machine, replace_section, show_table, synced_now
+from benchmarks.report import SHARED_TABLES, machine, replace_section, show_table, synced_now
 from components.detectors import make
 from components.detectors.api import fit_many, resolve_device
 from components.selection.adbench import load_table, make_split
@@ -73,7 +74,7 @@ def measure(
 
 
 def main(
-    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables")],
+    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables")] = SHARED_TABLES,
     dataset: Annotated[str, typer.Option(help="table name")] = "cardio",
     methods: Annotated[str, typer.Option(help="comma-separated")] = "devnet,prenet,deepsad",
     members: Annotated[int, typer.Option(help="seeds per ensemble")] = 8,
@@ -84,8 +85,13 @@ def main(
     max_rows: Annotated[int, typer.Option(help="stratified subsample (ADBench)")] = 10_000,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="CSV and plot folder")] = HERE / "results",
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Print the table, write the CSV, the plot and the section of RESULTS.md."""
+    if smoke_:
+        data_dir = out_dir = smoke.smoke_dir()
+        results_md, dataset, methods = data_dir / "RESULTS.md", smoke.TABLES[0], "devnet"
+        members, repeats, epochs = 2, 1, 1
     torch.set_num_threads(threads)
     split_args = (*load_table(data_dir / f"{dataset}.parquet"), 0.1, 0, max_rows)
     load_before = os.getloadavg()[0]

@@ -30,7 +30,8 @@ import torch
 import typer
 from sklearn.metrics import average_precision_score
 
-from benchmarks.report import gpu_name, machine, replace_section, show_table
+from benchmarks import smoke
+from benchmarks.report import SHARED_TABLES, gpu_name, machine, replace_section, show_table
 from benchmarks.vs_deepod import DEEPOD_CLASSES, import_deepod, pair_settings, warm_up
 from components.detectors import make
 from components.detectors.api import resolve_device
@@ -140,7 +141,7 @@ def plot(frame: pd.DataFrame, path: Path, other: pd.DataFrame | None = None) -> 
 
 
 def main(
-    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables")],
+    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables")] = SHARED_TABLES,
     dataset: Annotated[str, typer.Option(help="table to resample")] = "cover",
     methods: Annotated[str, typer.Option(help="comma-separated")] = "devnet,prenet,deepsad",
     rows: Annotated[str, typer.Option(help="comma-separated sizes")] = "10000,100000,1000000",
@@ -155,8 +156,12 @@ def main(
     ] = None,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="CSV and plot folder")] = HERE / "results",
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Print the table, write the CSV, the plot and the RESULTS.md section."""
+    if smoke_:
+        data_dir = out_dir = smoke.smoke_dir()
+        results_md, dataset, rows, epochs = data_dir / "RESULTS.md", smoke.TABLES[0], "300,600", 1
     torch.set_num_threads(1)
     deepod = None if no_deepod else import_deepod()
     split = make_split(*load_table(data_dir / f"{dataset}.parquet"), 0.1, 0)

@@ -14,6 +14,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from benchmarks import smoke
 from benchmarks.report import machine, replace_section
 
 HERE = Path(__file__).resolve().parent
@@ -86,13 +87,23 @@ def plot(table: pd.DataFrame, path: Path, title: str) -> Path:
 
 
 def main(
-    csvs: Annotated[list[Path], typer.Argument(help="`wsad bench` CSVs of one grid")],
-    command: Annotated[str, typer.Option(help="the command(s) that produced them")],
+    csvs: Annotated[list[Path] | None, typer.Argument(help="`wsad bench` CSVs of one grid")] = None,
+    command: Annotated[str, typer.Option(help="the command(s) that produced them")] = "",
     note: Annotated[str, typer.Option(help="protocol note for RESULTS.md")] = "",
     results_md: Annotated[Path, typer.Option()] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option()] = HERE / "results",
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Write the grid's section of RESULTS.md, its merged CSV and its heatmap."""
+    if smoke_:
+        out_dir = smoke.smoke_dir()
+        csvs, command, results_md = (
+            [smoke.bench_rows(out_dir, "bench.csv")],
+            "smoke",
+            out_dir / "RESULTS.md",
+        )
+    if not csvs or not command:
+        raise typer.BadParameter("give the grid's CSVs and --command")
     results = pd.concat([pd.read_csv(p) for p in csvs], ignore_index=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     results.to_csv(out_dir / "grid.csv", index=False)

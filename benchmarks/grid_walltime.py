@@ -24,8 +24,9 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from benchmarks import smoke
 from benchmarks.plots import bar_chart
-from benchmarks.report import machine, replace_section, show_table
+from benchmarks.report import SHARED_TABLES, machine, replace_section, show_table
 from components.detectors import available
 from components.detectors.api import resolve_device
 from components.selection import adbench
@@ -36,7 +37,9 @@ HEADING = "## Full grid wall time"
 
 
 def main(
-    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables with a 'label' column")],
+    data_dir: Annotated[
+        Path, typer.Option(help="folder of parquet tables with a 'label' column")
+    ] = SHARED_TABLES,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     methods: Annotated[str, typer.Option(help="comma-separated; default every method")] = "",
     datasets: Annotated[str, typer.Option(help="comma-separated; default every table")] = "",
@@ -46,8 +49,12 @@ def main(
     note: Annotated[str, typer.Option(help="a line for RESULTS.md")] = "",
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="raw CSV folder")] = HERE / "results",
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Run the grid once, print and record its wall time per method and in all."""
+    if smoke_:
+        data_dir = out_dir = smoke.smoke_dir()
+        results_md, methods, label_ratios, seeds = data_dir / "RESULTS.md", "iforest", "0.1", "0"
     tables = select_tables(data_dir, datasets)
     method_list = csv_list(methods, str) or available()
     ratios = csv_list(label_ratios, float)

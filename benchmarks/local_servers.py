@@ -21,7 +21,7 @@ def free_port() -> int:
 
 
 def wait_for_health(
-    url: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float = 120
+    url: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float = 600
 ) -> None:
     """Until GET `url` answers 200; fails with the server's log when it exits or times out."""
     deadline = time.monotonic() + timeout_s

@@ -22,7 +22,8 @@ from typing import Annotated
 import torch
 import typer
 
-from benchmarks.report import machine, replace_section, show_table
+from benchmarks import smoke
+from benchmarks.report import SHARED_TABLES, machine, replace_section, show_table
 from components.detectors import make
 from components.detectors.api import fit_many
 from components.detectors.training import torch_kernels
@@ -75,13 +76,18 @@ def step_loop(kind: str, members: int, steps: int) -> Callable[[], None]:
 
 
 def main(
-    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables")],
+    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables")] = SHARED_TABLES,
     dataset: Annotated[str, typer.Option(help="table for the fit_many rows")] = "cardio",
     members: Annotated[int, typer.Option(help="stacked members")] = 4,
     repeats: Annotated[int, typer.Option(help="alternated timings per side")] = 5,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
+    out_dir: Annotated[Path, typer.Option(help="raw CSV folder")] = HERE / "results",
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Print the table and write its section of RESULTS.md."""
+    if smoke_:
+        data_dir = out_dir = smoke.smoke_dir()
+        results_md, dataset, members, repeats = data_dir / "RESULTS.md", smoke.TABLES[0], 2, 1
     torch.set_num_threads(1)
     split = make_split(*load_table(data_dir / f"{dataset}.parquet"), 0.1, 0, 10_000)
 
@@ -117,7 +123,7 @@ def main(
     load_after = os.getloadavg()[0]
     cols = ("what", "unit", "private kernels", "public path", "public / private")
     lines = show_table("Private torch kernels vs public path (cpu)", cols, cells)
-    with (HERE / "results" / "optim_paths.csv").open("w", newline="") as raw:
+    with (out_dir / "optim_paths.csv").open("w", newline="") as raw:
         csv.writer(raw).writerows([cols, *cells])
     command = "python -m benchmarks.optim_paths " + shlex.join(sys.argv[1:])
     host = machine().replace("1 thread per fit", "1 torch thread")

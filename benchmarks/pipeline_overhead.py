@@ -29,6 +29,7 @@ from typing import Annotated, Any
 
 import typer
 
+from benchmarks import smoke
 from benchmarks.report import machine, replace_section, show_table
 from flows.cli.options import csv_list
 from flows.runtime.offline import go_offline
@@ -164,8 +165,11 @@ def main(
     runs: Annotated[int, typer.Option(help="flow runs and direct runs (alternated)")] = 3,
     methods: Annotated[str, typer.Option(help="comma-separated; default: the demo's")] = "",
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Print the table and write its section of RESULTS.md."""
+    if smoke_:
+        runs, methods, results_md = 1, "iforest", smoke.smoke_dir() / "RESULTS.md"
     os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="wsad-prefect-")  # not the clone's
     go_offline()
     from components.selection.defaults import DEFAULT_CANDIDATES

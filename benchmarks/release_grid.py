@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks import smoke
 from components.detectors import make
 from components.detectors.api import applicable_params, fit_many
 from components.selection.adbench import Split, load_table, make_split
@@ -37,6 +38,7 @@ from flows.cli.options import select_tables
 
 log = logging.getLogger(__name__)
 METHODS = "devnet,prenet,deepsad,iforest,supervised,catboost"
+SMOKE_METHODS = "iforest,supervised"  # the cheapest fits
 CV_SEED = 0
 
 
@@ -124,6 +126,31 @@ def _method_facts(method: str, split: Split, folder: Path, n_seeds: int) -> None
     )
 
 
+def fill_cache(
+    tables: list[Path],
+    methods: list[str],
+    labels: list[int],
+    seeds: list[int],
+    n_seeds: int,
+    max_rows: int,
+    cache: Path,
+) -> None:
+    """Every (seed, table, labelled count) split's facts and every method's on it, in
+    `cache / <table>-n<count>-s<seed>/`; what is there already is kept."""
+    for seed in seeds:
+        for path in tables:
+            X, y = load_table(path)
+            for n in labels:
+                folder = cache / f"{path.stem}-n{n}-s{seed}"
+                folder.mkdir(parents=True, exist_ok=True)
+                split = split_with_count(X, y, n, seed, max_rows)
+                _split_facts(split, folder)
+                for method in methods:
+                    start = time.perf_counter()
+                    _method_facts(method, split, folder, n_seeds)
+                    print(f"{folder.name} {method} {time.perf_counter() - start:.1f}s", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/datasets"))
@@ -134,23 +161,28 @@ def main() -> None:
     parser.add_argument("--ensemble-seeds", type=int, default=5)
     parser.add_argument("--max-rows", type=int, default=5000)
     parser.add_argument("--cache", type=Path, default=Path("results-release-cache"))
+    parser.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = parser.parse_args()
+    if args.smoke:
+        args.data_dir = smoke.smoke_dir()
+        args.datasets, args.methods, args.labels, args.seeds = (
+            smoke.TABLES[0],
+            SMOKE_METHODS,
+            "5",
+            "0",
+        )
+        args.ensemble_seeds, args.max_rows, args.cache = 2, 400, args.data_dir / "cache"
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     torch.set_num_threads(1)
-    tables = select_tables(args.data_dir, args.datasets)
-    methods = [m for m in args.methods.split(",") if m]
-    for seed in [int(s) for s in args.seeds.split(",")]:
-        for path in tables:
-            X, y = load_table(path)
-            for n in [int(c) for c in args.labels.split(",")]:
-                folder = args.cache / f"{path.stem}-n{n}-s{seed}"
-                folder.mkdir(parents=True, exist_ok=True)
-                split = split_with_count(X, y, n, seed, args.max_rows)
-                _split_facts(split, folder)
-                for method in methods:
-                    start = time.perf_counter()
-                    _method_facts(method, split, folder, args.ensemble_seeds)
-                    print(f"{folder.name} {method} {time.perf_counter() - start:.1f}s", flush=True)
+    fill_cache(
+        select_tables(args.data_dir, args.datasets),
+        [m for m in args.methods.split(",") if m],
+        [int(c) for c in args.labels.split(",")],
+        [int(s) for s in args.seeds.split(",")],
+        args.ensemble_seeds,
+        args.max_rows,
+        args.cache,
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+# Where the shared tables lie, from the repository root (where every command in RESULTS.md runs).
+SHARED_TABLES = Path("../shared/datasets")
 # `--render-only`, shared by the benchmarks that write their CSV row by row.
 RenderOnly = Annotated[
     bool, typer.Option(help="no training: rewrite the section from the existing CSV")

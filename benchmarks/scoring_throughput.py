@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 import torch
 import typer
 
+from benchmarks import smoke
 from benchmarks.report import machine, replace_section, show_table
 from components.data.tables import Scaler, feature_matrix, infer_schema
 from components.detectors import make
@@ -157,9 +158,11 @@ def write_big_table(path: Path, n_rows: int, chunk: int = 500_000) -> None:
         writer.close()
 
 
-def peak_rss_of_scoring(store: str, src: Path, chunk_rows: int, threads: int) -> dict[str, float]:
+def peak_rss_of_scoring(
+    tracking_uri: str, src: Path, chunk_rows: int, threads: int
+) -> dict[str, float]:
     """Run `--score-file` in a fresh process; its rows/s and peak RSS in MiB."""
-    command = [sys.executable, "-m", "benchmarks.scoring_throughput", "--store", store]
+    command = [sys.executable, "-m", "benchmarks.scoring_throughput", "--store", tracking_uri]
     command += ["--score-file", str(src), "--chunk-rows", str(chunk_rows)]
     command += ["--threads", str(threads)]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -167,9 +170,9 @@ def peak_rss_of_scoring(store: str, src: Path, chunk_rows: int, threads: int) ->
     return {"rows": int(rows), "seconds": float(seconds), "peak_mib": int(peak_kib) / 1024}
 
 
-def score_file(store: str, src: Path, chunk_rows: int) -> None:
+def score_file(tracking_uri: str, src: Path, chunk_rows: int) -> None:
     """The child: load the champion and stream `src` as the scoring flow does, drift on."""
-    store.configure(store)
+    store.configure(tracking_uri)
     model = store.load_model(NAME, "champion").unwrap_python_model()
     monitor = DriftMonitor(model.profile, model.schema.features)
     dst = src.with_name("scores.parquet")
@@ -193,13 +196,17 @@ def main(
     repeats: Annotated[int, typer.Option(help="timings; medians reported")] = 3,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
-    store: Annotated[str | None, typer.Option(hidden=True)] = None,
+    store_uri: Annotated[str | None, typer.Option("--store", hidden=True)] = None,
     score_file_: Annotated[Path | None, typer.Option("--score-file", hidden=True)] = None,
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Print the table and write its section of RESULTS.md."""
+    if smoke_:
+        methods, batch_rows, big_rows, chunk_rows, repeats = "devnet", 2_000, 5_000, 1_000, 1
+        threads, results_md = 1, smoke.smoke_dir() / "RESULTS.md"
     torch.set_num_threads(threads)
-    if score_file_ is not None and store is not None:
-        score_file(store, score_file_, chunk_rows)
+    if score_file_ is not None and store_uri is not None:
+        score_file(store_uri, score_file_, chunk_rows)
         return
     batch = table(batch_rows, seed=7)
     load_before = os.getloadavg()[0]

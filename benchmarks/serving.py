@@ -37,6 +37,7 @@ import torch
 import typer
 from mlflow.pyfunc import scoring_server
 
+from benchmarks import smoke
 from benchmarks.report import machine, replace_section, show_table
 from benchmarks.scoring_throughput import NAME, register_champion, table
 from components.provenance.audit import AuditLog
@@ -180,8 +181,13 @@ def main(
     port: Annotated[int, typer.Option(help="loopback port for the server")] = 5077,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_csv: Annotated[Path, typer.Option(help="raw timings")] = HERE / "results" / "serving.csv",
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Print the table, write its section of RESULTS.md and the raw timings."""
+    if smoke_:
+        requests_1, requests_1000, warmup, handling_n, port = 5, 2, 1, 2, smoke.free_port()
+        results_md = smoke.smoke_dir() / "RESULTS.md"
+        out_csv = results_md.with_name("serving.csv")
     torch.set_num_threads(1)
     data = table(1_000, seed=7).round(4)  # four decimals, as measured values usually carry
     load_before = os.getloadavg()

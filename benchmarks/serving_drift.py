@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 import typer
 
+from benchmarks import smoke
 from benchmarks.report import machine, replace_section, show_table
 from benchmarks.scoring_throughput import NAME, register_champion, table
 from benchmarks.serving import encode
@@ -89,8 +90,12 @@ def main(
     scrapes: Annotated[int, typer.Option(help="timed /metrics renders")] = 50,
     window_rows: Annotated[int, typer.Option(help="drift window size")] = SERVING_WINDOW_ROWS,
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Print the table and write its section of RESULTS.md."""
+    if smoke_:
+        requests_1, requests_1000, warmup, scrapes, window_rows = 5, 2, 1, 2, 1_000
+        results_md = smoke.smoke_dir() / "RESULTS.md"
     torch.set_num_threads(1)
     data = table(max(window_rows, 1_000), seed=7).round(4)
     load_before = os.getloadavg()

@@ -24,8 +24,16 @@ import torch
 import typer
 from sklearn.metrics import average_precision_score
 
+from benchmarks import smoke
 from benchmarks.plots import bar_chart
-from benchmarks.report import gpu_name, machine, replace_section, show_table, synced_now
+from benchmarks.report import (
+    SHARED_TABLES,
+    gpu_name,
+    machine,
+    replace_section,
+    show_table,
+    synced_now,
+)
 from components.detectors import make
 from components.detectors.api import resolve_device
 from components.selection.adbench import load_table, make_split
@@ -78,7 +86,7 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(
-    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables")],
+    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables")] = SHARED_TABLES,
     dataset: Annotated[str, typer.Option(help="table name")] = "cardio",
     methods: Annotated[str, typer.Option(help="comma-separated")] = "devnet,prenet,deepsad",
     modes: Annotated[str, typer.Option(help=f"comma-separated of {', '.join(MODES)}")] = (
@@ -90,8 +98,18 @@ def main(
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cuda",
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="CSV and plot folder")] = HERE / "results",
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Print the table, write the CSV, the plot and the RESULTS.md section."""
+    if smoke_:
+        data_dir = out_dir = smoke.smoke_dir()
+        results_md, dataset, methods, modes = (
+            data_dir / "RESULTS.md",
+            smoke.TABLES[0],
+            "devnet",
+            "eager,bf16",
+        )
+        seeds, epochs, device = "0,1", 1, "cpu"
     torch.set_num_threads(1)
     mode_list = csv_list(modes, str)
     unknown = sorted(set(mode_list) - set(MODES))

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmarks import synthetic
+from benchmarks import smoke, synthetic
 from benchmarks.report import machine, replace_section
 from components.detectors import available
 from components.detectors.api import applicable_params
@@ -38,6 +38,9 @@ HEADING = "## Synthetic task family (issue 15)"
 # What the training-length and ESAD changes replaced: the papers' fixed step counts and
 # ESAD's shuffled batches (`--before` runs the methods so, on the same draws).
 BEFORE = {"until_converged": False, "balanced_batches": False}
+# A smoke run: one small task, the peers and IsolationForest, one epoch, before and after.
+SMOKE_METHODS = ",".join([*synthetic.PEERS, "iforest"])
+SMOKE_PARAMS = {"epochs": 1, "pretrain_epochs": 1}
 
 
 def run(
@@ -140,6 +143,17 @@ def report(out: Path, before: str = "before", after: str = "after") -> str:
     return "\n".join(lines)
 
 
+def smoke_run(folder: Path) -> None:
+    """Rows before and after on one small task (two seeds: the report shows their spread),
+    then the report, all in `folder`."""
+    out, spec = folder / "synthetic_family.csv", synthetic.subspace_spec(n_rows=1000, n_labelled=5)
+    for version, before in (("before", BEFORE), ("after", {})):
+        run([spec], SMOKE_METHODS.split(","), [0, 1], version, out, {**before, **SMOKE_PARAMS})
+    text = report(out)
+    print(text)
+    replace_section(folder / "RESULTS.md", HEADING, f"{HEADING}\n\n{text}\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", default="current", help="tag for these rows")
@@ -152,7 +166,11 @@ def main() -> None:
     parser.add_argument("--before", action="store_true", help="fixed lengths, shuffled ESAD")
     parser.add_argument("--write", action="store_true", help="--report into RESULTS.md too")
     parser.add_argument("--command", default="", help="the commands that made the rows")
+    parser.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = parser.parse_args()
+    if args.smoke:
+        smoke_run(smoke.smoke_dir())
+        return
     if args.report:
         text = report(args.out)
         print(text)

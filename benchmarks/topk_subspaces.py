@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from benchmarks import smoke
 from components.selection.adbench import evaluate, load_table, make_split
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -25,11 +26,11 @@ VARIANTS = {  # column -> (method, parameters); plain DevNet as the reference
 }
 
 
-def compare(datasets: list[str], seeds: list[int], epochs: int) -> pd.DataFrame:
+def compare(data_dir: Path, datasets: list[str], seeds: list[int], epochs: int) -> pd.DataFrame:
     """One row per (dataset, variant, seed): test AUC-PR/AUC-ROC and fit time."""
     rows = []
     for name in datasets:
-        X, y = load_table(SHARED / f"{name}.parquet")
+        X, y = load_table(data_dir / f"{name}.parquet")
         for seed in seeds:
             split = make_split(X, y, label_ratio=0.1, seed=seed, max_rows=5000)
             for variant, (method, params) in VARIANTS.items():
@@ -70,15 +71,20 @@ def markdown(results: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=SHARED)
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--out", type=Path, default=Path("topk_subspaces.csv"))
+    parser.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = parser.parse_args()
+    if args.smoke:
+        args.data_dir = smoke.smoke_dir()
+        args.datasets, args.seeds, args.epochs = smoke.TABLES[0], "0", 1
+        args.out = args.data_dir / "topk_subspaces.csv"
     torch.set_num_threads(1)
-    results = compare(
-        args.datasets.split(","), [int(s) for s in args.seeds.split(",")], args.epochs
-    )
+    seeds = [int(s) for s in args.seeds.split(",")]
+    results = compare(args.data_dir, args.datasets.split(","), seeds, args.epochs)
     results.to_csv(args.out, index=False)
     print(markdown(results))
 

@@ -18,6 +18,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from benchmarks import smoke
 from benchmarks.grid_report import markdown_table, pivot
 from benchmarks.report import machine, replace_section, show_table
 
@@ -63,14 +64,26 @@ def fit_time_rows(single: pd.DataFrame) -> list[list[str]]:
 
 
 def main(
-    csvs: Annotated[list[Path], typer.Argument(help="`wsad bench --labels` CSVs of one run")],
-    command: Annotated[str, typer.Option(help="the command(s) that produced them")],
-    single_fits: Annotated[Path, typer.Option(help="a one-label-count run, for fit times")],
+    csvs: Annotated[
+        list[Path] | None, typer.Argument(help="`wsad bench --labels` CSVs of one run")
+    ] = None,
+    command: Annotated[str, typer.Option(help="the command(s) that produced them")] = "",
+    single_fits: Annotated[
+        Path | None, typer.Option(help="a one-label-count run, for fit times")
+    ] = None,
     note: Annotated[str, typer.Option(help="protocol note for RESULTS.md")] = "",
     results_md: Annotated[Path, typer.Option()] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option()] = HERE / "results",
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Write the section of RESULTS.md and the merged CSV."""
+    if smoke_:
+        out_dir = smoke.smoke_dir()
+        csvs = [smoke.bench_rows(out_dir, "labels.csv", [5, 10])]
+        single_fits = smoke.bench_rows(out_dir, "single.csv", [5])
+        command, results_md = "smoke", out_dir / "RESULTS.md"
+    if not csvs or not command or single_fits is None:
+        raise typer.BadParameter("give the run's CSVs, --command and --single-fits")
     results = pd.concat([pd.read_csv(p) for p in csvs], ignore_index=True)
     if results["labels"].isna().any():
         raise typer.BadParameter("every row must come from `wsad bench --labels`")

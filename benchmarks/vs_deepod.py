@@ -32,7 +32,8 @@ from rich.console import Console
 from rich.progress import Progress
 from sklearn.metrics import average_precision_score
 
-from benchmarks.report import RenderOnly, machine, replace_section
+from benchmarks import smoke
+from benchmarks.report import SHARED_TABLES, RenderOnly, machine, replace_section
 from components.detectors import make
 from components.selection.adbench import load_table, make_split
 from flows.cli.options import csv_list, select_tables
@@ -372,8 +373,10 @@ def run_grid(
 
 
 def main(
-    config: Annotated[str, typer.Option(help="'paper' or 'deepod' defaults for both")],
-    data_dir: Annotated[Path, typer.Option(help="folder of parquet tables with a 'label' column")],
+    config: Annotated[str, typer.Option(help="'paper' or 'deepod' defaults for both")] = "deepod",
+    data_dir: Annotated[
+        Path, typer.Option(help="folder of parquet tables with a 'label' column")
+    ] = SHARED_TABLES,
     datasets: Annotated[str, typer.Option(help="comma-separated table names; default all")] = "",
     methods: Annotated[str, typer.Option(help="comma-separated subset")] = ",".join(METHODS),
     seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
@@ -383,8 +386,12 @@ def main(
     results_md: Annotated[Path, typer.Option(help="markdown to update")] = HERE / "RESULTS.md",
     out_dir: Annotated[Path, typer.Option(help="raw CSV folder")] = HERE / "results",
     render_only: RenderOnly = False,
+    smoke_: smoke.Smoke = False,
 ) -> None:
     """Train ours and DeepOD's on identical splits; write the CSV and the RESULTS.md section."""
+    if smoke_:
+        data_dir = out_dir = smoke.smoke_dir()
+        results_md, datasets, seeds, max_rows = data_dir / "RESULTS.md", smoke.TABLES[0], "0", 400
     if config not in SETTINGS:
         raise typer.BadParameter(f"--config must be one of {', '.join(SETTINGS)}, got {config!r}")
     try:

@@ -1,8 +1,15 @@
-"""Shared fixtures: small synthetic weakly supervised tasks and the shared datasets folder.
+"""Shared fixtures: small synthetic weakly supervised tasks, the shared datasets folder, and
+`prefect_server`, one real Prefect server per test process (per pytest-xdist worker) for
+every test whose processes must share one API (flows, the benchmarks' smoke runs).
 The tests run offline, as the `wsad` CLI does (flows/runtime/offline.py)."""
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
+import sys
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +18,30 @@ import pandas as pd
 import pytest
 import torch
 
+from benchmarks.local_servers import free_port, wait_for_health
 from components.registry.candidate_facts import CandidateFacts
 from flows.runtime.offline import go_offline
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 torch.set_num_threads(1)
+# A loaded machine (two workers, subprocesses, other jobs) can take minutes to start Prefect's
+# ephemeral server; the tests wait rather than fail (`wsad` itself waits 90 s).
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
 go_offline()
+
+
+@pytest.fixture(autouse=True)
+def environment_as_found() -> Iterator[None]:
+    """Each test leaves `os.environ` as it found it. A test that runs the CLI in-process
+    (CliRunner) also runs its callback, which sets the console variables for Prefect
+    (flows/cli/terminal.py: quiet_console); left behind, they would reach every later test's
+    `wsad` subprocesses, which a user's shell never hands them (a served run's stage lines
+    vanished from the serve console only after such a test)."""
+    before = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(before)
 
 
 def synthetic_task(
@@ -48,6 +72,24 @@ def decoy_task(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = np.zeros(n, dtype=np.int64)
     y[:15] = 1
     return X.astype(np.float32), y, truth
+
+
+def require(what: str, present: bool, how: str) -> None:
+    """Skip a test whose tool or data is missing on a developer's machine; under CI=true,
+    where .ci/run installs everything, fail it instead, in one line saying what is missing."""
+    if present:
+        return
+    message = f"{what} is missing: {how}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    """../shared/datasets, the benchmark tables beside the clone (slow tests only)."""
+    require(str(SHARED_DATASETS), SHARED_DATASETS.is_dir(), "the shared tables beside the clone")
+    return SHARED_DATASETS
 
 
 @pytest.fixture
@@ -96,3 +138,69 @@ def candidate_facts(
         "metrics": {"auc_pr": auc_pr},
     }
     return CandidateFacts(**{**recorded, **facts})
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Prefect server on 127.0.0.1 with its own home and no UI or analytics; yields its
+    API URL (set it as PREFECT_API_URL for subprocesses, or `temporary_settings` in-process)."""
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    env.pop("PREFECT_API_URL", None)
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+        + ["--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        wait_for_health(f"{url}/health", server, home / "server.log")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and of its children that have ended."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+CPU_START = pytest.StashKey[float]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    item.stash[CPU_START] = _cpu_seconds()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    """Each test's CPU seconds (setup, call and teardown; the processes it waited for
+    included) as the report's property `cpu_s`, which --junitxml records: the marker rule's
+    measure (tests/README.md), steadier under load than wall time."""
+    outcome = yield
+    if call.when == "teardown" and CPU_START in item.stash:
+        report = outcome.get_result()
+        cpu_s = round(_cpu_seconds() - item.stash[CPU_START], 2)
+        report.user_properties.append(("cpu_s", cpu_s))
+        log = os.environ.get("WSAD_TEST_CPU_LOG")  # a line per test as it ends, for long runs
+        if log:
+            with open(log, "a") as out:
+                out.write(f"{cpu_s}\t{item.nodeid}\n")

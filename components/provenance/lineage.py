@@ -8,6 +8,7 @@ on a fresh machine offline. Committing the data pointer is the person's step (gi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from components.provenance.digest import md5_of
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +101,33 @@ def _workspace_matches(dvc_file: Path) -> bool:
     in the .dvc file's folder: its DVC repository)."""
     dvc_file = Path(dvc_file).resolve()
     return not json.loads(_dvc(dvc_file.parent, "status", "--json", dvc_file.name) or "{}")
+
+
+def is_versioned(version: str) -> bool:
+    """Whether a recorded data version is one DVC can restore (neither "untracked" nor
+    "+modified"): what the lineage gate requires and `wsad reproduce` needs."""
+    return version != UNTRACKED and not version.endswith(MODIFIED)
+
+
+@dataclasses.dataclass(frozen=True)
+class UnversionedData:
+    """Why a version trained on data that DVC does not version may be released all the same
+    (`wsad train --allow-unversioned --reason`): who allowed it, why, and the md5 of each
+    input file as the run read it, the only fingerprint such data has."""
+
+    who: str
+    reason: str
+    md5: dict[str, str]  # input file (absolute path) -> md5 of its bytes
+
+
+def unversioned_data(
+    version: str, inputs: Sequence[Path], who: str, reason: str | None
+) -> UnversionedData | None:
+    """The override a run records when its data is not versioned and it was allowed to be
+    released anyway (`reason` given): who, why and each input file's md5. None otherwise."""
+    if is_versioned(version) or not reason:
+        return None
+    return UnversionedData(who, reason, {str(Path(p).resolve()): md5_of(p) for p in inputs})
 
 
 def input_version(dvc_file: Path, inputs: Sequence[Path]) -> str:

@@ -5,6 +5,7 @@ alias (an alias can be moved outside wsad)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from mlflow.tracking import MlflowClient
@@ -28,13 +29,16 @@ def record(
     """Append the audit entry, then copy it to the version's run and tag the version with its
     hash (an anchor outside the log file). With a `run_key`, an entry that an earlier attempt
     of the same step appended (same model, version, action and key) is reused, not repeated;
-    the copy and the tag are written again (both overwrite)."""
+    the copy and the tag are written again (both overwrite). A version trained on data DVC
+    does not version carries who allowed its release, why and the inputs' md5 in each entry
+    (`unversioned_data`)."""
     keyed = {} if run_key is None else {RUN_KEY: run_key}
     earlier = None
     if run_key is not None:
         earlier = audit.find(
             model_name=info["name"], version=info["version"], action=event["action"], **keyed
         )
+    allowed = facts.unversioned
     entry = earlier or audit.append(
         {
             "model_name": info["name"],
@@ -43,6 +47,7 @@ def record(
             "data_version": facts.data_version,
             "git_commit": facts.git_commit,
             "decision": decision,
+            **({} if allowed is None else {"unversioned_data": dataclasses.asdict(allowed)}),
             **event,
             **keyed,
         }

@@ -9,7 +9,8 @@ The tag names and spellings are the ones versions have always carried ("validati
 "passed", params and metrics as JSON), so versions registered before this module still read.
 Numbers are written exactly (shortest round-tripping repr), so `from_tags(to_tags(f)) == f`.
 A fact added later has a default that says what versions without its tag did (`row_draws`:
-none recorded, every stage read every row), so they still read.
+none recorded, every stage read every row), so they still read; an optional one (None) is
+not written as a tag while it is None.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from components.provenance.lineage import UnversionedData
 from components.selection.row_budget import DrawRecord
 
 AUC_PR = "auc_pr"  # the metric every gate reads
@@ -53,6 +55,16 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
+def _unversioned(text: str) -> UnversionedData:
+    value = _json_object(text)
+    md5 = value.get("md5")
+    if not isinstance(md5, dict) or not {"who", "reason"} <= set(value):
+        raise ValueError("expected who, reason and md5 (an object)")
+    return UnversionedData(
+        str(value["who"]), str(value["reason"]), {str(k): str(v) for k, v in md5.items()}
+    )
+
+
 def _metrics(text: str) -> dict[str, float]:
     values = _json_object(text)
     if not all(isinstance(v, int | float) for v in values.values()):
@@ -76,12 +88,18 @@ NUMBER = Codec(lambda x: repr(float(x)), float)
 OBJECT = Codec(lambda d: json.dumps(d, sort_keys=True, default=str), _json_object)
 METRICS = Codec(lambda d: json.dumps({k: float(v) for k, v in d.items()}, sort_keys=True), _metrics)
 DRAWS = Codec(lambda r: json.dumps([dataclasses.asdict(d) for d in r]), _draw_records)
+UNVERSIONED = Codec(lambda u: json.dumps(dataclasses.asdict(u), sort_keys=True), _unversioned)
 
 
 def _fact(codec: Codec, tag: str | None = None, default: Any = dataclasses.MISSING) -> Any:
     """A field recorded by `codec` under the tag `tag` (default: the field's name); one with
     a `default` reads as that from a version without the tag."""
     return dataclasses.field(default=default, metadata={"codec": codec, "tag": tag})
+
+
+def _optional_fact(codec: Codec, tag: str | None = None) -> Any:
+    """A fact added later: None when absent, and then not written as a tag."""
+    return dataclasses.field(default=None, metadata={"codec": codec, "tag": tag, "optional": True})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +129,8 @@ class CandidateFacts:
     # which rows contamination, cross-validation and the refit read
     # (components/selection/row_budget.py)
     row_draws: tuple[DrawRecord, ...] = _fact(DRAWS, default=())
+    # The override of the lineage gate, when the data is not versioned by DVC.
+    unversioned: UnversionedData | None = _optional_fact(UNVERSIONED, tag="unversioned_data")
 
     def __post_init__(self) -> None:
         if AUC_PR not in self.metrics:
@@ -122,12 +142,13 @@ class CandidateFacts:
         return self.metrics[AUC_PR]
 
     def to_tags(self) -> dict[str, str]:
-        """Every fact as a version tag."""
+        """Every fact as a version tag (an optional fact only when it is set)."""
         return {
             field.metadata["tag"] or field.name: field.metadata["codec"].write(
                 getattr(self, field.name)
             )
             for field in dataclasses.fields(self)
+            if getattr(self, field.name) is not None or not field.metadata.get("optional")
         }
 
     @classmethod

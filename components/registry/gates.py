@@ -8,10 +8,12 @@ import dataclasses
 import math
 from typing import Any
 
+from components.provenance.lineage import MODIFIED, is_versioned
 from components.registry import RegistryError
 from components.registry.candidate_facts import CandidateFacts
 
-GATES = ("validation", "metric_floor", "beats_champion", "contamination_in_interval")
+GATES = ("lineage", "validation", "metric_floor", "beats_champion", "contamination_in_interval")
+ALLOW_HINT = "train with --allow-unversioned --reason '...' to release it all the same (audited)"
 APPROVAL_DECISIONS = ("approve", "reject", "timeout")
 
 
@@ -38,15 +40,40 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def lineage_gate(candidate: CandidateFacts) -> dict[str, Any]:
+    """Only a version whose data DVC versions can be reproduced (`wsad reproduce` restores
+    that data version), so only such a version may become champion, unless the run allowed
+    unversioned data on purpose: then the gate passes and carries who allowed it, why, and
+    the inputs' md5 into every audit entry of the decision. `why` says what to do."""
+    version = candidate.data_version
+    gate: dict[str, Any] = {"value": version, "limit": "a DVC data version", "passed": True}
+    if is_versioned(version):
+        return gate
+    if candidate.unversioned is not None:
+        return {**gate, "override": dataclasses.asdict(candidate.unversioned)}
+    where = (
+        "the DVC-tracked data changed after its last `dvc add`; `dvc add` it"
+        if version.endswith(MODIFIED)
+        else "DVC does not version them; put them in the DVC-tracked folder"
+    )
+    why = (
+        f"trained on {candidate.records} and {candidate.labels} ({version}): {where}, or "
+        f"{ALLOW_HINT}"
+    )
+    return {**gate, "passed": False, "why": why}
+
+
 def decide_promotion(
     candidate: CandidateFacts, champion: CandidateFacts | None, policy: PromotionPolicy
 ) -> Decision:
-    """Pure gate table: the candidate's validation, AUC-PR and contamination (of the current
-    data) against the policy and, unless there is no champion yet, against the champion's
-    AUC-PR (the flow measures it on the candidate's folds) and its contamination interval."""
+    """Pure gate table: the candidate's lineage, validation, AUC-PR and contamination (of
+    the current data) against the policy and, unless there is no champion yet, against the
+    champion's AUC-PR (the flow measures it on the candidate's folds) and its contamination
+    interval."""
     auc = _finite(candidate.auc_pr)
     validated = bool(candidate.validation_passed)  # a numpy bool would not be JSON
     gates: dict[str, dict[str, Any]] = {
+        "lineage": lineage_gate(candidate),
         "validation": {
             "value": validated,
             "limit": policy.require_validation,
@@ -79,9 +106,18 @@ def decide_promotion(
         gates["contamination_in_interval"] = {"value": rate, "limit": [low, high], "passed": inside}
     failed = [name for name in GATES if not gates[name]["passed"]]
     if not failed:
-        return Decision(True, gates, "all gates passed")
+        override = gates["lineage"].get("override")
+        allowed = (
+            f" (unversioned data allowed by {override['who']}: {override['reason']})"
+            if override
+            else ""
+        )
+        return Decision(True, gates, f"all gates passed{allowed}")
     detail = "; ".join(
-        f"{name} (value {gates[name]['value']}, limit {gates[name]['limit']})" for name in failed
+        f"{name} ({gates[name]['why']})"
+        if "why" in gates[name]
+        else f"{name} (value {gates[name]['value']}, limit {gates[name]['limit']})"
+        for name in failed
     )
     return Decision(False, gates, f"failed: {detail}")
 

@@ -65,6 +65,10 @@ class Recipe:
     labels: str
     torch_threads: int | None  # CPU threads of the training process: the order of its sums
     row_draws: tuple[DrawRecord, ...]  # none: registered before budgets, every row read
+    # The share the threshold was calibrated at: estimated on the release's out-of-fold
+    # scores, which a refit without cross-validation cannot recompute (None: registered
+    # before the tag; the threshold then came from the first estimate alone).
+    threshold_contamination: float | None
 
     @classmethod
     def from_release(cls, info: dict[str, Any], entries: list[dict[str, Any]]) -> Recipe:
@@ -114,6 +118,11 @@ class Recipe:
             labels=tags["labels"],
             torch_threads=int(tags["torch_threads"]) if "torch_threads" in tags else None,
             row_draws=DRAWS.read(tags["row_draws"]) if "row_draws" in tags else (),
+            threshold_contamination=(
+                float(tags["threshold_contamination"])
+                if "threshold_contamination" in tags
+                else None
+            ),
         )
 
 
@@ -128,9 +137,9 @@ def on_cpu(method: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: Path) -> WsadModel:
     """The training flow's steps after selection, on CPU: schema, scaler, weak labels, the
-    recorded row draws (checked), contamination on its rows (same seed), the recorded
-    configuration refit on its rows, threshold on every row, with as many torch threads as
-    the training process had."""
+    recorded row draws (checked), the recorded configuration refit on its rows, the threshold
+    on every row at the recorded share, with as many torch threads as the training process
+    had."""
     if recipe.torch_threads:
         torch.set_num_threads(recipe.torch_threads)
     table, confirmed = table_io.read_table(records), read_labels(labels)
@@ -142,8 +151,6 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
         draws = redraw(recipe.row_draws, y)
     except RowDrawError as err:
         raise ReproductionError(f"{recipe.model_name} v{recipe.version}: {err}") from err
-    X_c, y_c = draws.contamination.take(X, y)
-    contamination = estimate_contamination(X_c, y_c, random_state=recipe.random_state)
     selected = SelectionResult(
         recipe.method,
         on_cpu(recipe.method, recipe.params),
@@ -156,10 +163,14 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
         np.empty(0, dtype=np.int64),
         [],
     )
-    share = contamination_for_threshold(contamination)  # as the flow: estimate or fallback
+    share = recipe.threshold_contamination
+    if share is None:  # as the flow then: the first estimate on its rows, or its capped fallback
+        X_c, y_c = draws.contamination.take(X, y)
+        first = estimate_contamination(X_c, y_c, random_state=recipe.random_state)
+        share = contamination_for_threshold(first).value
     detector = refit_detector(selected, *draws.refit.take(X, y))
     candidate = calibrate_candidate(
-        detector, selected, X, y, share.value, recipe.threshold_method, recipe.target_fpr
+        detector, selected, X, y, share, recipe.threshold_method, recipe.target_fpr
     )
     bundle = write_bundle(work, candidate.detector, schema, scaler, candidate.threshold)
     return WsadModel.from_bundle(bundle)

@@ -127,13 +127,18 @@ def list_versions(model_name: str) -> list[dict[str, Any]]:
     return [version_info(model_name, v) for v in sorted((mv.version for mv in found), key=int)]
 
 
-def load_model(model_name: str, alias: str = "champion", audit: AuditLog | None = None) -> Any:
-    """The pyfunc behind `models:/<name>@<alias>`. With an audit log, `champion` is loaded
-    only when the (verified) log names that very version as the current champion, and by its
-    version URI, so an alias moved outside wsad never reaches production scoring."""
+def resolve_version(model_name: str, alias: str = "champion", audit: AuditLog | None = None) -> str:
+    """The version behind `models:/<name>@<alias>`. With an audit log, `champion` resolves
+    only when the (verified) log names that very version as the current champion, so an
+    alias moved outside wsad never reaches production scoring."""
     if audit is not None and alias == "champion":
-        return load_version(model_name, champion_version(model_name, audit))
-    return load_version(model_name, require_alias(model_name, alias))
+        return champion_version(model_name, audit)
+    return require_alias(model_name, alias)
+
+
+def load_model(model_name: str, alias: str = "champion", audit: AuditLog | None = None) -> Any:
+    """The pyfunc of `resolve_version`'s version, loaded by its version URI."""
+    return load_version(model_name, resolve_version(model_name, alias, audit))
 
 
 def champion_version(model_name: str, audit: AuditLog) -> str:

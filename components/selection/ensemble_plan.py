@@ -24,13 +24,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from components.detectors.ensemble import rank_normalise, score_quantiles
-from components.selection.defaults import DEFAULT_SEEDS, DEFAULT_TOLERANCE, DEFAULT_TOP
+from components.selection.defaults import (
+    DEFAULT_CRITERION,
+    DEFAULT_SEEDS,
+    DEFAULT_TOLERANCE,
+    DEFAULT_TOP,
+)
 from components.selection.evaluation import (
     EvaluationError,
     SelectionResult,
@@ -52,14 +58,35 @@ def ranking_auc(result: SelectionResult) -> float:
     return float(np.mean([f["auc_roc_uncorrected"] for f in result.folds]))
 
 
-def rank(results: list[SelectionResult]) -> list[SelectionResult]:
-    """Best first; ties go to the higher PU-corrected AUC-PR, then to the earlier entry."""
+def plain_average_precision(result: SelectionResult) -> float:
+    """Mean over folds of the labelled-vs-unlabelled AUC-PR (no contamination needed)."""
+    return float(np.mean([f["auc_pr_uncorrected"] for f in result.folds]))
+
+
+# What a candidate is ranked by, and what the tolerance is measured in.
+CRITERIA: dict[str, Callable[[SelectionResult], float]] = {
+    "auc_roc": ranking_auc,
+    "auc_pr": lambda r: r.auc_pr,
+    "plain_auc_pr": plain_average_precision,
+}
+
+
+def rank(
+    results: list[SelectionResult], criterion: str = DEFAULT_CRITERION
+) -> list[SelectionResult]:
+    """Best first by `criterion`; ties go to the higher PU-corrected AUC-PR, then to the
+    earlier entry."""
     if not results:
         raise EvaluationError("no cross-validation results to rank")
-    nan = [r.method for r in results if np.isnan(ranking_auc(r))]
+    if criterion not in CRITERIA:
+        raise EvaluationError(
+            f"unknown ranking criterion {criterion!r}; use one of {', '.join(CRITERIA)}"
+        )
+    value = CRITERIA[criterion]
+    nan = [r.method for r in results if np.isnan(value(r))]
     if nan:
-        raise EvaluationError(f"AUC-ROC is NaN for {', '.join(nan)}; check its scores")
-    key = [(-ranking_auc(r), -r.auc_pr, i) for i, r in enumerate(results)]
+        raise EvaluationError(f"{criterion} is NaN for {', '.join(nan)}; check its scores")
+    key = [(-value(r), -r.auc_pr, i) for i, r in enumerate(results)]
     return [results[i] for *_, i in sorted(key)]
 
 
@@ -169,18 +196,20 @@ def plan_release(
     top: int = DEFAULT_TOP,
     n_seeds: int = DEFAULT_SEEDS,
     tolerance: float = DEFAULT_TOLERANCE,
+    criterion: str = DEFAULT_CRITERION,
 ) -> ReleasePlan:
     """The rank ensemble of the best-ranked candidate and those of the next `top - 1` within
-    `tolerance` of its ranking AUC, `n_seeds` seeds each."""
+    `tolerance` of its `criterion`, `n_seeds` seeds each."""
     if top < 1 or n_seeds < 1 or tolerance < 0:
         raise EvaluationError(
             f"need top >= 1, n_seeds >= 1 and tolerance >= 0, got {top}, {n_seeds}, {tolerance}"
         )
-    ranked = rank(results)
-    best = ranking_auc(ranked[0])
-    close = [r for r in ranked[:top] if best - ranking_auc(r) <= tolerance]
+    ranked = rank(results, criterion)
+    value = CRITERIA[criterion]
+    best = value(ranked[0])
+    close = [r for r in ranked[:top] if best - value(r) <= tolerance]
     chosen = combine(close, contamination, n_seeds)
-    return ReleasePlan(chosen, [(r.method, ranking_auc(r)) for r in ranked])
+    return ReleasePlan(chosen, [(r.method, value(r)) for r in ranked])
 
 
 def replay(

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from flows.cli import init, label, release, reproduce, review, schedule, serve_model
+from flows.cli import audit, init, label, release, reproduce, review, schedule, serve_model
 from flows.cli.terminal import (
     ModelName,
     Who,
@@ -91,7 +91,7 @@ def _print_outcome(result: dict[str, Any]) -> None:
     out.print(f"released: {result['method']}")
     out.print(f"threshold: {result['threshold_contamination']['note']}")
     verdict = "[green]promoted to champion[/]" if result["promoted"] else "[yellow]not promoted[/]"
-    out.print(f"v{result['version']} {verdict}: {result['reason']}")
+    out.print(f"v{result['version']} {verdict}: {result['reason']}", soft_wrap=True)
     out.print(f"champion is now v{result['champion']}" if result["champion"] else "no champion")
     out.print(f"run log: prefect flow-run logs {result['run_id']}", highlight=False)
 
@@ -132,7 +132,14 @@ def train(
     accept_drift: Annotated[
         bool, typer.Option(help="train although the data moved from the champion's reference")
     ] = False,
-    reason: Annotated[str | None, typer.Option(help="why the drift is accepted (audited)")] = None,
+    allow_unversioned: Annotated[
+        bool,
+        typer.Option(help="let a version trained on data DVC does not version become champion"),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="why the drift is accepted or the unversioned data allowed (audited)"),
+    ] = None,
     require_approval: Annotated[
         bool, typer.Option(help="pause before champion moves until `wsad approve`")
     ] = False,
@@ -142,8 +149,16 @@ def train(
     from components.data import files
     from components.provenance import lineage
 
-    if accept_drift != bool(reason and reason.strip()):
+    explained = bool(reason and reason.strip())
+    if accept_drift and not explained:
         fail("--accept-drift and --reason go together: say why the changed data is right")
+    if allow_unversioned and not explained:
+        fail(
+            "--allow-unversioned and --reason go together: say why data that DVC does not "
+            "version may be released"
+        )
+    if explained and not (accept_drift or allow_unversioned):
+        fail("--reason goes with --accept-drift or --allow-unversioned: say which it explains")
     with one_line_errors():
         for given in (records, labels):
             if given is not None:
@@ -156,6 +171,7 @@ def train(
         threshold_method=threshold_method,
         allow_schema_change=allow_schema_change or None,
         accept_drift_reason=reason if accept_drift else None,
+        allow_unversioned_reason=reason if allow_unversioned else None,
         require_approval=require_approval or None,
         who=who,
     )
@@ -225,8 +241,11 @@ def score(
         with flow_on_terminal():
             result = scoring_flow(records, out_path, alias, chunk_rows, settings, strict)
     out.print(
-        f"scored {result['rows']} rows with {result['model']}: {result['flagged']} flagged, "
-        f"written to {result['out']} in {result['seconds']:.1f}s"
+        f"scored {result['rows']} rows with {result['model']} (v{result['version']}): "
+        f"{result['flagged']} flagged, written to {result['out']} in {result['seconds']:.1f}s; "
+        f"receipt: audit entry {result['receipt']}",
+        highlight=False,
+        soft_wrap=True,
     )
     drift = result["drift"]
     if drift is None:
@@ -252,19 +271,6 @@ def show_config() -> None:
     out.print(table)
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain (and HMAC when WSAD_AUDIT_KEY is set)."""
-    from components.provenance.audit import AuditLog
-
-    settings = settings_with()
-    with one_line_errors():
-        result = AuditLog(settings.audit_log, settings.audit_key_bytes()).verify()
-    if not result.ok:
-        fail(f"{settings.audit_log}: entry {result.first_bad} is bad: {result.reason}", code=1)
-    out.print(f"{settings.audit_log}: {result.n_entries} entries, chain intact")
-
-
 for command in (
     release.promote,
     release.rollback,
@@ -279,6 +285,7 @@ for command in (
 app.command()(init.init)
 app.command("serve-model")(serve_model.serve_model)
 app.command("review")(review.review)
+audit_app.command("verify")(audit.audit_verify)
 label_app.command("add")(label.label_add)
 label_app.command("dismiss")(label.label_dismiss)
 label_app.command("import")(label.label_import)

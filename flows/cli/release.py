@@ -69,7 +69,7 @@ def models(model_name: ModelName = None) -> None:
             ",".join(v["aliases"]),
             f.method,
             f"{f.auc_pr:.3f}",
-            f.data_version[:12],
+            f.data_version[:12] + ("" if f.unversioned is None else " (allowed)"),
             "passed" if f.validation_passed else "failed",
             v["tags"].get("rejected_reason") or v["tags"].get("decision", ""),
         )

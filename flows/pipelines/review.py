@@ -70,8 +70,7 @@ def review_flow(
     check_output(out)
     store.configure(settings.tracking_uri)
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
-    version = store.get_alias_version(settings.model_name, "champion")
-    model = load_model(settings.model_name, "champion", audit)
+    version, model = load_model(settings.model_name, "champion", audit)
     table, labelled = read_inputs(records, settings.labels, settings.memory_budget)
     review = queue(model, table, labelled, n, share, top_features)
     title = f"Review queue: {settings.model_name} v{version} on {Path(records).name}"

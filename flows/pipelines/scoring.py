@@ -1,6 +1,7 @@
 """The scoring flow: load the champion from the registry, stream the table through it while
 comparing every chunk with the model's reference, write scores, flags and the drift report
-(JSON and a plot next to the scores, a markdown table as a Prefect artifact)."""
+(JSON and a plot next to the scores, a markdown table as a Prefect artifact), and leave a
+receipt of the run in the audit log (components/provenance/receipts.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from components.data.table_io import count_rows
 from components.monitoring.drift import DriftError, DriftMonitor, DriftReport
 from components.plots import plot_drift
 from components.provenance.audit import AuditLog
+from components.provenance.receipts import Reportable, ScoringReceipt, record_receipt
 from components.registry import store
 from components.serving.batch import ScoringSummary, score_table
 from flows.runtime import progress
@@ -26,12 +28,14 @@ from flows.runtime.run_context import current_run_id
 
 
 @task(cache_policy=NONE, retries=2, retry_delay_seconds=2)
-def load_model(model_name: str, alias: str, audit: AuditLog) -> Any:
-    """The champion only when the audit log names it (see `store.load_model`)."""
+def load_model(model_name: str, alias: str, audit: AuditLog) -> tuple[str, Any]:
+    """The version under `alias` and its pyfunc, loaded by version; the champion only when
+    the audit log names it (see `store.resolve_version`)."""
     with progress.stage("load model") as stage:
-        model = store.load_model(model_name, alias, audit)
-        stage.report(f"models:/{model_name}@{alias}")
-        return model
+        version = store.resolve_version(model_name, alias, audit)
+        model = store.load_version(model_name, version)
+        stage.report(f"models:/{model_name}@{alias} (v{version})")
+        return version, model
 
 
 def drift_paths(out: Path) -> tuple[Path, Path]:
@@ -119,6 +123,36 @@ def score(
     return summary, (reports[0] if reports else None)
 
 
+@task(cache_policy=NONE)
+def write_receipt(
+    audit: AuditLog,
+    model_name: str,
+    version: str,
+    alias: str,
+    model: Any,
+    records: Path,
+    summary: ScoringSummary,
+    drift: DriftReport | None,
+    estimate: Reportable | None = None,
+) -> dict[str, Any]:
+    """The run's receipt in the audit log: version, alias, threshold, md5 of input and
+    output, rows, flags, drift status and the performance estimate (None: null)."""
+    receipt = ScoringReceipt.of_run(
+        model_name=model_name,
+        version=version,
+        alias=alias,
+        threshold=model.unwrap_python_model().threshold.value,
+        records=records,
+        out=summary.out,
+        rows=summary.rows,
+        flagged=summary.flagged,
+        drifted=None if drift is None else drift.drifted,
+        drift_summary=None if drift is None else drift.summary(),
+        estimate=estimate,
+    )
+    return record_receipt(audit, receipt)
+
+
 @flow(name="wsad-scoring")
 def scoring_flow(
     records: Path,
@@ -129,13 +163,17 @@ def scoring_flow(
     strict: bool = False,
 ) -> dict[str, Any]:
     """Score a table with the model under `alias` (schema enforced chunk by chunk, drift
-    measured against the model's reference; `strict` makes drift an error)."""
+    measured against the model's reference; `strict` makes drift an error), and audit the
+    published run's receipt (a failed run publishes nothing and leaves none)."""
     settings = settings or Settings()
     store.configure(settings.tracking_uri)
     audit = AuditLog(settings.audit_log, settings.audit_key_bytes())
-    model = load_model(settings.model_name, alias, audit)
+    version, model = load_model(settings.model_name, alias, audit)
     model_uri = f"models:/{settings.model_name}@{alias}"
     summary, drift = score(model, model_uri, records, out, settings.id_column, chunk_rows, strict)
+    receipt = write_receipt(
+        audit, settings.model_name, version, alias, model, records, summary, drift
+    )
     return {
         "rows": summary.rows,
         "flagged": summary.flagged,
@@ -144,5 +182,7 @@ def scoring_flow(
         "model": model_uri,
         "drift": None if drift is None else drift.to_dict(),
         "drift_report": None if drift is None else str(drift_paths(out)[0]),
+        "version": version,
+        "receipt": receipt["seq"],
         "run_id": current_run_id(),
     }

@@ -42,6 +42,8 @@ from components.selection.contamination import (
     ThresholdContamination,
     contamination_for_threshold,
     estimate_contamination,
+    release_estimate,
+    threshold_share,
 )
 from components.selection.ensemble_plan import (
     ReleasePlan,
@@ -156,6 +158,16 @@ def refit(selection: evaluation.SelectionResult, X: np.ndarray, y: np.ndarray) -
 
 
 @task(cache_policy=NONE)
+def release_share(
+    selection: evaluation.SelectionResult, first: ContaminationEstimate
+) -> ThresholdContamination:
+    """The threshold's share, estimated again on the planned release's out-of-fold scores
+    (no extra fit); the first estimate when that one is not trusted."""
+    found = release_estimate(selection.held_out_scores, selection.held_out_y == 1)
+    return threshold_share(found, first)
+
+
+@task(cache_policy=NONE)
 def calibrate(
     detector: Detector,
     selection: evaluation.SelectionResult,
@@ -169,7 +181,10 @@ def calibrate(
         candidate = calibrate_candidate(
             detector, selection, X, y, share.value, settings.threshold_method, settings.target_fpr
         )
-        stage.report(f"{len(X):,} rows scored, threshold {candidate.threshold.value:.4g}")
+        stage.report(
+            f"{len(X):,} rows scored, threshold {candidate.threshold.value:.4g} "
+            f"(share {share.value:.4f}{', fallback' if share.fallback else ''})"
+        )
         return candidate
 
 
@@ -183,14 +198,17 @@ def describe_candidate(
     draws: StageDraws,
     settings: Settings,
 ) -> CandidateFacts:
-    """What the version carries and the gates read: configuration, lineage, validation,
-    contamination and metrics."""
+    """What the version carries and the gates read: configuration, lineage (and, for data
+    DVC does not version, the run's leave to release it), validation, contamination and
+    metrics."""
     sel = candidate.selection
+    inputs = [settings.records, settings.labels]
+    version = lineage.input_version(settings.data_dvc, inputs)
     return CandidateFacts(
         method=sel.method,
         params=sel.params,
         release=describe(sel.method, sel.params),
-        data_version=lineage.input_version(settings.data_dvc, [settings.records, settings.labels]),
+        data_version=version,
         records=str(settings.records),
         labels=str(settings.labels),
         git_commit=lineage.git_commit(Path.cwd()),
@@ -208,6 +226,9 @@ def describe_candidate(
         threshold_note=share.note,
         metrics={**candidate.metrics(), "contamination": contamination.estimate},
         row_draws=draws.records(),
+        unversioned=lineage.unversioned_data(
+            version, inputs, settings.who, settings.allow_unversioned_reason
+        ),
     )
 
 
@@ -352,13 +373,14 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     X, y = scaler.transform(raw), weak_labels(table, confirmed, schema)
     draws = draw(y, settings)
     contamination = estimate(*draws.contamination.take(X, y), settings.random_state)
-    share = contamination_for_threshold(contamination)  # the estimate, or a capped fallback
+    prior = contamination_for_threshold(contamination)  # the estimate, or a capped fallback
     X_cv, y_cv = draws.cross_validation.take(X, y)
-    shared = {"X": X_cv, "y": y_cv, "contamination": share.value, "settings": settings}
+    shared = {"X": X_cv, "y": y_cv, "contamination": prior.value, "settings": settings}
     with training_runner(settings) as runner:  # threads here, or a Ray cluster
         futures = [runner.submit(cross_validate, {"method": m, **shared}) for m in settings.methods]
         results = [f.result() for f in futures]
-    chosen = plan(results, share.value, settings)
+    chosen = plan(results, prior.value, settings)
+    share = release_share(chosen.selection, contamination)  # the threshold's share
     detector = refit(chosen.selection, *draws.refit.take(X, y))
     candidate = calibrate(detector, chosen.selection, X, y, share, settings)
     profile = profile_reference(raw, y, contamination, candidate, schema)
@@ -367,7 +389,7 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     ref = register(
         candidate, facts, schema, scaler, profile, table, y, report, reference, settings, run_key
     )
-    champion = champion_on_same_folds(results, X_cv, y_cv, share.value, settings)
+    champion = champion_on_same_folds(results, X_cv, y_cv, prior.value, settings)
     decision = gate(facts, champion, settings)
     approver = None
     if decision.promote and settings.require_approval:

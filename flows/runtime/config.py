@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Train although the data moved away from the champion's reference (audited with this
     # reason); per run (`wsad train --accept-drift --reason`), never a standing setting.
     accept_drift_reason: str | None = None
+    # Release a version trained on data DVC does not version (audited with this reason, who
+    # and the files' md5); per run (`wsad train --allow-unversioned --reason`), likewise.
+    allow_unversioned_reason: str | None = None
     cv_folds: int = Field(default=3, ge=2)
     # The most memory a table read whole may take (bytes, or e.g. "8GiB"): training and
     # review refuse a larger one before reading it; scoring streams it in chunks.

@@ -34,10 +34,18 @@ def reproduce_version(settings: Settings, version: str) -> str:
         raise ReproductionError(f"audit log {audit.path} fails verification ({check.reason})")
     info = store.version_info(settings.model_name, version)
     recipe = Recipe.from_release(info, audit.entries())
-    if recipe.data_version == lineage.UNTRACKED or recipe.data_version.endswith(lineage.MODIFIED):
+    if not lineage.is_versioned(recipe.data_version):
+        allowed = store.version_facts(info).unversioned
+        released = (
+            f"; released with --allow-unversioned by {allowed.who} ({allowed.reason}), the "
+            f"inputs' md5 are in its audit entries"
+            if allowed
+            else ""
+        )
         raise ReproductionError(
             f"{recipe.model_name} v{version} was trained on data DVC did not version "
-            f"({recipe.data_version}: {recipe.records}, {recipe.labels}); it cannot be restored"
+            f"({recipe.data_version}: {recipe.records}, {recipe.labels}); it cannot be "
+            f"restored{released}"
         )
     tracked = lineage.tracked_dir(settings.data_dvc)
     notes = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from benchmarks import contamination as bench
 from benchmarks.contamination_report import with_verdicts
@@ -20,6 +21,7 @@ def test_labelled_split_labels_exactly_n_and_truth_is_the_hidden_share() -> None
     assert abs(share * (len(weak) - 7) - hidden) <= 1
 
 
+@pytest.mark.slow  # a grid and its re-render: 35 CPU s
 def test_grid_writes_rows_and_a_section_that_rerenders_from_them(tmp_path, monkeypatch) -> None:
     X, _, truth = synthetic_task(1, n=900, n_anomalies=60, n_labelled=0)
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]).assign(label=truth)

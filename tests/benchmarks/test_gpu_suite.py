@@ -15,8 +15,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import SHARED_DATASETS
-
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "benchmarks" / "gpu_suite.sh"
 # What the GPU box has (issue 20); everything these import is allowed too.
@@ -44,9 +42,9 @@ def _suite_modules() -> list[str]:
     return [f"benchmarks.{n}" for n in re.findall(r"^run_step (\w+)", SUITE.read_text(), re.M)]
 
 
-def _run_suite(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _run_suite(tmp_path: Path, tables: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OUT": str(tmp_path), "PYTHON": sys.executable}
-    env["TABLES"] = str(SHARED_DATASETS)
+    env["TABLES"] = str(tables)
     return subprocess.run(
         ["bash", str(SUITE), *args], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -95,8 +93,8 @@ def test_suite_refuses_bad_invocations_with_one_error_line(tmp_path, env_out, ar
 
 
 @pytest.mark.slow
-def test_tiny_suite_on_cpu_writes_every_csv_and_png(tmp_path):
-    out = _run_suite(tmp_path, "--device", "cpu", "--tiny", "--skip-deepod")
+def test_tiny_suite_on_cpu_writes_every_csv_and_png(tmp_path, shared_datasets):
+    out = _run_suite(tmp_path, shared_datasets, "--device", "cpu", "--tiny", "--skip-deepod")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     steps = pd.read_csv(tmp_path / "suite_steps.csv")
     assert steps.step.tolist() == [m.split(".")[1] for m in _suite_modules()]

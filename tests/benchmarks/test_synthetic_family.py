@@ -7,6 +7,8 @@ weakly supervised nets miss what the unlabelled rows show."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.synthetic import (
@@ -20,7 +22,6 @@ from benchmarks.synthetic import (
     versus_iforest,
 )
 from components.detectors import available
-from tests.conftest import SHARED_DATASETS
 
 METHODS = [m for m in available() if m != "iforest"]
 
@@ -52,8 +53,8 @@ def test_no_method_collapses_where_its_peers_learn(results, method):
 
 
 @pytest.fixture(scope="module")
-def releases() -> list[VersusIForest]:
-    local = adbench_spec(SHARED_DATASETS / "cardio.parquet", "local", n_rows=2000)
+def releases(shared_datasets: Path) -> list[VersusIForest]:
+    local = adbench_spec(shared_datasets / "cardio.parquet", "local", n_rows=2000)
     specs = [*small_family(), local]
     return versus_iforest(specs, {"release": release_scorer()}, seeds=(0, 1))["release"]
 

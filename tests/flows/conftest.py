@@ -1,16 +1,25 @@
 """A real project in a temp dir: git + DVC repo with the demo data, MLflow sqlite store,
 audit log, and Prefect's ephemeral API with its home in a temp dir; `prefect_server` is a
-real `prefect server start` on loopback for what needs one API shared by several processes."""
+real `prefect server start` on loopback for what needs one API shared by several processes.
+
+Start-up is shared: each test process (each pytest-xdist worker) builds the project once
+(`project_template`: git init, dvc init, the demo data, dvc add, commit) and, when a test
+asks for one, a project whose v1 (IsolationForest) is champion (`champion_template`); a test
+gets a copy (`copy_project`, with MLflow's absolute artifact paths moved to the copy), not a
+project built anew. Fixtures are per process, so two workers never share a folder or a
+server."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,9 +27,9 @@ import pytest
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="wsad-prefect-")
 os.environ.pop("PREFECT_API_URL", None)
 
-from benchmarks.local_servers import free_port, wait_for_health  # noqa: E402
 from components.data.demo import build_demo_data  # noqa: E402
 from flows.runtime.config import Settings  # noqa: E402
+from tests.conftest import free_port, wait_for_health  # noqa: E402, F401 (used from here)
 
 DVC = [sys.executable, "-m", "dvc"]
 GIT_ENV = {
@@ -45,6 +54,11 @@ def make_project(root: Path) -> Settings:
     run([*DVC, "add", "-q", "data"], root)
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-qm", "data"], root)
+    return project_settings(root)
+
+
+def project_settings(root: Path) -> Settings:
+    """The settings of the project at `root` (DevNet, 15 epochs; tests override them)."""
     return Settings(
         records=root / "data" / "records.csv",
         labels=root / "data" / "labels.csv",
@@ -77,42 +91,74 @@ def cli_env(settings: Settings) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.chdir(tmp_path)
-    return make_project(tmp_path)
+FAST = {"methods": ["iforest"], "params": {}}  # the champion template's training
 
 
 @pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Prefect server on 127.0.0.1 with its own home and no UI or analytics; yields its
-    API URL (set it as PREFECT_API_URL for subprocesses, or `temporary_settings` in-process)."""
-    home = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
-    env.pop("PREFECT_API_URL", None)
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-        + ["--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+def project_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make_project`, once per test process."""
+    root = tmp_path_factory.mktemp("project-template")
+    make_project(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def champion_template(
+    project_template: Path, tmp_path_factory: pytest.TempPathFactory, prefect_server: str
+) -> Path:
+    """The project with v1, an IsolationForest trained from its root on the process's Prefect
+    server, as champion (loaded once, so MLflow's registered_model_meta is written), once per
+    test process."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from components.provenance.audit import AuditLog
+    from components.registry import store
+    from flows.pipelines.training import training_flow
+
+    root = tmp_path_factory.mktemp("champion-template")
+    settings = copy_project(project_template, root).model_copy(update=FAST)
+    with contextlib.chdir(root), temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+        assert training_flow(settings)["champion"] == "1"
+    store.load_model(settings.model_name, "champion", AuditLog(settings.audit_log))
+    return root
+
+
+def copy_project(template: Path, root: Path) -> Settings:
+    """A copy of a prepared project at `root` (created if missing, or empty), and its
+    settings. DVC's state in .dvc/tmp (keyed by inode) stays behind; MLflow's store keeps
+    absolute artifact locations, which are moved to the copy."""
+    shutil.copytree(
+        template,
+        root,
+        symlinks=True,
+        dirs_exist_ok=True,
+        ignore=lambda folder, names: ["tmp"] if folder.endswith(".dvc") else [],
     )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_for_health(f"{url}/health", server, home / "server.log")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    if (root / "mlruns").exists():
+        relocate_store(root / "mlruns", template, root)
+    return project_settings(root)
+
+
+def relocate_store(mlruns: Path, old: Path, new: Path) -> None:
+    """Every text in the sqlite store and the artifacts' MLmodel files that names `old`
+    names `new` instead."""
+    with contextlib.closing(sqlite3.connect(mlruns / "mlflow.db")) as db, db:
+        tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        for (table,) in tables:
+            for column in [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]:
+                db.execute(
+                    f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) '
+                    f'WHERE typeof("{column}") = \'text\' AND instr("{column}", ?) > 0',
+                    (str(old), str(new), str(old)),
+                )
+    for mlmodel in mlruns.rglob("MLmodel"):
+        mlmodel.write_text(mlmodel.read_text().replace(str(old), str(new)))
+
+
+@pytest.fixture
+def project(project_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.chdir(tmp_path)
+    return copy_project(project_template, tmp_path)
 
 
 WSAD = Path(sys.executable).with_name("wsad")

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import require
 from tests.flows.conftest import cli_env, make_project
 from tests.integration.servers import (
     Server,
@@ -56,10 +57,8 @@ def servers() -> Iterator[dict[str, Any]]:
     """Postgres + MLflow server + Prefect server, all stopped (process groups) afterwards,
     and a demo project (git + DVC) built while the servers start."""
     bin_dir = postgres_bin()
-    if bin_dir is None:
-        pytest.skip(
-            "PostgreSQL binaries (initdb, pg_ctl) not installed: apt-get install postgresql"
-        )
+    require("PostgreSQL (initdb, pg_ctl)", bin_dir is not None, "apt-get install postgresql")
+    assert bin_dir is not None
     workdir = Path(tempfile.mkdtemp(prefix="wsad-servers-"))
     password = secrets.token_urlsafe(16)
     prefect_auth = f"{ADMIN}:{secrets.token_urlsafe(16)}"

@@ -14,7 +14,9 @@ API:
   rows an analyst dismissed (confirmed normals: left out of the unlabelled pool).
 - `contamination_for_threshold(estimate)` -> `ThresholdContamination(value, fallback, note)`:
   the share to calibrate the threshold on, with the fallback for an untrusted estimate.
-The rules for `trusted` and the fallback are in `trust.py`.
+The rules for `trusted` and the fallback are in `trust.py`. Once the release is planned,
+its threshold's share is estimated again on its out-of-fold scores (`release_share.py`:
+`release_estimate`, `threshold_share`).
 
 Methods (`METHODS`; compared in benchmarks/RESULTS.md, "Contamination estimators"):
 - "bbe-exact" (default): best-bin estimation with the exact finite-sample law of the
@@ -41,6 +43,7 @@ from components.selection.contamination.common import (
     prepare,
 )
 from components.selection.contamination.elkan_noto import elkan_noto_e1
+from components.selection.contamination.release_share import release_estimate, threshold_share
 from components.selection.contamination.trust import (
     ContaminationEstimate,
     ThresholdContamination,
@@ -56,6 +59,8 @@ __all__ = [
     "ThresholdContamination",
     "contamination_for_threshold",
     "estimate_contamination",
+    "release_estimate",
+    "threshold_share",
 ]
 
 log = logging.getLogger(__name__)

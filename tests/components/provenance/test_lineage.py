@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -19,8 +20,10 @@ from components.provenance.lineage import (
     dvc_push,
     git_commit,
     input_version,
+    is_versioned,
     restore_data,
     track_changes,
+    unversioned_data,
 )
 
 
@@ -119,6 +122,29 @@ def test_input_version_says_whether_the_inputs_are_the_recorded_data(repo: Path)
     assert input_version(repo / "data.dvc", [records, repo / "elsewhere.csv"]) == UNTRACKED
     records.write_text("id,x\na,1.0\nb,3.0\n")
     assert input_version(repo / "data.dvc", [records]).endswith(MODIFIED)
+
+
+def test_only_a_dvc_md5_is_a_version_that_can_be_restored(repo: Path) -> None:
+    version = data_version(repo / "data.dvc")
+    assert is_versioned(version)
+    assert not is_versioned(UNTRACKED)
+    assert not is_versioned(f"{version}{MODIFIED}")
+
+
+def test_allowing_unversioned_data_records_who_why_and_each_file_md5(repo: Path) -> None:
+    outside = repo.parent / "export.csv"
+    outside.write_bytes(b"id,x\na,1.0\n")
+    records = repo / "data" / "records.csv"
+    inputs = [outside, records]
+    allowed = unversioned_data(UNTRACKED, inputs, "ann", "one-off export")
+    assert allowed is not None
+    assert (allowed.who, allowed.reason) == ("ann", "one-off export")
+    assert allowed.md5 == {
+        str(outside.resolve()): hashlib.md5(b"id,x\na,1.0\n").hexdigest(),
+        str(records.resolve()): hashlib.md5(records.read_bytes()).hexdigest(),
+    }
+    assert unversioned_data(UNTRACKED, inputs, "ann", None) is None  # not allowed
+    assert unversioned_data(data_version(repo / "data.dvc"), inputs, "ann", "x") is None
 
 
 def test_track_changes_adds_only_changed_or_untracked_data(repo: Path) -> None:

@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from components.provenance.lineage import UnversionedData
 from components.registry.candidate_facts import CandidateFacts, TagError
 from components.selection.row_budget import DrawRecord
 from tests.conftest import candidate_facts
@@ -52,6 +53,19 @@ def test_facts_round_trip_through_tags_exactly() -> None:
     tags = FACTS.to_tags()
     assert all(isinstance(v, str) for v in tags.values())
     assert CandidateFacts.from_tags(tags) == FACTS
+
+
+def test_an_allowed_override_of_the_lineage_gate_round_trips() -> None:
+    override = UnversionedData("ann", "one-off export", {"/tmp/export.csv": "0" * 32})
+    facts = candidate_facts(data_version="untracked", unversioned=override)
+    tags = facts.to_tags()
+    assert CandidateFacts.from_tags(tags) == facts
+    assert '"reason": "one-off export"' in tags["unversioned_data"]
+
+
+def test_a_version_registered_before_the_override_existed_reads_without_one() -> None:
+    assert "unversioned_data" not in FACTS.to_tags()
+    assert CandidateFacts.from_tags(LEGACY_TAGS).unversioned is None
 
 
 def test_a_nan_metric_reads_back_as_nan_for_its_gate_to_fail() -> None:
@@ -104,6 +118,7 @@ def test_a_missing_tag_is_an_error_naming_it_and_the_version(tag: str) -> None:
         ("params", "{not json"),
         ("params", "[1, 2]"),
         ("metrics", '{"auc_pr": "0.6"}'),
+        ("unversioned_data", '{"who": "ann"}'),
     ],
 )
 def test_a_malformed_tag_is_an_error_naming_it_and_its_value(tag: str, value: str) -> None:

@@ -20,6 +20,7 @@ from components.data.tables import DataError, Scaler, feature_matrix, infer_sche
 from components.detectors import deep as detector_deep
 from components.detectors import make
 from components.provenance.audit import AuditLog
+from components.provenance.lineage import UnversionedData
 from components.registry import RegistryError, promotion, registration
 from components.registry import store as registry_store
 from components.registry.bundle import write_bundle
@@ -83,6 +84,8 @@ CHAMPION = {"auc_pr": 0.5, "contamination_low": 0.03, "contamination_high": 0.07
             PromotionPolicy(),
             ["validation", "metric_floor", "beats_champion", "contamination_in_interval"],
         ),
+        ({**PASSING, "data_version": "untracked"}, None, PromotionPolicy(), ["lineage"]),
+        ({**PASSING, "data_version": "abc.dir+modified"}, CHAMPION, PromotionPolicy(), ["lineage"]),
     ],
 )
 def test_decide_promotion_gate_table(
@@ -93,12 +96,13 @@ def test_decide_promotion_gate_table(
 ) -> None:
     decision = decide(candidate, champion, policy)
     assert set(decision.gates) == {
+        "lineage",
         "validation",
         "metric_floor",
         "beats_champion",
         "contamination_in_interval",
     }
-    assert all(set(g) == {"value", "limit", "passed"} for g in decision.gates.values())
+    assert all({"value", "limit", "passed"} <= set(g) for g in decision.gates.values())
     assert [n for n, g in decision.gates.items() if not g["passed"]] == failed
     assert decision.promote is (not failed)
     assert all(name in decision.reason for name in failed)
@@ -118,6 +122,47 @@ def test_gate_values_and_limits_are_reported() -> None:
     assert gates["beats_champion"]["value"] == 0.54
     assert gates["beats_champion"]["limit"] == pytest.approx(0.55)
     assert gates["contamination_in_interval"]["limit"] == [0.03, 0.07]
+
+
+@pytest.mark.parametrize(
+    ("version", "what"),
+    [
+        ("untracked", "DVC does not version them"),
+        ("abc.dir+modified", "the DVC-tracked data changed after its last `dvc add`"),
+    ],
+)
+def test_unversioned_data_fails_the_lineage_gate_saying_why_and_what_to_do(
+    version: str, what: str
+) -> None:
+    decision = decide({**PASSING, "data_version": version}, None, PromotionPolicy())
+    assert not decision.promote
+    assert decision.reason.startswith(
+        f"failed: lineage (trained on data/records.csv and data/labels.csv ({version}): {what}"
+    )
+    assert "--allow-unversioned --reason" in decision.reason
+    assert "\n" not in decision.reason
+
+
+def test_an_allowed_override_passes_the_lineage_gate_and_carries_who_why_and_md5() -> None:
+    allowed = UnversionedData("ann", "one-off export", {"/x/export.csv": "f" * 32})
+    decision = decide(
+        {**PASSING, "data_version": "untracked", "unversioned": allowed}, None, PromotionPolicy()
+    )
+    assert decision.promote
+    assert decision.reason == "all gates passed (unversioned data allowed by ann: one-off export)"
+    assert decision.gates["lineage"]["override"] == {
+        "who": "ann",
+        "reason": "one-off export",
+        "md5": {"/x/export.csv": "f" * 32},
+    }
+    json.dumps(decision.gates)
+
+
+def test_an_override_on_versioned_data_is_not_needed_and_not_shown() -> None:
+    allowed = UnversionedData("ann", "why not", {})
+    decision = decide({**PASSING, "unversioned": allowed}, None, PromotionPolicy())
+    assert decision.reason == "all gates passed"
+    assert "override" not in decision.gates["lineage"]
 
 
 # The registry ---------------------------------------------------------------------------------

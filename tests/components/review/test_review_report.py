@@ -21,7 +21,7 @@ from components.review.page import check_output, write_review
 from components.review.queue import ReviewError, decision_margin
 from components.review.report import Review, build_review
 from components.selection.calibration import Threshold, calibrate_threshold
-from tests.conftest import synthetic_task
+from tests.conftest import require, synthetic_task
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [
@@ -153,6 +153,7 @@ def test_csv_holds_the_queue(review: Review, tmp_path: Path) -> None:
 
 def rendered_ids(path: Path, fragment: str = "") -> tuple[list[str], str]:
     """The row ids of the page as headless Chromium laid it out, and its DOM."""
+    require("chromium", CHROMIUM is not None, "apt-get install chromium")
     assert CHROMIUM is not None
     done = subprocess.run(
         [CHROMIUM, *CHROMIUM_FLAGS, "--dump-dom", f"{path.resolve().as_uri()}{fragment}"],
@@ -164,7 +165,6 @@ def rendered_ids(path: Path, fragment: str = "") -> tuple[list[str], str]:
     return re.findall(r'<tr[^>]* data-id="([^"]+)"', done.stdout), done.stdout
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
 def test_page_renders_in_headless_chromium_in_score_order(review: Review, tmp_path: Path) -> None:
     page = write_review(review, tmp_path / "queue.html", "Review queue")
     ids, dom = rendered_ids(page)

@@ -1,5 +1,6 @@
 """MLflow's /invocations protocol without a server: every request format MLflow's scoring
-server reads becomes the same table, and every refusal is one line with the right status."""
+server reads for a DataFrame model becomes the same table (`params` and other keys set
+aside), what it refuses is refused, and every refusal is one line with the right status."""
 
 from __future__ import annotations
 
@@ -32,11 +33,27 @@ BODIES = {
         json.dumps({"dataframe_records": TABLE.to_dict(orient="records")}),
         "application/json; charset=utf-8",
     ),
-    "instances": (
+    "instances_records": (
         json.dumps({"instances": TABLE.to_dict(orient="records")}),
         "application/json",
     ),
-    "inputs": (json.dumps({"inputs": TABLE.to_dict(orient="list")}), "application/json"),
+    "instances_columns": (
+        json.dumps({"instances": TABLE.to_dict(orient="list")}),
+        "application/json",
+    ),
+    "inputs_records": (
+        json.dumps({"inputs": TABLE.to_dict(orient="records")}),
+        "application/json",
+    ),
+    "inputs_columns": (json.dumps({"inputs": TABLE.to_dict(orient="list")}), "application/json"),
+    "split_with_params": (
+        json.dumps({"dataframe_split": TABLE.to_dict(orient="split"), "params": {"k": 1}}),
+        "application/json",
+    ),
+    "inputs_with_params_and_other_keys": (
+        json.dumps({"inputs": TABLE.to_dict(orient="records"), "params": 5, "note": "x"}),
+        "application/json",
+    ),
     "csv": (CSV, "text/csv"),
     "parquet": (parquet(TABLE), "application/vnd.apache.parquet"),
 }
@@ -50,13 +67,40 @@ def test_every_mlflow_request_format_reads_as_the_same_table(kind):
     pd.testing.assert_frame_equal(got[list(TABLE.columns)], TABLE, check_dtype=False)
 
 
+def test_one_record_of_scalars_is_one_row():
+    body = json.dumps({"inputs": TABLE.to_dict(orient="records")[1]}).encode()
+    got = request_table(body, "application/json")
+    pd.testing.assert_frame_equal(got, TABLE.iloc[[1]].reset_index(drop=True))
+
+
 REFUSED = {
     "no_content_type": (b"{}", "", 415, "content type '' is not supported"),
     "json_as_text": (b"{}", "text/plain", 415, "text/plain"),
     "latin1": (b"x\n1\n", "text/csv; charset=latin-1", 415, "UTF-8 only"),
     "broken_json": (b'{"dataframe_split": [', "application/json", 400, "not valid UTF-8"),
     "json_list": (b"[1, 2]", "application/json", 400, "exactly one of the input fields"),
-    "unknown_format": (b'{"rows": []}', "application/json", 400, "exactly one of the input"),
+    "unknown_format": (b'{"rows": []}', "application/json", 400, "holds none of them"),
+    "two_formats": (
+        b'{"inputs": [{"x": 1}], "dataframe_records": [{"x": 1}]}',
+        "application/json",
+        400,
+        "holds dataframe_records, inputs",
+    ),
+    "tensor": (b'{"inputs": [[1.5, 0.25]]}', "application/json", 400, "need column names"),
+    "empty_inputs": (b'{"inputs": []}', "application/json", 400, "holds no table"),
+    "scalar_inputs": (b'{"instances": 3}', "application/json", 400, "holds no table"),
+    "uneven_columns": (
+        b'{"inputs": {"x": [1, 2], "y": [1]}}',
+        "application/json",
+        400,
+        "holds no table.*same length",
+    ),
+    "split_as_list": (
+        b'{"dataframe_split": [[1]]}',
+        "application/json",
+        400,
+        "split format must be a dictionary",
+    ),
     "not_utf8_csv": (b"x\n\xff\n", "text/csv", 400, "not valid UTF-8 text/csv"),
 }
 

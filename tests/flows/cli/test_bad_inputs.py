@@ -17,20 +17,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.provenance.audit import AuditLog
-from components.registry import store
-from flows.pipelines.training import training_flow
-from tests.flows.conftest import assert_one_error_line, cli_env, make_project, run_wsad
+from tests.flows.conftest import FAST, assert_one_error_line, cli_env, copy_project, run_wsad
+
+pytestmark = pytest.mark.slow  # 18 cases, each a `wsad` process (tests/README.md)
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
+def trained(tmp_path_factory: pytest.TempPathFactory, champion_template: Path, prefect_server: str):
     """A project with a champion, shared by every case (none of them may change it)."""
     root = tmp_path_factory.mktemp("trained")
-    settings = make_project(root).model_copy(update={"methods": ["iforest"], "params": {}})
-    assert training_flow(settings)["champion"] == "1"
-    # MLflow writes registered_model_meta next to the model on its first load
-    store.load_model(settings.model_name, "champion", AuditLog(settings.audit_log))
+    settings = copy_project(champion_template, root).model_copy(update=FAST)
     # Refusals never train: WSAD_METHODS stays unset (checking its names loads torch).
     env = {k: v for k, v in cli_env(settings).items() if k not in ("WSAD_METHODS", "WSAD_PARAMS")}
     return root, settings, {**env, "PREFECT_API_URL": prefect_server}

@@ -21,15 +21,17 @@ from components.provenance import lineage
 from components.provenance.audit import AuditLog
 from components.registry import store
 from flows.pipelines.reference import check_against_champion
-from flows.pipelines.training import training_flow
 from tests.flows.conftest import (
+    FAST,
     assert_one_error_line,
     cli_env,
     commit_data,
-    make_project,
+    copy_project,
     run_wsad,
 )
 from tests.flows.feeds import BENIGN, BROKEN
+
+pytestmark = pytest.mark.slow  # a `wsad train` process per feed (tests/README.md)
 
 KEEP_CHAMPION = {"WSAD_METRIC_FLOOR": "2"}  # registers, never promotes: v1 stays the reference
 
@@ -57,11 +59,11 @@ def write_feed(root: Path, name: str, out: Path, feed) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def champion(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
+def champion(
+    tmp_path_factory: pytest.TempPathFactory, champion_template: Path, prefect_server: str
+):
     root = tmp_path_factory.mktemp("feeds")
-    settings = make_project(root).model_copy(update={"methods": ["iforest"], "params": {}})
-    assert training_flow(settings)["champion"] == "1"
-    store.load_model(settings.model_name)  # MLflow writes registered_model_meta once
+    settings = copy_project(champion_template, root).model_copy(update=FAST)
     return root, settings, {**cli_env(settings), "PREFECT_API_URL": prefect_server}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from components.provenance.lineage import data_version
@@ -45,6 +46,7 @@ def test_label_add_versions_the_labels_and_checkout_restores_them(project, tmp_p
     assert data_version(project.data_dvc) == before_version
 
 
+@pytest.mark.slow  # two training runs
 def test_models_promote_and_rollback_commands(project):
     weak = project.model_copy(update={"params": {"devnet": {"epochs": 1, "lr": 1e-7}}})
     assert training_flow(weak)["champion"] == "1"

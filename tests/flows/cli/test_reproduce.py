@@ -1,29 +1,33 @@
 """`wsad reproduce` on the demo data's champion (DevNet, trained on row budgets smaller than
-the table, so contamination and the refit read a seeded draw): equal scores and threshold;
-still equal after a label is added and committed (it uses the version's own labels and says
-the label file changed); a draw that does not match its recorded digest, or the DVC cache
-gone with no remote, is one line naming what."""
+the table, so contamination and the refit read a seeded draw), which passed the lineage
+gate: equal scores and threshold; still equal after a label is added and committed (it uses
+the version's own labels and says the label file changed); a draw that does not match its
+recorded digest, or the DVC cache gone with no remote, is one line naming what."""
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
+from components.provenance.audit import AuditLog
 from components.provenance.lineage import data_version
 from components.registry import store
 from components.registry.candidate_facts import DRAWS
 from flows.pipelines.training import training_flow
-from tests.flows.conftest import assert_one_error_line, cli_env, commit_data, make_project, run_wsad
+from tests.flows.conftest import assert_one_error_line, cli_env, commit_data, copy_project, run_wsad
+
+pytestmark = pytest.mark.slow  # a DevNet champion, reproduced by `wsad` processes (tests/README.md)
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
+def released(tmp_path_factory: pytest.TempPathFactory, project_template: Path, prefect_server: str):
     """A project whose v1 (DevNet, few epochs) is champion, trained from its root."""
     root = tmp_path_factory.mktemp("reproduce")
     budgets = {"contamination_rows": 200, "cv_rows": 250, "refit_rows": 150}  # of 367 unlabelled
-    settings = make_project(root).model_copy(update=budgets)
+    settings = copy_project(project_template, root).model_copy(update=budgets)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         assert training_flow(settings)["champion"] == "1"
@@ -32,6 +36,9 @@ def released(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
 
 def test_the_champion_reproduces_equal(released):
     root, settings, env = released
+    (promoted,) = [e for e in AuditLog(settings.audit_log).entries() if e["action"] == "promote"]
+    assert promoted["gates"]["lineage"]["passed"] is True  # its data: the md5 DVC recorded
+    assert "override" not in promoted["gates"]["lineage"]
     store.configure(settings.tracking_uri)
     tags = store.version_info(settings.model_name, "1")["tags"]
     draws = {d.stage: d for d in DRAWS.read(tags["row_draws"])}

@@ -20,28 +20,24 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from components.provenance.audit import AuditLog
 from components.provenance.lineage import data_version
-from components.registry import store
 from flows.pipelines.review import ARTIFACT_KEY, review_flow
-from flows.pipelines.training import training_flow
-from tests.flows.conftest import cli_env, make_project
+from tests.flows.conftest import FAST, cli_env, copy_project
 
 pytestmark = pytest.mark.slow
 WSAD = str(Path(sys.executable).with_name("wsad"))
 
 
 @pytest.fixture(scope="module")
-def champion(tmp_path_factory: pytest.TempPathFactory):
+def champion(tmp_path_factory: pytest.TempPathFactory, champion_template: Path):
     """A project whose champion (an isolation forest: quick to fit) has a training reference."""
     root = tmp_path_factory.mktemp("review")
-    settings = make_project(root).model_copy(update={"methods": ["iforest"], "params": {}})
-    cwd = Path.cwd()
-    os.chdir(root)
-    try:
-        assert training_flow(settings)["champion"] == "1"
-        store.load_model(settings.model_name, "champion", AuditLog(settings.audit_log))
-    finally:
-        os.chdir(cwd)
-    return root, settings
+    return root, copy_project(champion_template, root).model_copy(update=FAST)
+
+
+@pytest.fixture(autouse=True)
+def _shared_prefect(prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`wsad review` reports to this process's Prefect server instead of starting its own."""
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
 
 
 def wsad(root: Path, settings, *args: str, env: dict[str, str] | None = None):

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -27,17 +28,17 @@ from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from components.registry import store
-from flows.pipelines.training import training_flow
-from tests.flows.conftest import assert_one_error_line, cli_env, make_project, run_wsad
+from tests.flows.conftest import FAST, assert_one_error_line, cli_env, copy_project, run_wsad
+
+pytestmark = pytest.mark.slow  # `wsad score` processes (tests/README.md)
 
 
 @pytest.fixture(scope="module")
-def champion(tmp_path_factory: pytest.TempPathFactory, prefect_server: str):
+def champion(
+    tmp_path_factory: pytest.TempPathFactory, champion_template: Path, prefect_server: str
+):
     root = tmp_path_factory.mktemp("drift")
-    settings = make_project(root).model_copy(update={"methods": ["iforest"], "params": {}})
-    assert training_flow(settings)["champion"] == "1"
-    store.load_model(settings.model_name)
+    settings = copy_project(champion_template, root).model_copy(update=FAST)
     x1000 = root / "x1000.csv"
     pd.read_csv(settings.records).assign(mean_area=lambda t: t["mean_area"] * 1000).to_csv(
         x1000, index=False

@@ -42,6 +42,8 @@ from tests.conftest import candidate_facts
 from tests.flows.cli.test_bad_inputs import TABLE_CASES, records
 from tests.flows.conftest import cli_env, free_port, wait_for_health
 
+pytestmark = pytest.mark.slow  # `wsad serve-model` servers started and stopped (tests/README.md)
+
 POLL_S = 0.5
 MALFORMED = ("missing_column", "extra_column", "renamed_column", "strings_in_numeric", "nan")
 FORMATS = ("split", "records", "csv", "split", "split")
@@ -204,7 +206,6 @@ def counter(metrics: str, name: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-@pytest.mark.slow
 def test_demo_table_over_http_equals_wsad_score(trained, server, tmp_path, monkeypatch):
     root, settings, _ = trained
     done = wsad_score(trained, settings.records, tmp_path / "batch.csv", monkeypatch)
@@ -223,7 +224,6 @@ def test_demo_table_over_http_equals_wsad_score(trained, server, tmp_path, monke
         assert online["is_anomaly"].tolist() == batch["is_anomaly"].tolist()
 
 
-@pytest.mark.slow
 def test_malformed_requests_get_400_with_the_line_wsad_score_prints(
     trained, server, tmp_path, monkeypatch
 ):
@@ -282,7 +282,6 @@ class Client(threading.Thread):
         raise AssertionError(f"no answers from v{version}: {[v for _, v, _ in self.answers]}")
 
 
-@pytest.mark.slow
 def test_promotion_and_rollback_reach_the_server_without_a_failed_request(trained, server):
     root, settings, _ = trained
     rows = records(root).head(20)
@@ -425,7 +424,6 @@ def feature_flags(metrics: str) -> dict[str, float]:
     return {feature: float(value) for feature, value in found}
 
 
-@pytest.mark.slow
 def test_metrics_show_the_demo_tables_window_without_drift(trained, server):
     root, settings, _ = trained
     serve_version(trained, server, "1")
@@ -444,7 +442,6 @@ def test_metrics_show_the_demo_tables_window_without_drift(trained, server):
     assert drift["model"] == f"models:/{settings.model_name}/1"
 
 
-@pytest.mark.slow
 def test_a_column_in_other_units_is_named_drifted_in_metrics(trained, server):
     root = trained[0]
     serve_version(trained, server, "1")
@@ -461,7 +458,6 @@ def test_a_column_in_other_units_is_named_drifted_in_metrics(trained, server):
     assert "mean_area (PSI" in drift["summary"]
 
 
-@pytest.mark.slow
 def test_a_version_without_a_profile_serves_and_says_drift_is_not_measured(trained, server):
     root = trained[0]
     serve_version(trained, server, "2")

@@ -33,14 +33,14 @@ from flows.cli.main import app
 from flows.pipelines.approval import pending
 from flows.pipelines.training import training_flow
 from flows.runtime.config import Settings
-from tests.flows.conftest import cli_env, make_project
+from tests.flows.conftest import FAST, cli_env, copy_project
 
 
 @pytest.fixture
-def gated(tmp_path, monkeypatch, prefect_server) -> Iterator[Settings]:
+def gated(tmp_path, monkeypatch, project_template, prefect_server) -> Iterator[Settings]:
     """A project training IsolationForest only, with this process talking to the server."""
     monkeypatch.chdir(tmp_path)
-    settings = make_project(tmp_path).model_copy(update={"methods": ["iforest"], "params": {}})
+    settings = copy_project(project_template, tmp_path).model_copy(update=FAST)
     store.configure(settings.tracking_uri)
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         yield settings
@@ -129,6 +129,7 @@ def last_entry(settings: Settings) -> dict:
     return audit.entries()[-1]
 
 
+@pytest.mark.slow  # a `wsad train` process paused and answered: 14-17 CPU s
 def test_approved_run_pauses_then_promotes_with_the_approver_audited(gated, prefect_server):
     with gated_training(gated, prefect_server) as proc:
         run_id = paused_run(gated, proc)
@@ -151,6 +152,7 @@ def test_approved_run_pauses_then_promotes_with_the_approver_audited(gated, pref
     assert entry["gates"]["approval"]["reason"] == "approved after review"
 
 
+@pytest.mark.slow  # a `wsad train` process paused and answered
 def test_rejected_run_leaves_champion_unchanged_and_audits_the_rejection(gated, prefect_server):
     with gated_flow(gated) as running:
         run_id = paused_run(gated, running)
@@ -171,6 +173,7 @@ def test_rejected_run_leaves_champion_unchanged_and_audits_the_rejection(gated, 
     assert run_id not in [run["id"] for run in pending()]
 
 
+@pytest.mark.slow  # a `wsad train` process paused until its timeout
 def test_no_answer_in_time_is_a_rejection(gated):
     with gated_flow(gated, approval_timeout_s=3) as running:
         run_id = paused_run(gated, running)

@@ -22,14 +22,15 @@ from components.registry import store
 from flows.pipelines.training import training_flow
 from flows.runtime.config import Settings
 from tests.flows.conftest import (
+    FAST,
     assert_one_error_line,
     cli_env,
+    copy_project,
     free_port,
-    make_project,
     run_wsad,
 )
 
-FAST = {"methods": ["iforest"], "params": {}}
+pytestmark = pytest.mark.slow  # killed and racing `wsad train` processes (tests/README.md)
 
 
 def start_train(settings: Settings, root: Path, **env: str) -> subprocess.Popen[bytes]:
@@ -79,13 +80,10 @@ def kill_at(settings: Settings, root: Path, stage: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def champion_project(tmp_path_factory: pytest.TempPathFactory):
+def champion_project(tmp_path_factory: pytest.TempPathFactory, champion_template: Path):
     """A project whose v1 (iforest) is champion; the killed runs train devnet."""
     root = tmp_path_factory.mktemp("crash")
-    settings = make_project(root)
-    first = training_flow(settings.model_copy(update=FAST))
-    assert first["champion"] == "1"
-    return root, settings
+    return root, copy_project(champion_template, root)
 
 
 def assert_champion_is_approved_and_scores(settings: Settings, version: str) -> None:
@@ -154,11 +152,11 @@ def test_scoring_refuses_a_champion_the_audit_log_does_not_name(
     assert not (tmp_path / "s.csv").exists()
 
 
-def test_two_runs_racing_release_one_at_a_time(tmp_path):
+def test_two_runs_racing_release_one_at_a_time(tmp_path, project_template):
     """Two runs of one model at once: each release reads the champion, audits and moves it
     under the release lock, so every entry's previous_champion is the champion the entries
     before it left, and exactly one version holds the alias."""
-    settings = make_project(tmp_path).model_copy(update=FAST)
+    settings = copy_project(project_template, tmp_path).model_copy(update=FAST)
     runs = [start_train(settings, tmp_path), start_train(settings, tmp_path)]
     outputs = [run.communicate(timeout=500)[0].decode() for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs[0][-1500:] + outputs[1][-1500:]
@@ -179,8 +177,8 @@ def test_two_runs_racing_release_one_at_a_time(tmp_path):
     assert holders == [champion]
 
 
-def test_down_tracking_server_fails_the_run_with_one_line(tmp_path):
-    settings = make_project(tmp_path).model_copy(update=FAST)
+def test_down_tracking_server_fails_the_run_with_one_line(tmp_path, project_template):
+    settings = copy_project(project_template, tmp_path).model_copy(update=FAST)
     url = f"http://127.0.0.1:{free_port()}"
     env = {
         **cli_env(settings),

@@ -19,7 +19,7 @@ from components.registry import gates, promotion, store
 from flows.pipelines.training import training_flow
 from flows.runtime.config import Settings
 from tests.flows.cli.test_serve_model import register_iforest
-from tests.flows.conftest import make_project
+from tests.flows.conftest import copy_project
 
 # iforest only (seconds); margin -1 lets the second run's equal model beat the champion.
 FAST = {"methods": ["iforest"], "params": {}, "margin": -1.0}
@@ -47,9 +47,9 @@ def entries_about(audit: AuditLog, version: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def settings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(tmp_path, project_template, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.chdir(tmp_path)
-    return make_project(tmp_path).model_copy(update=FAST)
+    return copy_project(project_template, tmp_path).model_copy(update=FAST)
 
 
 @pytest.mark.slow  # two training flows and two retry delays

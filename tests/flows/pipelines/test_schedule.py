@@ -27,16 +27,20 @@ from components.registry import store
 from flows.cli.main import app
 from flows.runtime.config import Settings
 from flows.runtime.retrain_lock import lock_name
-from tests.flows.conftest import cli_env, make_project
+from tests.flows.conftest import cli_env, copy_project
+
+pytestmark = pytest.mark.slow  # `wsad serve` runs a deployment and its flow runs (tests/README.md)
 
 CRON = "17 4 * * 2"
 
 
 @pytest.fixture
-def served(tmp_path, monkeypatch, prefect_server) -> Iterator[tuple[Settings, dict[str, str]]]:
+def served(
+    tmp_path, monkeypatch, project_template, prefect_server
+) -> Iterator[tuple[Settings, dict[str, str]]]:
     """A project training IsolationForest only; this process and its children use the server."""
     monkeypatch.chdir(tmp_path)
-    settings = make_project(tmp_path).model_copy(
+    settings = copy_project(project_template, tmp_path).model_copy(
         update={"methods": ["iforest"], "params": {}, "model_name": f"served-{tmp_path.name}"}
     )
     env = {

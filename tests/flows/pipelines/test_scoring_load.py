@@ -14,12 +14,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from components.data.tables import Scaler, infer_schema
 from components.detectors import make
 from components.registry.bundle import WsadModel, write_bundle
 from components.selection.calibration import calibrate_threshold
 from components.serving.batch import score_table
+
+pytestmark = pytest.mark.slow  # a fresh process scoring a large table (tests/README.md)
 
 ROWS, FEATURES, GROUP = 5_000_000, 20, 500_000
 COLUMNS = [f"f{j:02d}" for j in range(FEATURES)]

@@ -15,6 +15,7 @@ from flows.pipelines.scoring import scoring_flow
 from flows.pipelines.training import training_flow
 
 
+@pytest.mark.slow  # three training runs
 def test_release_lifecycle(project, tmp_path):
     weak = project.model_copy(update={"params": {"devnet": {"epochs": 1, "lr": 1e-7}}})
     first = training_flow(weak)
@@ -70,6 +71,7 @@ def test_invalid_data_fails_validation_and_promotes_nothing(project):
     assert not project.audit_log.exists() or AuditLog(project.audit_log).entries() == []
 
 
+@pytest.mark.slow  # one training run
 def test_scoring_flow_writes_scores_and_flags(project, tmp_path):
     training_flow(project)
     out = tmp_path / "scores.parquet"

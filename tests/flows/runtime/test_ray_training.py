@@ -19,7 +19,9 @@ from components.registry import store
 from flows.pipelines.training import training_flow
 from flows.runtime.config import Settings
 from flows.runtime.runners import DistributedError, gpus_per_task, training_runner
-from tests.flows.conftest import free_port, make_project
+from tests.flows.conftest import copy_project, free_port
+
+pytestmark = pytest.mark.slow  # a Ray head and a training flow on it (tests/README.md)
 
 RAY_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",  # no usage reports
@@ -63,13 +65,13 @@ def ray_head(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
 
 
 def test_training_flow_runs_its_cross_validation_on_a_ray_cluster(
-    ray_head, prefect_server, tmp_path, monkeypatch
+    ray_head, prefect_server, project_template, tmp_path, monkeypatch
 ):
     from ray.util.state import list_tasks
 
     address, dashboard = ray_head
     monkeypatch.chdir(tmp_path)
-    settings = make_project(tmp_path).model_copy(
+    settings = copy_project(project_template, tmp_path).model_copy(
         update={
             "methods": ["iforest", "devnet"],
             "params": {"devnet": {"epochs": 3}},
