@@ -450,6 +450,16 @@ def curve(
         render(pd.read_csv(csv), csv.with_suffix(".png"), results_md)
 
 
+@app.callback(invoke_without_command=True)
+def smoke_only(
+    ctx: typer.Context,
+    smoke: Annotated[bool, typer.Option(help="`curve --smoke`: 3,000 rows, iforest")] = False,
+) -> None:
+    """`--smoke` with no command runs the curve's smoke point (as every benchmark script)."""
+    if ctx.invoked_subcommand is None and smoke:
+        curve(smoke=True)
+
+
 @contextmanager
 def _threads() -> Iterator[tuple[dict[str, str], int | None]]:
     """No cluster: the cross-validation runs in threads."""
