@@ -48,7 +48,11 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     from components.monitoring import validation
     from components.registry import bundle
     from components.selection import evaluation
-    from components.selection.candidate import candidate_plots, fit_candidate
+    from components.selection.candidate import (
+        calibrate_candidate,
+        candidate_plots,
+        refit_detector,
+    )
     from components.selection.contamination import (
         contamination_for_threshold,
         estimate_contamination,
@@ -88,9 +92,17 @@ def direct(settings: Any, out_dir: Path) -> dict[str, float]:
     ).selection
     candidate = timed(
         "refit + calibration",
-        lambda: fit_candidate(best, X, y, share, settings.threshold_method, settings.target_fpr),
+        lambda: calibrate_candidate(
+            refit_detector(best, X, y),
+            best,
+            X,
+            y,
+            share,
+            settings.threshold_method,
+            settings.target_fpr,
+        ),
     )
-    timed("plots", lambda: candidate_plots(candidate, X, y, out_dir))
+    timed("plots", lambda: candidate_plots(candidate, y, out_dir))
     timed(
         "bundle",
         lambda: bundle.write_bundle(

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import os
 import resource
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ import pandas as pd
 import pytest
 import torch
 
+from benchmarks.local_servers import free_port, wait_for_health
 from components.registry.candidate_facts import CandidateFacts
 from flows.runtime.offline import go_offline
 
@@ -140,29 +138,6 @@ def candidate_facts(
         "metrics": {"auc_pr": auc_pr},
     }
     return CandidateFacts(**{**recorded, **facts})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_health(
-    url: str, server: subprocess.Popen[bytes], log: Path, timeout_s: float = 600
-) -> None:
-    """Until GET `url` answers 200; fails with the server's log when it exits or times out."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"server did not start: {log.read_text()}")
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")

@@ -172,7 +172,7 @@ def release_scorer(
         chosen = plan_release(
             results, share.value, top=top, n_seeds=n_seeds, tolerance=tolerance
         ).selection
-        released = make(chosen.method, **chosen.params).fit(X, y)  # as `fit_candidate` refits
+        released = make(chosen.method, **chosen.params).fit(X, y)  # as `refit_detector` refits
         return released.decision_function(task.split.X_test)
 
     return score

@@ -10,7 +10,8 @@ from __future__ import annotations
 import abc
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -76,6 +77,22 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+@contextmanager
+def cpu_threads(n: int) -> Iterator[None]:
+    """Torch's intra-op CPU threads set to `n` (0: left as they are) inside the block, and
+    set back after it. Training sets 1: its networks are small, so a second thread per
+    fit gains little, and the two fits the cross-validation runs at once then oversubscribe
+    the cores, where OpenMP's waiting threads burn CPU for nothing (benchmarks/RESULTS.md,
+    "Train-time curve")."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def check_X(X: Any, n_features: int | None = None) -> np.ndarray:

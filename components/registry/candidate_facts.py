@@ -8,8 +8,9 @@ failed its gate ("value None"); here a missing or malformed tag is a `TagError` 
 The tag names and spellings are the ones versions have always carried ("validation":
 "passed", params and metrics as JSON), so versions registered before this module still read.
 Numbers are written exactly (shortest round-tripping repr), so `from_tags(to_tags(f)) == f`.
-A fact added later is optional: no tag is written while it is None, and a version registered
-before it reads as None.
+A fact added later has a default that says what versions without its tag did (`row_draws`:
+none recorded, every stage read every row), so they still read; an optional one (None) is
+not written as a tag while it is None.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, NamedTuple
 
 from components.monitoring.performance import PerformanceEstimate
 from components.provenance.lineage import UnversionedData
+from components.selection.row_budget import DrawRecord
 
 AUC_PR = "auc_pr"  # the metric every gate reads
 
@@ -71,11 +73,22 @@ def _metrics(text: str) -> dict[str, float]:
     return {k: float(v) for k, v in values.items()}
 
 
+def _draw_records(text: str) -> tuple[DrawRecord, ...]:
+    values = json.loads(text)
+    if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+        raise ValueError("expected a JSON list of objects")
+    try:
+        return tuple(DrawRecord(**v) for v in values)
+    except TypeError as err:
+        raise ValueError(str(err)) from err
+
+
 TEXT = Codec(str, str)
 INTEGER = Codec(str, int)
 NUMBER = Codec(lambda x: repr(float(x)), float)
 OBJECT = Codec(lambda d: json.dumps(d, sort_keys=True, default=str), _json_object)
 METRICS = Codec(lambda d: json.dumps({k: float(v) for k, v in d.items()}, sort_keys=True), _metrics)
+DRAWS = Codec(lambda r: json.dumps([dataclasses.asdict(d) for d in r]), _draw_records)
 UNVERSIONED = Codec(lambda u: json.dumps(dataclasses.asdict(u), sort_keys=True), _unversioned)
 
 
@@ -89,9 +102,10 @@ def _estimate(text: str) -> PerformanceEstimate:
 ESTIMATE = Codec(lambda e: json.dumps(e.to_dict(), sort_keys=True), _estimate)
 
 
-def _fact(codec: Codec, tag: str | None = None) -> Any:
-    """A field recorded by `codec` under the tag `tag` (default: the field's name)."""
-    return dataclasses.field(metadata={"codec": codec, "tag": tag})
+def _fact(codec: Codec, tag: str | None = None, default: Any = dataclasses.MISSING) -> Any:
+    """A field recorded by `codec` under the tag `tag` (default: the field's name); one with
+    a `default` reads as that from a version without the tag."""
+    return dataclasses.field(default=default, metadata={"codec": codec, "tag": tag})
 
 
 def _optional_fact(codec: Codec, tag: str | None = None) -> Any:
@@ -125,6 +139,9 @@ class CandidateFacts:
     metrics: dict[str, float] = _fact(METRICS)
     # the label-free estimate at the threshold (components/monitoring/performance)
     performance: PerformanceEstimate | None = _optional_fact(ESTIMATE)
+    # which rows contamination, cross-validation and the refit read
+    # (components/selection/row_budget.py)
+    row_draws: tuple[DrawRecord, ...] = _fact(DRAWS, default=())
     # The override of the lineage gate, when the data is not versioned by DVC.
     unversioned: UnversionedData | None = _optional_fact(UNVERSIONED, tag="unversioned_data")
 
@@ -154,8 +171,8 @@ class CandidateFacts:
         values = {}
         for field in dataclasses.fields(cls):
             tag = field.metadata["tag"] or field.name
-            if tag not in tags and field.metadata.get("optional"):
-                continue
+            if tag not in tags and field.default is not dataclasses.MISSING:
+                continue  # registered before this fact existed: its default says what held
             if tag not in tags:
                 raise TagError(
                     f"{where} lacks the tag {tag!r}; it was not registered by `wsad train`, "

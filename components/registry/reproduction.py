@@ -1,10 +1,11 @@
 """Reproduce a released model version from what its audit entry and registry tags record:
-the data version, the code commit, the method and its parameters, the seed and the
-threshold rule. The data comes back from the DVC cache or remote (components/provenance/lineage.py),
-the model is retrained on CPU, and its scores and threshold are compared with the
-registered model's on the same rows. The code is the checkout it runs from: when its commit
-is not the recorded one, the verdict says so (check the recorded commit out to reproduce
-with the release's own code).
+the data version, the code commit, the method and its parameters, the seed, the rows each
+stage drew (components/selection/row_budget.py: drawn again and checked by their digest) and
+the threshold rule. The data comes back from the DVC cache or remote
+(components/provenance/lineage.py), the model is retrained on CPU, and its scores and
+threshold are compared with the registered model's on the same rows. The code is the
+checkout it runs from: when its commit is not the recorded one, the verdict says so (check
+the recorded commit out to reproduce with the release's own code).
 
 Why: an auditor must be able to show that the registered detector is what that data, those
 labels and that code produce, and a label file changed after the release must be noticed,
@@ -33,10 +34,12 @@ from components.data import table_io, tables
 from components.data.label_file import read_labels, weak_labels
 from components.detectors.api import applicable_params
 from components.registry.bundle import WsadModel, write_bundle
-from components.selection.candidate import fit_candidate
+from components.registry.candidate_facts import DRAWS
+from components.selection.candidate import calibrate_candidate, refit_detector
 from components.selection.contamination import contamination_for_threshold, estimate_contamination
 from components.selection.ensemble_plan import ENSEMBLE
 from components.selection.evaluation import SelectionResult
+from components.selection.row_budget import DrawRecord, RowDrawError, redraw
 
 RTOL = 1e-5
 
@@ -61,6 +64,7 @@ class Recipe:
     records: str  # paths as the run saw them, inside the DVC-tracked data
     labels: str
     torch_threads: int | None  # CPU threads of the training process: the order of its sums
+    row_draws: tuple[DrawRecord, ...]  # none: registered before budgets, every row read
     # The share the threshold was calibrated at: estimated on the release's out-of-fold
     # scores, which a refit without cross-validation cannot recompute (None: registered
     # before the tag; the threshold then came from the first estimate alone).
@@ -113,6 +117,7 @@ class Recipe:
             records=tags["records"],
             labels=tags["labels"],
             torch_threads=int(tags["torch_threads"]) if "torch_threads" in tags else None,
+            row_draws=DRAWS.read(tags["row_draws"]) if "row_draws" in tags else (),
             threshold_contamination=(
                 float(tags["threshold_contamination"])
                 if "threshold_contamination" in tags
@@ -132,8 +137,9 @@ def on_cpu(method: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: Path) -> WsadModel:
     """The training flow's steps after selection, on CPU: schema, scaler, weak labels, the
-    recorded configuration refit on every row, the threshold at the recorded share, with as
-    many torch threads as the training process had."""
+    recorded row draws (checked), the recorded configuration refit on its rows, the threshold
+    on every row at the recorded share, with as many torch threads as the training process
+    had."""
     if recipe.torch_threads:
         torch.set_num_threads(recipe.torch_threads)
     table, confirmed = table_io.read_table(records), read_labels(labels)
@@ -141,6 +147,10 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
     raw = tables.feature_matrix(table, schema)
     scaler = tables.Scaler.fit(raw)
     X, y = scaler.transform(raw), weak_labels(table, confirmed, schema)
+    try:
+        draws = redraw(recipe.row_draws, y)
+    except RowDrawError as err:
+        raise ReproductionError(f"{recipe.model_name} v{recipe.version}: {err}") from err
     selected = SelectionResult(
         recipe.method,
         on_cpu(recipe.method, recipe.params),
@@ -154,10 +164,14 @@ def retrain(recipe: Recipe, records: Path, labels: Path, id_column: str, work: P
         [],
     )
     share = recipe.threshold_contamination
-    if share is None:  # as the flow then: the first estimate, or its capped fallback
-        first = estimate_contamination(X, y, random_state=recipe.random_state)
+    if share is None:  # as the flow then: the first estimate on its rows, or its capped fallback
+        X_c, y_c = draws.contamination.take(X, y)
+        first = estimate_contamination(X_c, y_c, random_state=recipe.random_state)
         share = contamination_for_threshold(first).value
-    candidate = fit_candidate(selected, X, y, share, recipe.threshold_method, recipe.target_fpr)
+    detector = refit_detector(selected, *draws.refit.take(X, y))
+    candidate = calibrate_candidate(
+        detector, selected, X, y, share, recipe.threshold_method, recipe.target_fpr
+    )
     bundle = write_bundle(work, candidate.detector, schema, scaler, candidate.threshold)
     return WsadModel.from_bundle(bundle)
 

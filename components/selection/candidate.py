@@ -1,8 +1,11 @@
-"""From the selected method to a release candidate: refit on every row, calibrate the
-threshold on the unlabelled scores, and draw the reviewer's plots.
+"""From the selected method to a release candidate: refit it, calibrate the threshold on the
+unlabelled scores, and draw the reviewer's plots.
 
 Why refit: cross-validation held labels out to *choose*; the released model should learn
-from every confirmed anomaly.
+from every confirmed anomaly. It learns from the rows the refit's draw holds (every label and
+at most a budget of unlabelled rows: components/selection/row_budget.py), while the threshold is
+calibrated on the scores of every row, which costs one scoring pass. Those scores stay with
+the candidate, so the reference profile and the plots do not score the table again.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from components.selection.evaluation import SelectionResult
 
 @dataclass
 class Candidate:
-    """A fitted detector, its threshold and the cross-validation that chose it."""
+    """A fitted detector, its threshold, the cross-validation that chose it and its scores
+    on every training row."""
 
     detector: Detector
     threshold: Threshold
     selection: SelectionResult
+    scores: np.ndarray  # one per training row, in the table's order
 
     def metrics(self) -> dict[str, float]:
         """What MLflow records and the promotion gates read."""
@@ -39,35 +44,41 @@ class Candidate:
         }
 
 
-def fit_candidate(
+def refit_detector(
+    selection: SelectionResult,
+    X: np.ndarray,
+    y: np.ndarray,
+    overrides: dict[str, Any] | None = None,
+) -> Detector:
+    """The selected configuration fitted on the rows given (the refit's draw)."""
+    return make(selection.method, **{**selection.params, **(overrides or {})}).fit(X, y)
+
+
+def calibrate_candidate(
+    detector: Detector,
     selection: SelectionResult,
     X: np.ndarray,
     y: np.ndarray,
     contamination: float,
     threshold_method: str = "quantile",
     target_fpr: float = 0.01,
-    overrides: dict[str, Any] | None = None,
 ) -> Candidate:
-    """Refit the selected configuration on all rows and calibrate its threshold with
+    """Score every row and calibrate the threshold on the unlabelled rows' scores with
     `contamination`, the share the threshold assumes (`contamination_for_threshold`)."""
-    detector = make(selection.method, **{**selection.params, **(overrides or {})}).fit(X, y)
-    scores = detector.decision_function(X[y == 0])
+    scores = detector.decision_function(X)
     threshold = calibrate_threshold(
-        scores,
+        scores[y == 0],
         method=threshold_method,
         contamination=contamination,
         target_fpr=target_fpr,
     )
-    return Candidate(detector, threshold, selection)
+    return Candidate(detector, threshold, selection, scores)
 
 
-def candidate_plots(
-    candidate: Candidate, X: np.ndarray, y: np.ndarray, out_dir: Path
-) -> list[Path]:
+def candidate_plots(candidate: Candidate, y: np.ndarray, out_dir: Path) -> list[Path]:
     """Score distribution (threshold marked) and the cross-validated PR curve, as PNG."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    scores = candidate.detector.decision_function(X)
-    sel = candidate.selection
+    scores, sel = candidate.scores, candidate.selection
     return [
         plot_score_distribution(
             scores[y == 0], scores[y == 1], candidate.threshold.value, out_dir / "scores.png"

@@ -63,7 +63,6 @@ def check_against_champion(
 @task(cache_policy=NONE)
 def profile_reference(
     raw: np.ndarray,
-    X: np.ndarray,
     y: np.ndarray,
     contamination: ContaminationEstimate,
     candidate: Candidate,
@@ -74,7 +73,7 @@ def profile_reference(
     performance (components/monitoring/performance) from its cross-validation and that flag
     rate."""
     with progress.stage("reference profile") as stage:
-        flags = candidate.threshold.flag(candidate.detector.decision_function(X))
+        flags = candidate.threshold.flag(candidate.scores)
         stage.report(f"training flag rate {flags.mean():.2%}")
         return build_profile(
             raw,

@@ -1,7 +1,8 @@
-"""The training flow: validate -> estimate contamination -> cross-validate every method in
-parallel (threads, or a Ray cluster: flows/runtime/runners.py) -> select -> refit + calibrate ->
-register (alias challenger) -> gate -> (optional human approval) -> promote or reject ->
-audit. Each task calls one component; the flow holds no logic of its own."""
+"""The training flow: validate -> draw each stage's rows -> estimate contamination ->
+cross-validate every method in parallel (threads, or a Ray cluster: flows/runtime/runners.py)
+-> select -> refit -> calibrate on every row -> register (alias challenger) -> gate ->
+(optional human approval) -> promote or reject -> audit. Each task calls one component; the
+flow holds no logic of its own."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from prefect.cache_policies import NONE
 
 from components.data import table_io, table_size, tables
 from components.data.label_file import read_labels, weak_labels
-from components.detectors.api import applicable_params
+from components.detectors import Detector
+from components.detectors.api import applicable_params, cpu_threads
 from components.monitoring import validation
 from components.monitoring.profile import ReferenceProfile
 from components.provenance import lineage
@@ -29,7 +31,12 @@ from components.registry import gates, promotion, registration, store
 from components.registry.bundle import write_bundle
 from components.registry.candidate_facts import AUC_PR, CandidateFacts
 from components.selection import evaluation
-from components.selection.candidate import Candidate, candidate_plots, fit_candidate
+from components.selection.candidate import (
+    Candidate,
+    calibrate_candidate,
+    candidate_plots,
+    refit_detector,
+)
 from components.selection.contamination import (
     ContaminationEstimate,
     ThresholdContamination,
@@ -46,6 +53,7 @@ from components.selection.ensemble_plan import (
     ranking_auc,
     replay,
 )
+from components.selection.row_budget import StageDraws, draw_stages
 from flows.pipelines.approval import ask_approval
 from flows.pipelines.reference import check_against_champion, profile_reference
 from flows.runtime import progress
@@ -86,6 +94,15 @@ def validate(
             raise validation.DataValidationError(report)
         stage.report(f"{report.evaluated} expectations met")
         return report
+
+
+@task(cache_policy=NONE)
+def draw(y: np.ndarray, settings: Settings) -> StageDraws:
+    """Which rows contamination, cross-validation and the refit read: every label and at
+    most their budget of unlabelled rows, seeded (recorded with the version)."""
+    return draw_stages(
+        y, settings.contamination_rows, settings.cv_rows, settings.refit_rows, settings.random_state
+    )
 
 
 @task(cache_policy=NONE)
@@ -131,6 +148,16 @@ def plan(
 
 
 @task(cache_policy=NONE)
+def refit(selection: evaluation.SelectionResult, X: np.ndarray, y: np.ndarray) -> Detector:
+    """Refit the planned ensemble on the refit's rows."""
+    with progress.stage("refit") as stage:
+        detector = refit_detector(selection, X, y)
+        what = describe(selection.method, selection.params)
+        stage.report(f"{what} on {len(X):,} rows")
+        return detector
+
+
+@task(cache_policy=NONE)
 def release_share(
     selection: evaluation.SelectionResult, first: ContaminationEstimate
 ) -> ThresholdContamination:
@@ -141,21 +168,21 @@ def release_share(
 
 
 @task(cache_policy=NONE)
-def refit(
+def calibrate(
+    detector: Detector,
     selection: evaluation.SelectionResult,
     X: np.ndarray,
     y: np.ndarray,
     share: ThresholdContamination,
     settings: Settings,
 ) -> Candidate:
-    """Refit the planned ensemble on every row and calibrate its threshold."""
-    with progress.stage("refit and calibration") as stage:
-        candidate = fit_candidate(
-            selection, X, y, share.value, settings.threshold_method, settings.target_fpr
+    """Score every row and calibrate the threshold on the unlabelled ones."""
+    with progress.stage("calibration") as stage:
+        candidate = calibrate_candidate(
+            detector, selection, X, y, share.value, settings.threshold_method, settings.target_fpr
         )
-        what = describe(selection.method, selection.params)
         stage.report(
-            f"{what} on {len(X):,} rows, threshold {candidate.threshold.value:.4g} "
+            f"{len(X):,} rows scored, threshold {candidate.threshold.value:.4g} "
             f"(share {share.value:.4f}{', fallback' if share.fallback else ''})"
         )
         return candidate
@@ -169,6 +196,7 @@ def describe_candidate(
     contamination: ContaminationEstimate,
     share: ThresholdContamination,
     profile: ReferenceProfile,
+    draws: StageDraws,
     settings: Settings,
 ) -> CandidateFacts:
     """What the version carries and the gates read: configuration, lineage (and, for data
@@ -199,6 +227,7 @@ def describe_candidate(
         threshold_note=share.note,
         metrics={**candidate.metrics(), "contamination": contamination.estimate},
         performance=profile.performance.training if profile.performance else None,
+        row_draws=draws.records(),
         unversioned=lineage.unversioned_data(
             version, inputs, settings.who, settings.allow_unversioned_reason
         ),
@@ -213,7 +242,6 @@ def register(
     scaler: tables.Scaler,
     profile: ReferenceProfile,
     table: pd.DataFrame,
-    X: np.ndarray,
     y: np.ndarray,
     report: validation.ValidationReport,
     reference: validation.ValidationReport,
@@ -237,7 +265,7 @@ def register(
         for name, part in reports.items():
             (tmp_dir / f"{name}.json").write_text(json.dumps(part, indent=2))
         artifacts = [
-            *candidate_plots(candidate, X, y, tmp_dir),
+            *candidate_plots(candidate, y, tmp_dir),
             *map(tmp_dir.joinpath, [f"{n}.json" for n in reports]),
         ]
         ref = registration.log_candidate(
@@ -332,7 +360,7 @@ def training_flow(settings: Settings | None = None) -> dict[str, Any]:
     (and, with `require_approval`, a person approves). One run per model name at a time."""
     settings = settings or Settings()
     store.configure(settings.tracking_uri)
-    with one_retrain_per_model(settings.model_name):
+    with one_retrain_per_model(settings.model_name), cpu_threads(settings.torch_threads):
         return train_and_release(settings)
 
 
@@ -347,24 +375,27 @@ def train_and_release(settings: Settings) -> dict[str, Any]:
     raw = tables.feature_matrix(table, schema)
     scaler = tables.Scaler.fit(raw)
     X, y = scaler.transform(raw), weak_labels(table, confirmed, schema)
-    contamination = estimate(X, y, settings.random_state)
+    draws = draw(y, settings)
+    contamination = estimate(*draws.contamination.take(X, y), settings.random_state)
     prior = contamination_for_threshold(contamination)  # the estimate, or a capped fallback
-    shared = {"X": X, "y": y, "contamination": prior.value, "settings": settings}
+    X_cv, y_cv = draws.cross_validation.take(X, y)
+    shared = {"X": X_cv, "y": y_cv, "contamination": prior.value, "settings": settings}
     with training_runner(settings) as runner:  # threads here, or a Ray cluster
         futures = [runner.submit(cross_validate, {"method": m, **shared}) for m in settings.methods]
         results = [f.result() for f in futures]
     chosen = plan(results, prior.value, settings)
     share = release_share(chosen.selection, contamination)  # the threshold's share
-    candidate = refit(chosen.selection, X, y, share, settings)
-    profile = profile_reference(raw, X, y, contamination, candidate, schema)
+    detector = refit(chosen.selection, *draws.refit.take(X, y))
+    candidate = calibrate(detector, chosen.selection, X, y, share, settings)
+    profile = profile_reference(raw, y, contamination, candidate, schema)
     facts = describe_candidate(
-        candidate, report, reference, contamination, share, profile, settings
+        candidate, report, reference, contamination, share, profile, draws, settings
     )
     run_key = release_key()
     ref = register(
-        candidate, facts, schema, scaler, profile, table, X, y, report, reference, settings, run_key
+        candidate, facts, schema, scaler, profile, table, y, report, reference, settings, run_key
     )
-    champion = champion_on_same_folds(results, X, y, prior.value, settings)
+    champion = champion_on_same_folds(results, X_cv, y_cv, prior.value, settings)
     decision = gate(facts, champion, settings)
     approver = None
     if decision.promote and settings.require_approval:

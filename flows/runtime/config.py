@@ -19,6 +19,11 @@ from components.selection.defaults import (
     DEFAULT_TOLERANCE,
     DEFAULT_TOP,
 )
+from components.selection.row_budget import (  # numpy only
+    DEFAULT_CONTAMINATION_ROWS,
+    DEFAULT_CV_ROWS,
+    DEFAULT_REFIT_ROWS,
+)
 
 # The Prefect flow's name: deployments and the approval queue find its runs by it.
 TRAINING_FLOW = "wsad-training"
@@ -69,6 +74,16 @@ class Settings(BaseSettings):
     release_top: int = Field(default=DEFAULT_TOP, ge=1)
     release_tolerance: float = Field(default=DEFAULT_TOLERANCE, ge=0.0)
     ensemble_seeds: int = Field(default=DEFAULT_SEEDS, ge=1)
+    # Unlabelled rows each training stage reads at most, besides every labelled anomaly and
+    # confirmed normal (a seeded draw, recorded with the version; 0 = every row). The
+    # threshold is calibrated on every row whatever these say (components/selection/row_budget.py;
+    # chosen in benchmarks/RESULTS.md, "Training row budget").
+    contamination_rows: int = Field(default=DEFAULT_CONTAMINATION_ROWS, ge=0)
+    cv_rows: int = Field(default=DEFAULT_CV_ROWS, ge=0)
+    refit_rows: int = Field(default=DEFAULT_REFIT_ROWS, ge=0)
+    # Torch's CPU threads per fit while training (0: torch's default, one per core); 1
+    # because the cross-validation runs two fits at once (components/detectors/api.py).
+    torch_threads: int = Field(default=1, ge=0)
     random_state: int = 0
     device: str = "auto"
     # Distributed training (extra `[distributed]`): the cross-validation tasks run on this

@@ -4,7 +4,7 @@ the point `WSAD_TEST_STOP_AT` names, writes the file `WSAD_TEST_STOP_MARKER` and
 until the test kills it. The product knows nothing of this; each point is patched into the
 real module right after it is imported, before anything else imports from it.
 
-- `training`: on entering `components.selection.candidate.fit_candidate` (the refit of the release);
+- `training`: on entering `components.selection.candidate.refit_detector` (the release's refit);
 - `promote`: on entering `components.registry.promotion.promote` (registered, nothing released yet);
 - `audit-write`: in `components.provenance.audit`, half of a release (promote or reject) entry's
   line written and fsynced, the other half never.
@@ -61,7 +61,7 @@ class TornReleaseWrites:
 PATCHES: dict[str, tuple[str, Callable[[ModuleType], None]]] = {
     "training": (
         "components.selection.candidate",
-        lambda m: setattr(m, "fit_candidate", stopping_on_entry(m.fit_candidate)),
+        lambda m: setattr(m, "refit_detector", stopping_on_entry(m.refit_detector)),
     ),
     "promote": (
         "components.registry.promotion",

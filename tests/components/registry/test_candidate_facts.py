@@ -12,6 +12,7 @@ import pytest
 from components.monitoring.performance import Estimated, training_basis
 from components.provenance.lineage import UnversionedData
 from components.registry.candidate_facts import CandidateFacts, TagError
+from components.selection.row_budget import DrawRecord
 from tests.conftest import candidate_facts
 
 FACTS = candidate_facts(
@@ -76,7 +77,7 @@ def test_a_nan_metric_reads_back_as_nan_for_its_gate_to_fail() -> None:
 
 def test_tags_keep_the_names_and_words_versions_always_carried() -> None:
     tags = CandidateFacts.from_tags(LEGACY_TAGS).to_tags()
-    assert set(tags) == set(LEGACY_TAGS)
+    assert set(tags) == set(LEGACY_TAGS) | {"row_draws"}  # the one fact added since
     assert (tags["validation"], tags["contamination_trusted"]) == ("passed", "true")
 
 
@@ -102,6 +103,19 @@ def test_facts_read_from_tags_written_before_they_were_typed() -> None:
     assert (facts.contamination_low, facts.contamination_high) == (0.03, 0.07)
     assert facts.auc_pr == 0.612346
     assert facts.torch_threads == 2
+    assert facts.row_draws == ()  # no draws recorded: every stage read every row
+
+
+def test_row_draws_round_trip_and_a_malformed_one_is_named() -> None:
+    draws = (
+        DrawRecord("contamination", 20_000, 0, 20_020, "ab" * 32),
+        DrawRecord("refit", 0, 0, 1_000_000, "cd" * 32),
+    )
+    facts = dataclasses.replace(FACTS, row_draws=draws)
+    assert CandidateFacts.from_tags(facts.to_tags()) == facts
+    bad = {**facts.to_tags(), "row_draws": '[{"stage": "refit"}]'}
+    with pytest.raises(TagError, match=r"^wsad v3 tag 'row_draws' = .* is malformed"):
+        CandidateFacts.from_tags(bad, "wsad v3")
 
 
 @pytest.mark.parametrize("tag", ["validation", "contamination_low", "metrics", "params"])

@@ -76,3 +76,16 @@ def test_optimizer_follows_torch_adam_and_rmsprop_with_decay_on_matrices_only():
 def test_optimizer_rejects_unknown_kind():
     with pytest.raises(ValueError, match="'rmsprop' or 'adam'"):
         Optimizer([torch.zeros(2, requires_grad=True)], "sgd", 1e-3, 0.0)
+
+
+def test_cpu_threads_sets_torch_threads_inside_and_restores_them_after() -> None:
+    import torch
+
+    from components.detectors.api import cpu_threads
+
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with cpu_threads(0):  # 0: torch's own setting, untouched
+        assert torch.get_num_threads() == before
