@@ -63,13 +63,16 @@ def models(model_name: ModelName = None) -> None:
         facts = [store.version_facts(v) for v in versions]
     table = Table(title=settings.model_name)
     columns = ("version", "aliases", "method", "auc_pr", "est. precision", "est. recall")
+    aliases = [",".join(v["aliases"]) for v in versions]
     for col in (*columns, "data version", "validation", "status"):
-        table.add_column(col)
-    for v, f in zip(versions, facts, strict=True):
+        # A narrow terminal squeezes the long columns; the version and its aliases stay whole.
+        whole = {"version": 7, "aliases": max(map(len, aliases), default=7)}.get(col)
+        table.add_column(col, min_width=whole, no_wrap=whole is not None)
+    for v, a, f in zip(versions, aliases, facts, strict=True):
         estimate = f.performance
         table.add_row(
             v["version"],
-            ",".join(v["aliases"]),
+            a,
             f.method,
             f"{f.auc_pr:.3f}",
             estimate.precision.text() if estimate else "-",

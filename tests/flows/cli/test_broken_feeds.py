@@ -129,6 +129,7 @@ def test_accepted_drift_trains_and_is_audited(champion, tmp_path):
     assert entry[0]["who"] == "ann"
     assert entry[0]["reason"] == "mean_area now in square micrometres"
     assert any("mean_area" in failed for failed in entry[0]["failed"])
+    store.configure(settings.tracking_uri)  # this project's store, not the template's
     version = store.get_alias_version(settings.model_name, "challenger")
     tags = store.version_info(settings.model_name, version)["tags"]
     assert tags["reference_check"].startswith("drift accepted")
